@@ -1,0 +1,49 @@
+import type { Output, PlanCommandOptions } from "../cli.js";
+import { formatLocation, UsageError, UserError } from "../errors.js";
+import type { Plan, PlannedTarget } from "../plan/plan.js";
+import { compareStrings, didYouMean } from "../text.js";
+import { table } from "./table.js";
+import { planProject } from "./shared.js";
+
+export function findTarget(plan: Plan, name: string): PlannedTarget {
+  const target = plan.targets.find((t) => t.variant.name === name);
+  if (target) return target;
+  const excluded = plan.matrix.excluded.find((e) => e.name === name);
+  if (excluded) throw new UserError(`${name} is not built: ${excluded.rule.reason} (excluded by ${formatLocation(excluded.rule.path.length ? { file: "context.yaml", path: excluded.rule.path.join(".") } : { file: "context.yaml" })})`);
+  const names = plan.targets.map((t) => t.variant.name);
+  const hint = didYouMean(name, names);
+  throw new UsageError(`Unknown target "${name}".${hint ? ` Did you mean "${hint}"?` : ""} Targets: ${names.join(", ")}`);
+}
+
+export async function explain(opts: PlanCommandOptions & { target: string; args: string[] }, output: Output): Promise<void> {
+  const { plan, files } = planProject(opts, output);
+  const excluded = plan.matrix.excluded.find((e) => e.name === opts.target);
+  if (excluded) {
+    output.out(`${opts.target} is not built (${Object.entries(excluded.values).map(([k, v]) => `${k}=${v}`).join(", ")})\n`);
+    output.out(`  excluded by ${formatLocation(files.project.source.locate(excluded.rule.path))}\n  reason: ${excluded.rule.reason}\n`);
+    return;
+  }
+  const t = findTarget(plan, opts.target);
+  const v = t.variant;
+  output.out(`${v.name} (${Object.entries(v.values).map(([k, val]) => `${k}=${val}`).join(", ")})\n`);
+  if (v.includedBy) output.out(`  included by ${formatLocation(files.project.source.locate(v.includedBy.path))}: ${v.includedBy.reason}\n`);
+  output.out(`  dockerfile: ${t.dockerfile}  stage: ${t.bake.target}\n`);
+  if (t.values.platforms) output.out(`  platforms: ${t.values.platforms.value.join(", ")}  (${formatLocation(t.values.platforms.source)})\n`);
+  for (const tag of t.bake.tags ?? []) output.out(`  tag: ${tag}\n`);
+  for (const c of t.bake["cache-from"] ?? []) output.out(`  cache-from: ${c}\n`);
+  for (const c of t.bake["cache-to"] ?? []) output.out(`  cache-to: ${c}\n`);
+
+  const names = opts.args.length > 0 ? opts.args : [...new Set([...t.values.args.keys(), ...t.declarations.keys()])].sort(compareStrings);
+  const rows: string[][] = [];
+  for (const name of names) {
+    const value = t.values.args.get(name);
+    const decl = t.declarations.get(name);
+    if (!value && !decl) {
+      const hint = didYouMean(name, [...t.values.args.keys(), ...t.declarations.keys()]);
+      throw new UsageError(`${v.name} has no ARG ${name}.${hint ? ` Did you mean ${hint}?` : ""}`);
+    }
+    const declared = decl ? `${decl.stage === "" ? "global" : `stage ${decl.stage}`}${decl.template ? ` (${files.project.context.build.templates}/${decl.template.template}:${decl.template.line})` : ""}` : "not declared: not sent to the build";
+    rows.push([name, value ? JSON.stringify(value.value) : "(no value: Dockerfile default)", value ? formatLocation(value.source) : "-", value?.layer ?? "-", declared]);
+  }
+  output.out(`\n${table(["ARG", "VALUE", "SOURCE", "LAYER", "DECLARED"], rows)}`);
+}

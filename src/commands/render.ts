@@ -1,0 +1,9 @@
+import type { Output, PlanCommandOptions } from "../cli.js";
+import { planProject } from "./shared.js";
+import { findTarget } from "./explain.js";
+
+export async function render(opts: PlanCommandOptions & { target: string }, output: Output): Promise<void> {
+  const { plan } = planProject(opts, output);
+  const target = findTarget(plan, opts.target);
+  output.out(plan.files.find((f) => f.path === target.dockerfile)!.content);
+}

@@ -1,0 +1,6 @@
+import type { Output } from "../cli.js";
+import { contextJsonSchema } from "../config/json-schema.js";
+
+export function schema(output: Output): void {
+  output.out(contextJsonSchema());
+}

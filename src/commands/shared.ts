@@ -1,0 +1,34 @@
+import { resolve } from "node:path";
+import type { Output, PlanCommandOptions } from "../cli.js";
+import { formatIssue, type Issue } from "../errors.js";
+import { readProject, type ProjectFiles } from "../io/project-files.js";
+import { buildPlan, type Plan } from "../plan/plan.js";
+
+export const DEFAULT_BAKE_FILE = "docker-bake.json";
+
+export function printWarnings(warnings: readonly Issue[], output: Output): void {
+  for (const w of warnings) output.err(`bakeplan: warning: ${formatIssue(w)}\n`);
+}
+
+/** Reads the project and plans it in memory; prints warnings. */
+export function planProject(opts: PlanCommandOptions, output: Output): { files: ProjectFiles; plan: Plan } {
+  const t0 = performance.now();
+  const files = readProject(opts.config);
+  const tRead = performance.now() - t0;
+  const plan = buildPlan(files.project, files.templates, {
+    configLabel: files.configLabel,
+    overrides: opts.set,
+    only: opts.only,
+    inputs: opts.inputs,
+    strict: opts.strict,
+    ...(opts.maxVariants !== undefined ? { maxVariants: opts.maxVariants } : {}),
+  });
+  plan.timings = { "load+validate": tRead, ...plan.timings };
+  printWarnings([...files.warnings, ...plan.warnings], output);
+  if (opts.verbose) output.err(`bakeplan: timings (ms): ${Object.entries(plan.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")}\n`);
+  return { files, plan };
+}
+
+export function bakeFilePath(files: ProjectFiles, out?: string): string {
+  return out !== undefined ? resolve(out) : resolve(files.dir, DEFAULT_BAKE_FILE);
+}

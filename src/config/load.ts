@@ -1,0 +1,113 @@
+import type { z } from "zod";
+import { ConfigError, type Issue } from "../errors.js";
+import { didYouMean } from "../text.js";
+import { normalize, type Project } from "./normalize.js";
+import { checkRules } from "./rules.js";
+import { ContextSchema } from "./schema.js";
+import { formatPath, YamlSource, type KeyPath } from "./yaml-source.js";
+
+export interface LoadResult {
+  project: Project;
+  warnings: Issue[];
+}
+
+/** Parses and validates context.yaml text. Pure: the caller reads the file. Throws ConfigError with every problem found. */
+export function loadContext(file: string, text: string): LoadResult {
+  const { source, value, issues } = YamlSource.parse(file, text);
+  if (issues.length > 0) throw new ConfigError(issues);
+  if (value === null || value === undefined) throw new ConfigError([{ message: "Empty file: expected a mapping with project, axes, stage_axis and publish", location: { file, line: 1, col: 1 } }]);
+
+  const parsed = ContextSchema.safeParse(value);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((i) => describeZodIssue(i, source, value)));
+
+  const project = normalize(parsed.data, source);
+  const { errors, warnings } = checkRules(project);
+  if (errors.length > 0) throw new ConfigError(errors);
+  return { project, warnings };
+}
+
+function valueAt(root: unknown, path: KeyPath): unknown {
+  let v = root;
+  for (const seg of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<string | number, unknown>)[seg];
+  }
+  return v;
+}
+
+function describeZodIssue(issue: z.core.$ZodIssue, source: YamlSource, root: unknown): Issue[] {
+  const path = issue.path as KeyPath;
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const parent = valueAt(root, path);
+      return issue.keys.map((key) => {
+        const known = knownKeys(path, parent);
+        const hint = didYouMean(key, known);
+        return {
+          message: `Unknown key "${key}".${hint ? ` Did you mean "${hint}"?` : known.length ? ` Known keys: ${known.join(", ")}.` : ""}`,
+          location: source.locate([...path, key], { key: true }),
+        };
+      });
+    }
+    case "invalid_type": {
+      const actual = valueAt(root, path);
+      const location = source.locate(path);
+      if (issue.expected === "string" && (typeof actual === "number" || typeof actual === "boolean")) {
+        const text = source.sourceText(path) ?? String(actual);
+        return [{ message: `Invalid type: expected a string, but YAML reads ${text} as the ${typeof actual} ${String(actual)}. Quote it: "${text}"`, location }];
+      }
+      if (actual === undefined) return [{ message: `Missing required key "${String(path[path.length - 1])}"`, location: source.locate(path.slice(0, -1)) }];
+      if (actual === null) return [{ message: `Empty value: expected ${issue.expected}${issue.expected === "string" ? ' (write "" for an empty string)' : ""}`, location }];
+      return [{ message: `Invalid type: expected ${issue.expected}, got ${Array.isArray(actual) ? "a list" : typeof actual === "object" ? "a mapping" : typeof actual}`, location }];
+    }
+    case "invalid_union": {
+      // Report the branch that got furthest: its issues are the most specific.
+      const branches = issue.errors;
+      const best = branches.reduce((a, b) => (depth(b) > depth(a) ? b : a), branches[0] ?? []);
+      if (best.length > 0 && depth(best) > 0) return best.flatMap((sub) => describeZodIssue({ ...sub, path: [...path, ...sub.path] } as z.core.$ZodIssue, source, root));
+      return [{ message: `Invalid value: ${unionHint(path)}`, location: source.locate(path) }];
+    }
+    default:
+      return [{ message: `Invalid value: ${issue.message}`, location: source.locate(path) }];
+  }
+}
+
+function depth(issues: readonly z.core.$ZodIssue[]): number {
+  return Math.max(0, ...issues.map((i) => i.path.length));
+}
+
+function unionHint(path: KeyPath): string {
+  if (path[0] === "axes") return "an axis is a list of strings, or a mapping of value -> settings";
+  return "expected a string or a list of strings";
+}
+
+/** Known keys of the strict object at `path`, for "did you mean". */
+function knownKeys(path: KeyPath, _parent: unknown): string[] {
+  let schema: z.core.$ZodType = ContextSchema;
+  for (const seg of path) {
+    schema = unwrap(schema);
+    const def = schema._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType; valueType?: z.core.$ZodType; options?: z.core.$ZodType[] };
+    if (def.type === "object" && def.shape && typeof seg === "string" && def.shape[seg]) schema = def.shape[seg];
+    else if (def.type === "array" && def.element) schema = def.element;
+    else if (def.type === "record" && def.valueType) schema = def.valueType;
+    else if (def.type === "union" && def.options) {
+      const rec = def.options.map(unwrap).find((o) => (o._zod.def as { type: string }).type === "record") as z.core.$ZodType | undefined;
+      if (!rec) return [];
+      schema = (rec._zod.def as unknown as { valueType: z.core.$ZodType }).valueType;
+    } else return [];
+  }
+  const def = unwrap(schema)._zod.def as { type: string; shape?: Record<string, unknown> };
+  return def.type === "object" && def.shape ? Object.keys(def.shape) : [];
+}
+
+function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
+  let s = schema;
+  for (;;) {
+    const def = s._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+    if ((def.type === "optional" || def.type === "default" || def.type === "nullable" || def.type === "prefault") && def.innerType) s = def.innerType;
+    else if (def.type === "pipe" && def.in) s = def.in;
+    else return s;
+  }
+}
+
+export { formatPath };

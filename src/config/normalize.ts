@@ -1,0 +1,111 @@
+import type { AxisValueSpec, Context, LayerValues, Selector, PACKAGE_MANAGERS } from "./schema.js";
+import type { KeyPath, YamlSource } from "./yaml-source.js";
+
+export type PackageManager = (typeof PACKAGE_MANAGERS)[number];
+
+export interface AxisValue {
+  axis: string;
+  value: string;
+  /** What this value contributes to target names ("" for nothing). */
+  token: string;
+  /** Dockerfile stage (meaningful on the stage axis). */
+  stage: string;
+  packageManager?: PackageManager;
+  vars: Record<string, string>;
+  description?: string;
+  path: KeyPath;
+}
+
+export interface Axis {
+  name: string;
+  values: AxisValue[];
+  path: KeyPath;
+}
+
+/** A selector in canonical form: axis -> allowed values. */
+export type Match = Record<string, string[]>;
+
+/** One precedence layer of values: defaults, one axis value, or one combination. */
+export interface Layer {
+  kind: "defaults" | "axis" | "combination";
+  /** Human label: `defaults`, `framework=vllm`, `framework=vllm, cuda=12.9`. */
+  label: string;
+  match: Match;
+  /** Higher wins: defaults 0, axis value 1, a combination = number of axes it names. */
+  rank: number;
+  values: LayerValues;
+  path: KeyPath;
+}
+
+export interface Rule {
+  match: Match;
+  reason: string;
+  path: KeyPath;
+}
+
+/** context.yaml in canonical form: the input of every later stage. */
+export interface Project {
+  context: Context;
+  source: YamlSource;
+  axes: Axis[];
+  stageAxis: string;
+  layers: Layer[];
+  exclude: Rule[];
+  include: Rule[];
+  groups: { name: string; match: Match; path: KeyPath }[];
+}
+
+export function toMatch(selector: Selector): Match {
+  const out: Match = {};
+  for (const [axis, v] of Object.entries(selector)) out[axis] = Array.isArray(v) ? v : [v];
+  return out;
+}
+
+export function matchLabel(match: Match): string {
+  return Object.entries(match)
+    .map(([axis, values]) => `${axis}=${values.length === 1 ? values[0] : `{${values.join(",")}}`}`)
+    .join(", ");
+}
+
+export function normalize(context: Context, source: YamlSource): Project {
+  const axes: Axis[] = [];
+  const layers: Layer[] = [{ kind: "defaults", label: "defaults", match: {}, rank: 0, values: context.defaults, path: ["defaults"] }];
+
+  for (const [name, def] of Object.entries(context.axes)) {
+    const entries: [string, AxisValueSpec][] = Array.isArray(def) ? def.map((v) => [v, {}]) : Object.entries(def).map(([v, spec]) => [v, spec ?? {}]);
+    const values = entries.map(([value, spec], i): AxisValue => {
+      const path: KeyPath = Array.isArray(def) ? ["axes", name, i] : ["axes", name, value];
+      const { name: token, stage, package_manager, vars, description, ...layerValues } = spec;
+      if (Object.keys(layerValues).length > 0) layers.push({ kind: "axis", label: `${name}=${value}`, match: { [name]: [value] }, rank: 1, values: layerValues, path });
+      return {
+        axis: name,
+        value,
+        token: token ?? value,
+        stage: stage ?? value,
+        ...(package_manager ? { packageManager: package_manager } : {}),
+        vars: vars ?? {},
+        ...(description !== undefined ? { description } : {}),
+        path,
+      };
+    });
+    axes.push({ name, values, path: ["axes", name] });
+  }
+
+  context.combinations.forEach((c, i) => {
+    const { when, description: _d, ...values } = c;
+    const match = toMatch(when);
+    layers.push({ kind: "combination", label: matchLabel(match), match, rank: Math.max(2, Object.keys(match).length), values, path: ["combinations", i] });
+  });
+
+  const rules = (list: Context["exclude"], key: string): Rule[] => list.map((r, i) => ({ match: toMatch(r.when), reason: r.reason, path: [key, i] }));
+  return {
+    context,
+    source,
+    axes,
+    stageAxis: context.stage_axis,
+    layers,
+    exclude: rules(context.exclude, "exclude"),
+    include: rules(context.include, "include"),
+    groups: Object.entries(context.groups.define).map(([name, sel]) => ({ name, match: toMatch(sel), path: ["groups", "define", name] })),
+  };
+}

@@ -1,0 +1,146 @@
+import type { Issue } from "../errors.js";
+import { didYouMean } from "../text.js";
+import { checkImageReference, checkValue } from "../values.js";
+import type { Match, Project } from "./normalize.js";
+import type { KeyPath } from "./yaml-source.js";
+
+export const TAG_PLACEHOLDERS = ["name", "version", "sha", "sha_short", "branch"] as const;
+
+interface RuleContext {
+  project: Project;
+  errors: Issue[];
+  warnings: Issue[];
+  error(path: KeyPath, message: string, opts?: { key?: boolean }): void;
+}
+
+type Rule = (ctx: RuleContext) => void;
+
+const atLeastOneAxis: Rule = ({ project, error }) => {
+  if (project.axes.length === 0) error(["axes"], "Empty matrix: declare at least one axis, e.g. framework: [vllm]");
+};
+
+const axesHaveValues: Rule = ({ project, error }) => {
+  for (const axis of project.axes) {
+    if (axis.values.length === 0) error(axis.path, `Empty axis "${axis.name}": give it at least one value`);
+    const seen = new Set<string>();
+    for (const v of axis.values) {
+      if (v.value === "") error(v.path, `Empty value in axis "${axis.name}"`);
+      if (seen.has(v.value)) error(v.path, `Duplicate value "${v.value}" in axis "${axis.name}"`);
+      seen.add(v.value);
+    }
+  }
+};
+
+const stageAxisExists: Rule = ({ project, error }) => {
+  const names = project.axes.map((a) => a.name);
+  if (!names.includes(project.stageAxis)) {
+    const hint = didYouMean(project.stageAxis, names);
+    error(["stage_axis"], `Unknown axis "${project.stageAxis}".${hint ? ` Did you mean "${hint}"?` : ` Axes: ${names.join(", ")}.`}`);
+  }
+  for (const axis of project.axes) {
+    if (axis.name === project.stageAxis) continue;
+    for (const v of axis.values) if (v.stage !== v.value) error([...v.path, "stage"], `"stage" is only meaningful on the stage axis "${project.stageAxis}"`, { key: true });
+  }
+};
+
+const onePackageManagerAxis: Rule = ({ project, error }) => {
+  const axes = project.axes.filter((a) => a.values.some((v) => v.packageManager));
+  if (axes.length > 1) error(axes[1]!.path, `package_manager is set on axes ${axes.map((a) => a.name).join(" and ")}; set it on one axis (usually os)`);
+  for (const axis of axes) for (const v of axis.values) if (!v.packageManager) error(v.path, `Missing package_manager for ${axis.name}=${v.value}: every value of axis "${axis.name}" needs one`);
+};
+
+function checkMatch(ctx: RuleContext, match: Match, path: KeyPath): void {
+  const { project } = ctx;
+  for (const [axisName, values] of Object.entries(match)) {
+    const axis = project.axes.find((a) => a.name === axisName);
+    if (!axis) {
+      const hint = didYouMean(axisName, project.axes.map((a) => a.name));
+      ctx.error([...path, axisName], `Unknown axis "${axisName}".${hint ? ` Did you mean "${hint}"?` : ` Axes: ${project.axes.map((a) => a.name).join(", ")}.`}`, { key: true });
+      continue;
+    }
+    values.forEach((value, i) => {
+      const known = axis.values.map((v) => v.value);
+      if (known.includes(value)) return;
+      const hint = didYouMean(value, known);
+      const where: KeyPath = values.length === 1 ? [...path, axisName] : [...path, axisName, i];
+      ctx.error(where, `Unknown value "${value}" for axis "${axisName}".${hint ? ` Did you mean "${hint}"?` : ""} Values: ${known.join(", ")}.`);
+    });
+  }
+}
+
+const selectorsNameKnownAxes: Rule = (ctx) => {
+  const { project } = ctx;
+  for (const layer of project.layers) if (layer.kind === "combination") checkMatch(ctx, layer.match, [...layer.path, "when"]);
+  for (const rule of [...project.exclude, ...project.include]) {
+    checkMatch(ctx, rule.match, [...rule.path, "when"]);
+    if (Object.keys(rule.match).length === 0) ctx.error([...rule.path, "when"], "Empty selector: name at least one axis");
+  }
+  for (const group of project.groups) checkMatch(ctx, group.match, group.path);
+  project.context.groups.per_axis.forEach((axis, i) => {
+    if (!project.axes.some((a) => a.name === axis)) ctx.error(["groups", "per_axis", i], `Unknown axis "${axis}"`);
+  });
+};
+
+const layerValuesAreSafe: Rule = (ctx) => {
+  for (const layer of ctx.project.layers) {
+    const v = layer.values;
+    for (const [name, value] of Object.entries(v.args ?? {})) for (const m of checkValue(name, value, "ARG")) ctx.error([...layer.path, "args", name], m);
+    for (const [name, value] of Object.entries(v.images ?? {})) {
+      for (const m of [...checkValue(name, value, "ARG"), ...checkImageReference(value)]) ctx.error([...layer.path, "images", name], m);
+      if (v.args && name in v.args) ctx.error([...layer.path, "images", name], `${name} is set under both args and images; keep one`, { key: true });
+    }
+    for (const [name, value] of Object.entries(v.labels ?? {})) for (const m of [...checkValue(name, value, "label"), ...checkValue(name, name, "label name")]) ctx.error([...layer.path, "labels", name], m);
+  }
+};
+
+const tagPatternsUseKnownPlaceholders: Rule = (ctx) => {
+  const { context, axes } = ctx.project;
+  const known = [...TAG_PLACEHOLDERS, ...axes.map((a) => a.name)];
+  const check = (pattern: string, path: KeyPath, required: string[] = []) => {
+    const used = [...pattern.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]!);
+    for (const p of used) {
+      if (!known.includes(p)) {
+        const hint = didYouMean(p, known);
+        ctx.error(path, `Unknown placeholder {${p}}.${hint ? ` Did you mean {${hint}}?` : ""} Known: ${known.map((k) => `{${k}}`).join(" ")}`);
+      }
+    }
+    for (const r of required) if (!used.includes(r)) ctx.error(path, `The pattern must contain {${r}}: one cache ref per target and branch`);
+  };
+  context.publish.tags.forEach((t, i) => check(t, ["publish", "tags", i]));
+  if (context.cache) check(context.cache.tag, ["cache", "tag"], ["name", "branch"]);
+  if (!context.publish.tags.some((t) => !/\{(version|sha|sha_short|branch)\}/.test(t)) && !context.publish.tags.some((t) => t.includes("{name}"))) {
+    ctx.warnings.push({ message: "No tag pattern contains {name}: every target would push the same tags", location: ctx.project.source.locate(["publish", "tags"]) });
+  }
+};
+
+const cacheIsSeparateFromImages: Rule = (ctx) => {
+  const { publish, cache } = ctx.project.context;
+  if (!cache) return;
+  const cacheRegistry = cache.registry ?? publish.registry;
+  if (cacheRegistry === publish.registry && cache.repository === publish.repository)
+    ctx.error(["cache", "repository"], "The cache repository must differ from the image repository (ECR rejects cache manifests over immutable image tags, and a cache push would overwrite images)");
+};
+
+const RULES: Rule[] = [
+  atLeastOneAxis,
+  axesHaveValues,
+  stageAxisExists,
+  onePackageManagerAxis,
+  selectorsNameKnownAxes,
+  layerValuesAreSafe,
+  tagPatternsUseKnownPlaceholders,
+  cacheIsSeparateFromImages,
+];
+
+export function checkRules(project: Project): { errors: Issue[]; warnings: Issue[] } {
+  const errors: Issue[] = [];
+  const warnings: Issue[] = [];
+  const ctx: RuleContext = {
+    project,
+    errors,
+    warnings,
+    error: (path, message, opts) => errors.push({ message, location: project.source.locate(path, opts) }),
+  };
+  for (const rule of RULES) rule(ctx);
+  return { errors, warnings };
+}

@@ -1,0 +1,123 @@
+import { z } from "zod";
+
+// Every value that can reach a Dockerfile or the bake file is a YAML string. Numbers and booleans
+// are rejected (with a "quote it" hint, see load.ts) so that `3.10` never silently becomes `3.1`.
+
+const Identifier = z.string().regex(/^[a-z][a-z0-9_]*$/, "must be lower_snake_case (a-z, 0-9, _), starting with a letter");
+const ArgName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a Dockerfile ARG name (letters, digits, _)");
+const Platform = z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'must look like "linux/amd64" or "linux/arm64/v8"');
+const NonEmpty = z.string().min(1, "must not be empty");
+
+const ValueMap = z.record(ArgName, z.string()).describe("ARG name -> value (strings only; quote numbers)");
+
+const SecretSource = z
+  .strictObject({
+    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe("read the secret from this environment variable"),
+    src: NonEmpty.optional().describe("read the secret from this file"),
+  })
+  .refine((s) => (s.env === undefined) !== (s.src === undefined), { message: "give exactly one of env or src" });
+
+/** The keys a layer (defaults, one axis value, one combination) may set. */
+const layerShape = {
+  args: ValueMap.optional().describe("Dockerfile ARG values"),
+  images: z
+    .record(ArgName, z.string())
+    .optional()
+    .describe("ARG name -> image reference (validated as an image reference), e.g. BASE_IMAGE"),
+  labels: z.record(NonEmpty, z.string()).optional().describe("extra image labels"),
+  platforms: z.array(Platform).min(1).optional().describe("target platforms; replaces the list of a lower layer"),
+  secrets: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a secret id (letters, digits, . _ -)"), SecretSource)
+    .optional()
+    .describe("bake secrets (id -> env|src), for RUN --mount=type=secret,id=..."),
+};
+
+export const PACKAGE_MANAGERS = ["apt", "dnf", "microdnf", "yum", "apk"] as const;
+
+export const AxisValueSpecSchema = z.strictObject({
+  name: z
+    .string()
+    .optional()
+    .describe('token this value contributes to target names; "" contributes nothing; default: the value itself'),
+  stage: NonEmpty.optional().describe("Dockerfile stage built for this value (stage axis only; default: the value)"),
+  package_manager: z.enum(PACKAGE_MANAGERS).optional().describe("package manager used by {% install_packages %}"),
+  vars: z.record(Identifier, z.string()).optional().describe("extra template variables (not ARGs)"),
+  description: z.string().optional(),
+  ...layerShape,
+});
+export type AxisValueSpec = z.infer<typeof AxisValueSpecSchema>;
+
+const AxisSchema = z
+  .union([z.array(z.string()), z.record(z.string(), AxisValueSpecSchema.nullable())])
+  .describe("the values of one axis: a list, or a map value -> settings");
+
+const SelectorSchema = z
+  .record(Identifier, z.union([z.string(), z.array(z.string()).min(1)]))
+  .describe("axis -> value or list of values; every listed axis must match");
+
+const RuleSchema = z.strictObject({
+  when: SelectorSchema,
+  reason: NonEmpty.describe("why; shown by `bakeplan list --all` and `bakeplan explain`"),
+});
+
+export const ContextSchema = z
+  .strictObject({
+    project: z.strictObject({
+      name: NonEmpty.describe("project name, used in titles"),
+      title: z.string().optional().describe("org.opencontainers.image.title prefix; default: name"),
+      source: z.string().optional().describe("org.opencontainers.image.source (repository URL)"),
+    }),
+    build: z
+      .strictObject({
+        templates: NonEmpty.default("templates").describe("template directory, relative to this file"),
+        template: NonEmpty.default("Dockerfile.liquid").describe("top-level template inside the template directory"),
+        out_dir: NonEmpty.default("bake").describe("where rendered Dockerfiles go, relative to this file"),
+        context: NonEmpty.default(".").describe("build context of every target, relative to this file"),
+        syntax: z.string().optional().describe('Dockerfile "# syntax=" line; default none, so offline builds work'),
+        network: z.enum(["default", "host", "none"]).optional().describe("bake network attribute of every target"),
+        allow_secret_like: z.array(ArgName).default([]).describe("ARG names that look like secrets but are not (e.g. TOKENIZER_REF)"),
+      })
+      .default({ templates: "templates", template: "Dockerfile.liquid", out_dir: "bake", context: ".", allow_secret_like: [] }),
+    axes: z.record(Identifier, AxisSchema).describe("matrix axes, in naming order"),
+    stage_axis: Identifier.describe("the axis whose value picks the Dockerfile stage (bake `target`)"),
+    defaults: z.strictObject(layerShape).default({}).describe("the global layer"),
+    combinations: z
+      .array(z.strictObject({ when: SelectorSchema, description: z.string().optional(), ...layerShape }))
+      .default([])
+      .describe("layers for combinations of axis values; more axes in `when` = higher precedence"),
+    exclude: z.array(RuleSchema).default([]).describe("combinations that do not exist"),
+    include: z.array(RuleSchema).default([]).describe("combinations that exist even though an exclude matches"),
+    groups: z
+      .strictObject({
+        per_axis: z.array(Identifier).default([]).describe("one bake group per value of these axes"),
+        define: z.record(z.string(), SelectorSchema).default({}).describe("named groups by selector; `default` is what a bare `docker buildx bake` builds"),
+      })
+      .default({ per_axis: [], define: {} }),
+    publish: z.strictObject({
+      registry: z.string().describe("image registry host, e.g. 123456789012.dkr.ecr.us-west-2.amazonaws.com"),
+      repository: NonEmpty.describe("image repository, e.g. ai-dynamo/dynamo"),
+      tags: z
+        .array(NonEmpty)
+        .min(1)
+        .describe("tag patterns: {name} {version} {sha} {sha_short} {branch} and axis names; a tag whose input is absent is left out"),
+    }),
+    cache: z
+      .strictObject({
+        registry: z.string().optional().describe("cache registry; default: publish.registry"),
+        repository: NonEmpty.describe("separate, mutable cache repository, e.g. ai-dynamo/dynamo-cache"),
+        tag: NonEmpty.default("{name}-{branch}").describe("cache tag pattern; must use {name} and {branch}"),
+        fallback: z.array(NonEmpty).default(["main"]).describe("branches read after the current one"),
+        write_on: z.array(NonEmpty).default(["main"]).describe("branches whose builds write cache"),
+        mode: z.enum(["min", "max"]).default("max"),
+      })
+      .optional(),
+    limits: z
+      .strictObject({ max_variants: z.number().int().positive().default(10000) })
+      .default({ max_variants: 10000 }),
+  })
+  .describe("bakeplan context.yaml: the support matrix and every Dockerfile ARG value");
+
+export type Context = z.infer<typeof ContextSchema>;
+export type Selector = z.infer<typeof SelectorSchema>;
+export type LayerValues = { [K in keyof typeof layerShape]?: z.infer<(typeof layerShape)[K]> };
+export type SecretSource = z.infer<typeof SecretSource>;

@@ -1,0 +1,67 @@
+import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { loadContext, type LoadResult } from "../config/load.js";
+import { TemplateError, UserError } from "../errors.js";
+import type { TemplateFiles } from "../render/templates.js";
+
+export interface ProjectFiles extends LoadResult {
+  /** Directory of context.yaml: every relative path in the plan is relative to it. */
+  dir: string;
+  /** context.yaml as named in messages and generated headers (relative to cwd when inside it). */
+  configLabel: string;
+  templates: TemplateFiles;
+}
+
+export function displayPath(abs: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, abs);
+  return rel && !rel.startsWith("..") ? rel.split(sep).join("/") : abs;
+}
+
+export function readText(abs: string, what: string): string {
+  try {
+    return readFileSync(abs, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UserError(`${displayPath(abs)}: ${what} not found`);
+    if (code === "EISDIR") throw new UserError(`${displayPath(abs)}: ${what} is a directory`);
+    throw new UserError(`${displayPath(abs)}: cannot read ${what} (${code ?? String(e)})`);
+  }
+}
+
+/** Reads context.yaml and every template (once each), the only file reads of a plan. */
+export function readProject(configPath: string): ProjectFiles {
+  const abs = resolve(configPath);
+  const configLabel = displayPath(abs);
+  const loaded = loadContext(configLabel, readText(abs, "config file"));
+  const dir = dirname(abs);
+  const templatesDir = resolve(dir, loaded.project.context.build.templates);
+  return { ...loaded, dir, configLabel, templates: readTemplates(templatesDir, loaded.project.context.build.templates) };
+}
+
+/** Every *.liquid file under the template directory; a link that leads outside it is an error. */
+export function readTemplates(dir: string, label: string): TemplateFiles {
+  let root: string;
+  try {
+    root = realpathSync(dir);
+  } catch {
+    throw new TemplateError("Template directory not found", { file: label });
+  }
+  const files = new Map<string, string>();
+  const seenDirs = new Set<string>([root]);
+  const walk = (sub: string) => {
+    for (const entry of readdirSync(join(dir, sub), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const rel = sub ? `${sub}/${entry.name}` : entry.name;
+      const full = join(dir, rel);
+      const real = realpathSync(full);
+      if (real !== root && !real.startsWith(root + sep)) throw new TemplateError(`Link points outside ${label}/ (to ${real}); templates may only include files inside it`, { file: `${label}/${rel}` });
+      if (statSync(real).isDirectory()) {
+        if (seenDirs.has(real)) continue;
+        seenDirs.add(real);
+        walk(rel);
+      }
+      else if (entry.name.endsWith(".liquid")) files.set(rel, readFileSync(real, "utf8"));
+    }
+  };
+  walk("");
+  return files;
+}

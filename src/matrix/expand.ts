@@ -1,0 +1,147 @@
+import { ConfigError, UsageError, type Issue } from "../errors.js";
+import type { Match, Project, Rule } from "../config/normalize.js";
+import { matchLabel } from "../config/normalize.js";
+import { didYouMean } from "../text.js";
+
+export interface Variant {
+  /** axis -> value, for every axis. */
+  values: Record<string, string>;
+  /** Bake target name, e.g. vllm-cuda12-dev. */
+  name: string;
+  /** Name of the Dockerfile the variant's non-stage axes select, e.g. vllm-cuda12. */
+  dockerfileName: string;
+  /** Dockerfile stage (bake `target`). */
+  stage: string;
+  /** The include rule that brought it back, when an exclude matched it too. */
+  includedBy?: Rule;
+}
+
+export interface Excluded {
+  values: Record<string, string>;
+  name: string;
+  rule: Rule;
+}
+
+export interface Matrix {
+  variants: Variant[];
+  excluded: Excluded[];
+  warnings: Issue[];
+}
+
+export function matches(match: Match, values: Record<string, string>): boolean {
+  for (const axis in match) {
+    const v = values[axis];
+    if (v === undefined || !match[axis]!.includes(v)) return false;
+  }
+  return true;
+}
+
+const NAME_CHARS = /^[a-zA-Z0-9_-]+$/;
+
+/** The cartesian product of the axes, minus excludes, plus includes, each with its names. */
+export function expandMatrix(project: Project, opts: { maxVariants?: number; strict?: boolean } = {}): Matrix {
+  const { axes, stageAxis } = project;
+  const limit = opts.maxVariants ?? project.context.limits.max_variants;
+  const product = axes.reduce((n, a) => n * a.values.length, 1);
+  if (product > limit * 100)
+    throw new ConfigError([{ message: `The matrix has ${product} combinations, far above the limit of ${limit} variants. Exclude axis values, or raise limits.max_variants / --max-variants`, location: project.source.locate(["axes"]) }]);
+
+  const variants: Variant[] = [];
+  const excluded: Excluded[] = [];
+  const usedExcludes = new Set<Rule>();
+  const usedIncludes = new Set<Rule>();
+  const index = new Array<number>(axes.length).fill(0);
+
+  for (let n = 0; n < product; n++) {
+    const values: Record<string, string> = {};
+    const tokens: string[] = [];
+    const fileTokens: string[] = [];
+    let stage = "";
+    axes.forEach((axis, i) => {
+      const v = axis.values[index[i]!]!;
+      values[axis.name] = v.value;
+      if (v.token !== "") tokens.push(v.token);
+      if (axis.name === stageAxis) stage = v.stage;
+      else if (v.token !== "") fileTokens.push(v.token);
+    });
+    const name = tokens.join("-");
+    const exclude = project.exclude.find((r) => matches(r.match, values));
+    const include = project.include.find((r) => matches(r.match, values));
+    if (exclude) usedExcludes.add(exclude);
+    if (include) usedIncludes.add(include);
+    if (exclude && !include) excluded.push({ values, name, rule: exclude });
+    else {
+      variants.push({ values, name, dockerfileName: fileTokens.join("-") || "Dockerfile", stage, ...(exclude && include ? { includedBy: include } : {}) });
+      if (variants.length > limit)
+        throw new ConfigError([{ message: `More than ${limit} variants: the matrix is larger than limits.max_variants. Raise it (or pass --max-variants) if this is intended`, location: project.source.locate(["axes"]) }]);
+    }
+    for (let i = axes.length - 1; i >= 0; i--) {
+      index[i]!++;
+      if (index[i]! < axes[i]!.values.length) break;
+      index[i] = 0;
+    }
+  }
+
+  const errors: Issue[] = [];
+  const warnings: Issue[] = [];
+  if (variants.length === 0) errors.push({ message: "Every combination is excluded: the matrix produces no variant", location: project.source.locate(["exclude"]) });
+  const byName = new Map<string, Variant>();
+  for (const v of variants) {
+    if (!NAME_CHARS.test(v.name)) {
+      errors.push({ message: `Target name "${v.name}" (${label(v.values)}) has characters bake rejects; only [a-zA-Z0-9_-] are allowed. Set a \`name\` token on the axis values`, location: project.source.locate(["axes"]) });
+      continue;
+    }
+    const other = byName.get(v.name);
+    if (other) errors.push({ message: `Two variants map to the target name "${v.name}": ${label(other.values)} and ${label(v.values)}. Give the axis values distinct \`name\` tokens`, location: project.source.locate(["axes"]) });
+    else byName.set(v.name, v);
+  }
+  for (const r of project.exclude) if (!usedExcludes.has(r)) warnings.push({ message: `This exclude matches no combination (${matchLabel(r.match)})`, location: project.source.locate(r.path) });
+  for (const r of project.include) {
+    if (!usedIncludes.has(r)) warnings.push({ message: `This include matches no combination (${matchLabel(r.match)})`, location: project.source.locate(r.path) });
+    else if (!variants.some((v) => v.includedBy === r)) warnings.push({ message: `This include only matches combinations no exclude removes (${matchLabel(r.match)}); it has no effect`, location: project.source.locate(r.path) });
+  }
+  if (opts.strict && warnings.length > 0) errors.push(...warnings.map((w) => ({ ...w, message: `${w.message} (an error with --strict)` })));
+  if (errors.length > 0) throw new ConfigError(errors);
+  return { variants, excluded, warnings };
+}
+
+function label(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+}
+
+/**
+ * Targets picked by selectors: a target name, a group name, or `axis=value[,axis=value]`
+ * (repeating an axis means "either"). Several selectors add up.
+ */
+export function selectVariants(variants: Variant[], selectors: string[], groups: Map<string, string[]>, project: Project): Variant[] {
+  if (selectors.length === 0) return variants;
+  const picked = new Set<string>();
+  for (const selector of selectors) {
+    for (const name of resolveSelector(selector, variants, groups, project)) picked.add(name);
+  }
+  return variants.filter((v) => picked.has(v.name));
+}
+
+function resolveSelector(selector: string, variants: Variant[], groups: Map<string, string[]>, project: Project): string[] {
+  if (selector.includes("=")) {
+    const match: Match = {};
+    for (const part of selector.split(",")) {
+      const [axis, value] = part.split("=", 2).map((s) => s.trim()) as [string, string | undefined];
+      const def = project.axes.find((a) => a.name === axis);
+      if (!def || value === undefined) throw new UsageError(`Unknown axis "${axis}" in selector "${selector}". Axes: ${project.axes.map((a) => a.name).join(", ")}`);
+      if (!def.values.some((v) => v.value === value)) throw new UsageError(`Unknown value "${value}" for axis "${axis}" in selector "${selector}". Values: ${def.values.map((v) => v.value).join(", ")}`);
+      (match[axis] ??= []).push(value);
+    }
+    const names = variants.filter((v) => matches(match, v.values)).map((v) => v.name);
+    if (names.length === 0) throw new UsageError(`Selector "${selector}" matches no target (the combination is excluded)`);
+    return names;
+  }
+  const group = groups.get(selector);
+  if (group) return group;
+  if (variants.some((v) => v.name === selector)) return [selector];
+  const all = [...variants.map((v) => v.name), ...groups.keys()];
+  const hint = didYouMean(selector, all);
+  throw new UsageError(`Unknown target or group "${selector}".${hint ? ` Did you mean "${hint}"?` : ""} Targets: ${variants.map((v) => v.name).join(", ")}. Groups: ${[...groups.keys()].join(", ")}`);
+}

@@ -1,0 +1,253 @@
+import { Liquid, LiquidError, Tag, type FS, type Context, type Emitter, type Liquid as LiquidEngine, type TagToken, type TopLevelToken } from "liquidjs";
+import { TemplateError, type SourceLocation } from "../errors.js";
+import { dockerfileArgValue } from "../values.js";
+import { installPackages } from "./packages.js";
+import type { PackageManager } from "../config/normalize.js";
+import { PACKAGE_MANAGERS } from "../config/schema.js";
+
+/** Template files by name relative to the template directory, e.g. `vllm_runtime.liquid`. */
+export type TemplateFiles = ReadonlyMap<string, string>;
+
+export interface RenderInput {
+  /** Liquid variables. */
+  scope: Record<string, unknown>;
+  /** Resolved ARG values for `{% arg NAME %}`. */
+  args: ReadonlyMap<string, string>;
+  packageManager?: PackageManager;
+  /** Names that are not template variables, with the hint shown when a template uses one. */
+  hints: ReadonlyMap<string, string>;
+  /** For error messages: `vllm-cuda12 (framework=vllm, cuda=12.9, ...)`. */
+  variantLabel: string;
+}
+
+/** Where each `{% arg %}` was declared, for `explain`. */
+export interface ArgDeclaration {
+  name: string;
+  template: string;
+  line: number;
+}
+
+export interface RenderOutput {
+  text: string;
+  declared: ArgDeclaration[];
+}
+
+const SOURCE_TAG = "bakeplan_source";
+const MAX_DEPTH = 64;
+
+// Build-time platform ARGs are set by BuildKit per platform; declaring one with a value
+// (or at global scope) shadows the automatic value. https://docs.docker.com/build/building/variables/#multi-platform-build-arguments
+export const AUTOMATIC_ARGS = new Set(["TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT"]);
+
+/**
+ * Liquid, strict, reading only the in-memory template files (so includes cannot leave the
+ * template directory), each parsed once. One instance renders every variant of a run.
+ */
+export class TemplateEngine {
+  private readonly liquid: LiquidEngine;
+  private current: (RenderInput & { declared: ArgDeclaration[]; depth: number }) | undefined;
+
+  constructor(
+    private readonly files: TemplateFiles,
+    /** Shown in markers and errors, e.g. `templates`. */
+    private readonly dirLabel: string,
+  ) {
+    const templates: Record<string, string> = {};
+    // The marker tag sits on the first line of each file, so liquid's line numbers stay true.
+    for (const [name, text] of files) templates[name] = `{% ${SOURCE_TAG} ${name} %}${text}`;
+    this.liquid = new Liquid({
+      fs: memoryFs(templates),
+      root: ["."],
+      partials: ["."],
+      layouts: ["."],
+      extname: ".liquid",
+      strictVariables: true,
+      strictFilters: true,
+      ownPropertyOnly: true,
+      cache: true,
+      relativeReference: false,
+    });
+    const engine = this;
+    this.liquid.registerTag(SOURCE_TAG, sourceTag(dirLabel));
+    this.liquid.registerTag(
+      "arg",
+      class extends Tag {
+        private readonly names: string[];
+        constructor(token: TagToken, remain: TopLevelToken[], liquid: Liquid) {
+          super(token, remain, liquid);
+          this.names = token.args.trim().split(/\s+/).filter(Boolean);
+          if (this.names.length === 0) throw new Error("{% arg %} needs at least one ARG name");
+          for (const n of this.names) {
+            if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) throw new Error(`{% arg %}: "${n}" is not an ARG name`);
+            if (AUTOMATIC_ARGS.has(n)) throw new Error(`{% arg ${n} %}: ${n} is set by BuildKit per platform; write a plain "ARG ${n}" inside the stage that needs it`);
+          }
+        }
+        *render(_ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
+          const state = engine.state();
+          const line = this.token.getPosition()[0] ?? 0;
+          const template = this.token.file ?? "?";
+          const lines: string[] = [];
+          for (const name of this.names) {
+            const value = state.args.get(name);
+            if (value === undefined) throw new Error(`ARG ${name} has no value for ${state.variantLabel}. Set it in context.yaml (defaults, an axis value or a combination), or write a plain "ARG ${name}" for an ARG without a default`);
+            state.declared.push({ name, template, line });
+            lines.push(`ARG ${name}=${dockerfileArgValue(value)}`);
+          }
+          emitter.write(lines.join("\n"));
+        }
+      },
+    );
+    this.liquid.registerTag(
+      "install_packages",
+      class extends Tag {
+        private readonly packages: string[];
+        private readonly manager?: PackageManager;
+        constructor(token: TagToken, remain: TopLevelToken[], liquid: Liquid) {
+          super(token, remain, liquid);
+          const words = token.args.trim().split(/\s+/).filter(Boolean);
+          const manager = /^manager=(.*)$/.exec(words[0] ?? "")?.[1];
+          if (manager !== undefined) {
+            if (!(PACKAGE_MANAGERS as readonly string[]).includes(manager)) throw new Error(`{% install_packages %}: unknown manager "${manager}"; one of ${PACKAGE_MANAGERS.join(", ")}`);
+            this.manager = manager as PackageManager;
+            words.shift();
+          }
+          this.packages = words;
+          if (this.packages.length === 0) throw new Error("{% install_packages %} needs at least one package");
+          for (const p of this.packages) if (!/^([a-z]+:)?[A-Za-z0-9][A-Za-z0-9.+_:=~*@-]*$/.test(p)) throw new Error(`{% install_packages %}: "${p}" is not a package name`);
+        }
+        *render(_ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
+          const pm = this.manager ?? engine.state().packageManager;
+          if (!pm) throw new Error("{% install_packages %} needs a package manager: set package_manager on the values of one axis (e.g. os), or write {% install_packages manager=dnf ... %}");
+          emitter.write(installPackages(pm, this.packages));
+        }
+      },
+    );
+  }
+
+  private state() {
+    if (!this.current) throw new Error("template rendered outside TemplateEngine.render");
+    return this.current;
+  }
+
+  /** Renders `entry` (a file name inside the template directory) for one variant. */
+  render(entry: string, input: RenderInput): RenderOutput {
+    if (!this.files.has(entry)) throw new TemplateError(`Template not found. Files: ${[...this.files.keys()].join(", ") || "(none)"}`, { file: `${this.dirLabel}/${entry}` });
+    this.current = { ...input, declared: [], depth: 0 };
+    try {
+      const text = this.liquid.renderSync(this.liquid.parseFileSync(entry), input.scope) as string;
+      return { text, declared: this.current.declared };
+    } catch (e) {
+      throw this.toTemplateError(e, entry, input);
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private toTemplateError(e: unknown, entry: string, input: RenderInput): TemplateError {
+    if (e instanceof RangeError) return new TemplateError(`Include nesting deeper than the stack allows (an include cycle?) while rendering ${input.variantLabel}`, { file: `${this.dirLabel}/${entry}` }, { cause: e });
+    if (e instanceof LiquidError) {
+      const inner = innermost(e);
+      const token = inner.token as (TopLevelToken & { file?: string }) | undefined;
+      const [line, col] = token ? token.getPosition() : [undefined, undefined];
+      const file = token?.file ?? entry;
+      let message = messageOf(inner);
+      const undefinedName = /undefined variable: ([A-Za-z_][\w]*)/.exec(message)?.[1];
+      if (undefinedName && input.hints.has(undefinedName)) message += `. ${input.hints.get(undefinedName)}`;
+      if (/Failed to lookup|ENOENT/.test(message)) message += `. Includes resolve inside ${this.dirLabel}/ only; files there: ${[...this.files.keys()].join(", ")}`;
+      const location: SourceLocation = { file: `${this.dirLabel}/${file}`, ...(line !== undefined ? { line } : {}), ...(col !== undefined ? { col } : {}) };
+      return new TemplateError(`${message} (rendering ${input.variantLabel})`, location, { cause: e });
+    }
+    return new TemplateError(`${e instanceof Error ? e.message : String(e)} (rendering ${input.variantLabel})`, { file: `${this.dirLabel}/${entry}` }, { cause: e });
+  }
+}
+
+/** Lookups see only the template files read at start; `..`, absolute paths and links go nowhere. */
+function memoryFs(files: Record<string, string>): FS {
+  const normalize = (p: string) => p.replace(/^(\.\/)+/, "");
+  return {
+    exists: async (p) => Object.hasOwn(files, normalize(p)),
+    existsSync: (p) => Object.hasOwn(files, normalize(p)),
+    readFile: async (p) => readOrThrow(files, normalize(p)),
+    readFileSync: (p) => readOrThrow(files, normalize(p)),
+    resolve: (_dir, file, ext) => (/\.[A-Za-z0-9]+$/.test(file) ? file : file + ext),
+    contains: async () => true,
+    containsSync: () => true,
+    sep: "/",
+    dirname: (p) => p.split("/").slice(0, -1).join("/") || ".",
+  };
+}
+
+function readOrThrow(files: Record<string, string>, p: string): string {
+  if (!Object.hasOwn(files, p)) throw new Error(`ENOENT: no template "${p}"`);
+  return files[p]!;
+}
+
+function innermost(e: LiquidError): LiquidError {
+  let cur: LiquidError = e;
+  for (let i = 0; i < MAX_DEPTH; i++) {
+    const next = (cur as unknown as { originalError?: unknown }).originalError;
+    if (next instanceof LiquidError) cur = next;
+    else break;
+  }
+  return cur;
+}
+
+function messageOf(e: LiquidError): string {
+  const original = (e as unknown as { originalError?: unknown }).originalError;
+  const raw = original instanceof Error ? original.message : e.message;
+  // liquidjs appends ", file:..., line:..., col:..." and a code frame; we print our own location.
+  return (raw.split("\n")[0] ?? raw).replace(/, (file:[^,]*, )?line:\d+, col:\d+$/, "");
+}
+
+function sourceTag(dirLabel: string) {
+  return class extends Tag {
+    private readonly marker: string;
+    constructor(token: TagToken, remain: TopLevelToken[], liquid: Liquid) {
+      super(token, remain, liquid);
+      this.marker = `# --- ${dirLabel}/${token.args.trim()} ---\n`;
+    }
+    *render(_ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
+      emitter.write(this.marker);
+    }
+  };
+}
+
+/** Static `{% include 'x' %}` / `{% render 'x' %}` edges, to refuse include cycles before rendering. */
+export function findIncludeCycle(files: TemplateFiles): { cycle: string[]; line: number } | undefined {
+  const edges = new Map<string, { to: string; line: number }[]>();
+  const re = /\{%-?\s*(?:include|render)\s+["']([^"']+)["']/g;
+  for (const [name, text] of files) {
+    const list: { to: string; line: number }[] = [];
+    for (const m of text.matchAll(re)) {
+      const raw = m[1]!;
+      const to = raw.endsWith(".liquid") ? raw : `${raw}.liquid`;
+      list.push({ to, line: text.slice(0, m.index).split("\n").length });
+    }
+    edges.set(name, list);
+  }
+  const state = new Map<string, "visiting" | "done">();
+  const stack: { name: string; line: number }[] = [];
+  const visit = (name: string): { cycle: string[]; line: number } | undefined => {
+    state.set(name, "visiting");
+    for (const edge of edges.get(name) ?? []) {
+      stack.push({ name, line: edge.line });
+      if (state.get(edge.to) === "visiting") {
+        const start = stack.findIndex((s) => s.name === edge.to);
+        return { cycle: [...stack.slice(start).map((s) => s.name), edge.to], line: edge.line };
+      }
+      if (!state.has(edge.to) && edges.has(edge.to)) {
+        const found = visit(edge.to);
+        if (found) return found;
+      }
+      stack.pop();
+    }
+    state.set(name, "done");
+    return undefined;
+  };
+  for (const name of [...files.keys()].sort()) {
+    if (state.has(name)) continue;
+    const found = visit(name);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -1,0 +1,102 @@
+import { ConfigError, type Issue, type SourceLocation } from "../errors.js";
+import type { Layer, Project } from "../config/normalize.js";
+import type { SecretSource } from "../config/schema.js";
+import { matches, type Variant } from "../matrix/expand.js";
+import { checkImageReference, checkValue, secretLikeReason } from "../values.js";
+
+export interface Resolved<T> {
+  value: T;
+  /** file:line:col and key path the value came from. */
+  source: SourceLocation;
+  /** The precedence layer: `defaults`, `framework=vllm`, `framework=vllm, cuda=12.9`, `--set`. */
+  layer: string;
+}
+
+export interface ResolvedValues {
+  /** ARG name -> value (images included). */
+  args: Map<string, Resolved<string>>;
+  /** ARG names that hold image references. */
+  images: Set<string>;
+  labels: Map<string, Resolved<string>>;
+  platforms?: Resolved<string[]>;
+  secrets: Map<string, Resolved<SecretSource>>;
+}
+
+/** A `--set NAME=VALUE` from the command line. */
+export interface Override {
+  name: string;
+  value: string;
+}
+
+export const COMMAND_LINE = "command line";
+
+/**
+ * Values for one variant. Precedence, lowest first: defaults -> axis value -> combination (a
+ * combination naming more axes wins over one naming fewer) -> --set. Two layers of the same rank
+ * that both apply and disagree are an error, never a silent pick.
+ */
+export function resolveValues(project: Project, variant: Variant, overrides: readonly Override[] = [], layers = applicableLayers(project.layers, variant)): ResolvedValues {
+  const issues: Issue[] = [];
+  const out: ResolvedValues = { args: new Map(), images: new Set(), labels: new Map(), secrets: new Map() };
+  const rankOf = new Map<string, { rank: number; layer: Layer }>();
+
+  const put = <T>(map: Map<string, Resolved<T>>, kind: string, key: string, value: T, layer: Layer, path: (string | number)[]) => {
+    const id = `${kind}:${key}`;
+    const prev = rankOf.get(id);
+    if (prev && prev.rank === layer.rank && JSON.stringify(map.get(key)?.value) !== JSON.stringify(value)) {
+      issues.push({
+        message: `Conflicting values for ${kind} ${key} in ${variant.name}: "${String(JSON.stringify(map.get(key)?.value))}" from ${prev.layer.label} and ${JSON.stringify(value)} from ${layer.label}, at the same precedence. Add a combination naming both axes to decide`,
+        location: project.source.locate([...layer.path, ...path]),
+      });
+      return;
+    }
+    rankOf.set(id, { rank: layer.rank, layer });
+    map.set(key, { value, source: project.source.locate([...layer.path, ...path]), layer: layer.label });
+  };
+
+  for (const layer of layers) {
+    const v = layer.values;
+    for (const [name, value] of Object.entries(v.args ?? {})) put(out.args, "ARG", name, value, layer, ["args", name]);
+    for (const [name, value] of Object.entries(v.images ?? {})) {
+      put(out.args, "ARG", name, value, layer, ["images", name]);
+      out.images.add(name);
+    }
+    for (const [name, value] of Object.entries(v.labels ?? {})) put(out.labels, "label", name, value, layer, ["labels", name]);
+    for (const [id, secret] of Object.entries(v.secrets ?? {})) put(out.secrets, "secret", id, secret, layer, ["secrets", id]);
+    if (v.platforms) {
+      const prev = out.platforms;
+      const prevRank = rankOf.get("platforms")?.rank;
+      if (prev && prevRank === layer.rank && prev.value.join(",") !== v.platforms.join(",")) {
+        issues.push({ message: `Conflicting platforms for ${variant.name} from ${prev.layer} and ${layer.label} at the same precedence`, location: project.source.locate([...layer.path, "platforms"]) });
+      } else {
+        rankOf.set("platforms", { rank: layer.rank, layer });
+        out.platforms = { value: v.platforms, source: project.source.locate([...layer.path, "platforms"]), layer: layer.label };
+      }
+    }
+  }
+
+  for (const o of overrides) {
+    const source: SourceLocation = { file: COMMAND_LINE, path: `--set ${o.name}` };
+    for (const m of checkValue(o.name, o.value, "ARG")) issues.push({ message: m, location: source });
+    if (out.images.has(o.name)) for (const m of checkImageReference(o.value)) issues.push({ message: m, location: source });
+    out.args.set(o.name, { value: o.value, source, layer: "--set" });
+  }
+
+  const allowed = new Set(project.context.build.allow_secret_like);
+  for (const [name, r] of out.args) {
+    if (out.images.has(name) || allowed.has(name)) continue;
+    const why = secretLikeReason(name, r.value);
+    if (why)
+      issues.push({
+        message: `ARG ${name} looks like a secret (${why}); build args are stored in the image history. Declare a bake secret under \`secrets:\` and read it with RUN --mount=type=secret,id=... instead, or list ${name} in build.allow_secret_like if it is not a secret`,
+        location: r.source,
+      });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return out;
+}
+
+/** Layers that apply to a variant, lowest precedence first (stable within a rank: file order). */
+export function applicableLayers(layers: readonly Layer[], variant: Variant): Layer[] {
+  return layers.filter((l) => matches(l.match, variant.values)).sort((a, b) => a.rank - b.rank);
+}

@@ -1,0 +1,80 @@
+// Rules for values that leave bakeplan: Dockerfile ARG defaults, bake JSON strings, image references, tags.
+
+/** Problems with a value that would break out of where it is put (a Dockerfile line, a bake CSV entry). */
+export function checkValue(name: string, value: string, what: string): string[] {
+  const problems: string[] = [];
+  if (/[\n\r]/.test(value)) problems.push(`The ${what} ${name} contains a line break, which would start a new Dockerfile instruction; use a single line`);
+  if (value.includes("\0")) problems.push(`The ${what} ${name} contains a NUL character`);
+  return problems;
+}
+
+const SECRET_NAME = /(^|_)(TOKEN|PASSWORD|PASSWD|SECRET|PRIVATE_KEY|API_KEY|ACCESS_KEY|SECRET_KEY|CREDENTIALS?)($|_)/i;
+const SECRET_VALUE: [RegExp, string][] = [
+  [/\b(AKIA|ASIA)[0-9A-Z]{16}\b/, "an AWS access key id"],
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a private key block"],
+  [/\bgh[pousr]_[A-Za-z0-9]{36,}\b/, "a GitHub token"],
+  [/\bxox[baprs]-[A-Za-z0-9-]{10,}/, "a Slack token"],
+];
+
+/** Why an ARG looks like it carries a secret (build args end up in image history), or undefined. */
+export function secretLikeReason(name: string, value: string): string | undefined {
+  if (SECRET_NAME.test(name)) return `its name ${name} looks like a secret`;
+  for (const [re, what] of SECRET_VALUE) if (re.test(value)) return `its value looks like ${what}`;
+  return undefined;
+}
+
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*";
+const DOMAIN = "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?";
+const TAG = "[\\w][\\w.-]{0,127}";
+const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+const REFERENCE = new RegExp(`^(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+const REPOSITORY = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+const REGISTRY = new RegExp(`^${DOMAIN}$`);
+const TAG_ONLY = new RegExp(`^${TAG}$`);
+
+/** The distribution/reference grammar: [registry/]repo[:tag][@digest], repository lowercase. */
+export function checkImageReference(ref: string): string[] {
+  if (REFERENCE.test(ref)) return [];
+  if (/[A-Z]/.test(ref.split(":")[0] ?? "") && REFERENCE.test(ref.toLowerCase())) return [`Invalid image reference "${ref}": the repository must be lowercase`];
+  const tag = /:([^/:@]*)(@|$)/.exec(ref)?.[1];
+  if (tag !== undefined && tag.length > 128) return [`Invalid image reference "${ref}": the tag is ${tag.length} characters, at most 128 are allowed`];
+  return [`Invalid image reference "${ref}": expected [registry/]repository[:tag][@digest] with a lowercase repository`];
+}
+
+export function checkRepository(repo: string): string[] {
+  return REPOSITORY.test(repo) ? [] : [`Invalid repository "${repo}": use lowercase letters, digits and . _ - separated by /`];
+}
+
+export function checkRegistry(registry: string): string[] {
+  return REGISTRY.test(registry) ? [] : [`Invalid registry "${registry}": expected a host name with an optional :port`];
+}
+
+export function checkTag(tag: string): string[] {
+  if (tag.length > 128) return [`Invalid tag "${tag.slice(0, 40)}…": ${tag.length} characters, at most 128 are allowed`];
+  return TAG_ONLY.test(tag) ? [] : [`Invalid tag "${tag}": use letters, digits, _ . - and start with a letter, digit or _`];
+}
+
+/** What docker/metadata-action does to a branch name before it goes into a tag. */
+export function sanitizeTagPart(s: string): string {
+  return s
+    .replace(/[^a-zA-Z0-9._-]+/g, "-")
+    .replace(/^[.-]+/, "")
+    .slice(0, 128);
+}
+
+// Bake reads every JSON string as an HCL template: ${...} interpolates and %{...} is a directive.
+// https://github.com/docker/buildx/blob/v0.29.1/bake/bake.go (Target.MarshalJSON escapes the same way)
+export function escapeBake(s: string): string {
+  return s.replaceAll("${", "$${").replaceAll("%{", "%%{");
+}
+
+const BARE_ARG_VALUE = /^[A-Za-z0-9._\-/:@+,=]*$/;
+
+/**
+ * An ARG default that BuildKit reads back as exactly `value`: bare when it is plain, otherwise in
+ * double quotes with \ " $ escaped, so ${...} reaches BuildKit literally, as a --build-arg would.
+ */
+export function dockerfileArgValue(value: string): string {
+  if (value !== "" && BARE_ARG_VALUE.test(value)) return value;
+  return `"${value.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
+}
