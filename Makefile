@@ -1,0 +1,60 @@
+# bakeplan: every target installs what it needs (npm ci) when missing.
+SHELL := /bin/bash
+NODE_MODULES := node_modules/.package-lock.json
+BAKEPLAN := node bin/bakeplan.js
+TARGETS ?=
+
+.PHONY: help plan test test-unit test-itg check build bake lint clean docker-up docker-down bench bench-build schema
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+dist/bin.js: $(NODE_MODULES) $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
+	npx tsc -p tsconfig.build.json
+	@touch dist/bin.js
+
+build: dist/bin.js ## compile TypeScript to dist/
+
+plan: dist/bin.js ## render bake/*.Dockerfile and docker-bake.json from context.yaml + templates/
+	$(BAKEPLAN) plan
+
+check: dist/bin.js ## exit 1 with a diff when bake/ or docker-bake.json is out of date; typecheck
+	npx tsc -p tsconfig.json --noEmit
+	$(BAKEPLAN) check
+
+schema: dist/bin.js ## regenerate context.schema.json
+	$(BAKEPLAN) schema > context.schema.json
+
+test: dist/bin.js ## all tests: unit, then end-to-end (real docker; run `make docker-up` first)
+	npx tsc -p tsconfig.json --noEmit
+	npx vitest run
+
+test-unit: dist/bin.js ## unit tests only
+	npx vitest run --project unit
+
+test-itg: dist/bin.js ## end-to-end tests only (real engine, buildx, registry)
+	npx vitest run --project itg
+
+bake: dist/bin.js ## plan, then build: make bake TARGETS="vllm-cuda12 sglang-cuda13"
+	$(BAKEPLAN) bake $(TARGETS)
+
+lint: dist/bin.js ## BuildKit Dockerfile checks over the rendered Dockerfiles
+	$(BAKEPLAN) lint $(TARGETS)
+
+docker-up: ## install and start Docker engine, buildx, a registry on 127.0.0.1:5000, local/busybox:1
+	scripts/docker-up
+
+docker-down: ## stop what docker-up started
+	scripts/docker-down
+
+bench: dist/bin.js ## planning benchmark (prints figures)
+	npm run bench
+
+bench-build: dist/bin.js ## build benchmark with a real engine (prints figures)
+	npm run bench:build
+
+clean: ## remove build output and dependencies
+	rm -rf dist node_modules coverage .bench
