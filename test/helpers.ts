@@ -3,6 +3,9 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { onTestFinished } from "vitest";
 import { main } from "../src/bin.js";
+import { loadContext } from "../src/config/load.js";
+import type { Project } from "../src/config/normalize.js";
+import type { TemplateFiles } from "../src/render/templates.js";
 
 export const REPO = resolve(import.meta.dirname, "..");
 
@@ -43,4 +46,64 @@ export async function runCli(args: string[], cwd?: string): Promise<CliResult> {
   } finally {
     if (cwd) process.chdir(previous);
   }
+}
+
+/**
+ * A small valid context.yaml for unit tests: framework x os x target (the stage axis), 8 targets,
+ * 4 Dockerfiles. Tests append top-level keys to it and pin line numbers against it.
+ */
+export const MINI_CONTEXT = `project:
+  name: demo
+  source: https://example.com/demo
+axes:
+  framework:
+    vllm:
+      args:
+        FW_REF: v1
+    sglang:
+      args:
+        FW_REF: s1
+  os:
+    ubuntu:
+      name: ""
+      package_manager: apt
+    ubi:
+      package_manager: dnf
+  target:
+    runtime:
+      name: ""
+    dev: {}
+stage_axis: target
+defaults:
+  platforms: [linux/amd64]
+  images:
+    BASE_IMAGE: docker.io/library/ubuntu:24.04
+publish:
+  registry: registry.example.com
+  repository: demo/app
+  tags: ["{name}"]
+`;
+
+/** The top-level template that goes with MINI_CONTEXT: stages runtime and dev. */
+export const MINI_TEMPLATE = `{% arg BASE_IMAGE %}
+FROM \${BASE_IMAGE} AS runtime
+{% arg FW_REF %}
+{% install_packages curl %}
+RUN echo {{ framework }} > /fw
+FROM runtime AS dev
+`;
+
+/** Parses and validates context.yaml text; throws ConfigError like the CLI would. */
+export function loadProject(yaml: string, file = "context.yaml"): Project {
+  return loadContext(file, yaml).project;
+}
+
+/** In-memory template files, as readTemplates returns them. */
+export function templateFiles(files: Record<string, string> = { "Dockerfile.liquid": MINI_TEMPLATE }): TemplateFiles {
+  return new Map(Object.entries(files));
+}
+
+/** A throwaway project directory with MINI_CONTEXT and MINI_TEMPLATE; `files` adds or replaces files. */
+export function miniProject(files: Record<string, string> = {}): string {
+  return testdir({ "context.yaml": MINI_CONTEXT, "templates/Dockerfile.liquid": MINI_TEMPLATE, ...files });
 }
