@@ -108,7 +108,9 @@ const tagPatternsUseKnownPlaceholders: Rule = (ctx) => {
   };
   context.publish.tags.forEach((t, i) => check(t, ["publish", "tags", i]));
   if (context.cache) check(context.cache.tag, ["cache", "tag"], ["name", "branch"]);
-  if (!context.publish.tags.some((t) => !/\{(version|sha|sha_short|branch)\}/.test(t)) && !context.publish.tags.some((t) => t.includes("{name}"))) {
+  // A pattern differs between targets only through {name} or an axis placeholder; {sha}, {branch} and constants do not.
+  const perTarget = ["name", ...axes.map((a) => a.name)];
+  if (!context.publish.tags.some((t) => perTarget.some((p) => t.includes(`{${p}}`)))) {
     ctx.warnings.push({ message: "No tag pattern contains {name}: every target would push the same tags", location: ctx.project.source.locate(["publish", "tags"]) });
   }
 };
