@@ -105,7 +105,7 @@ Examples:
   $ bakeplan lint vllm-cuda12 --base-image local/busybox:1`,
 };
 
-export function buildProgram(output: Output): Command {
+export function buildProgram(output: Output, passThrough: string[] = []): Command {
   const program = new Command()
     .name("bakeplan")
     .description("Turn a declarative support matrix (context.yaml + liquid templates) into per-variant Dockerfiles and a Docker Bake file.")
@@ -157,6 +157,34 @@ export function buildProgram(output: Output): Command {
       await check({ ...planOptions(opts), ...(typeof opts.out === "string" ? { out: opts.out } : {}) }, output);
     });
 
+  addPlanOptions(sub("bake", "plan, then build with docker buildx bake (arguments after -- go to buildx)", EXAMPLES.bake))
+    .argument("[targets...]", "targets or groups to build (default: the default group)")
+    .option("-o, --out <file>", "bake file to write (default: docker-bake.json next to the context file)")
+    .option("--push", "push the images (--push to buildx)", false)
+    .option("--load", "load the images into the docker image store", false)
+    .option("--builder <name>", "buildx builder to use")
+    .option("--dry-run", "print the exact buildx command, shell-quoted; run and write nothing", false)
+    .option("--metadata-file <file>", "keep buildx's metadata file here (default: a temp file)")
+    .option("--cache-warm", "build the selected targets to fill their registry cache only (output type=cacheonly), never push images", false)
+    .action(async (targets: string[], opts: Record<string, unknown>) => {
+      const { bake } = await import("./commands/bake.js");
+      await bake(
+        {
+          ...planOptions(opts),
+          targets,
+          ...(typeof opts.out === "string" ? { out: opts.out } : {}),
+          push: opts.push === true,
+          load: opts.load === true,
+          ...(typeof opts.builder === "string" ? { builder: opts.builder } : {}),
+          dryRun: opts.dryRun === true,
+          ...(typeof opts.metadataFile === "string" ? { metadataFile: opts.metadataFile } : {}),
+          cacheWarm: opts.cacheWarm === true,
+          extra: passThrough,
+        },
+        output,
+      );
+    });
+
   sub("schema", "print the JSON Schema of context.yaml", EXAMPLES.schema).action(async () => {
     const { schema } = await import("./commands/schema.js");
     schema(output);
@@ -169,9 +197,12 @@ export const VERSION = "0.1.0";
 
 /** Runs the CLI; returns the exit code (0 ok, 1 invalid input or drift, 2 usage). */
 export async function run(argv: string[], output: Output): Promise<number> {
-  const program = buildProgram(output);
+  // Everything after `--` belongs to buildx, not to commander's operands.
+  const dashes = argv.indexOf("--", 2);
+  const passThrough = dashes < 0 ? [] : argv.slice(dashes + 1);
+  const program = buildProgram(output, passThrough);
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(dashes < 0 ? argv : argv.slice(0, dashes));
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {

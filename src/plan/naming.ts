@@ -61,7 +61,7 @@ export interface CacheRefs {
 }
 
 /** One cache ref per target and branch in a separate repository; read this branch, then the fallbacks. */
-export function cacheRefs(context: Context, variant: Variant, inputs: BuildInputs): CacheRefs & { problems: string[] } {
+export function cacheRefs(context: Context, variant: Variant, inputs: BuildInputs, opts: { forceWrite?: boolean } = {}): CacheRefs & { problems: string[] } {
   const cache = context.cache;
   if (!cache) return { from: [], to: [], problems: [] };
   const registry = inputs.registry ?? cache.registry ?? context.publish.registry;
@@ -78,7 +78,8 @@ export function cacheRefs(context: Context, variant: Variant, inputs: BuildInput
     const r = `type=registry,ref=${ref(b)}`;
     if (!from.includes(r)) from.push(r);
   }
-  const to = inputs.branch !== undefined && cache.write_on.includes(inputs.branch) ? [`type=registry,ref=${ref(inputs.branch)},mode=${cache.mode},image-manifest=true,oci-mediatypes=true,ignore-error=true`] : [];
+  const writes = inputs.branch !== undefined && (opts.forceWrite || cache.write_on.includes(inputs.branch));
+  const to = writes ? [`type=registry,ref=${ref(inputs.branch!)},mode=${cache.mode},image-manifest=true,oci-mediatypes=true,ignore-error=true`] : [];
   return { from, to, problems };
 }
 

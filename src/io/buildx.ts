@@ -1,0 +1,128 @@
+import { execa, type ResultPromise } from "execa";
+import { BuildxError } from "../errors.js";
+
+/** The argv after `docker`, as data (testable without running anything). */
+export interface BakeCommand {
+  file: string;
+  targets: string[];
+  push?: boolean;
+  load?: boolean;
+  builder?: string;
+  metadataFile?: string;
+  progress?: string;
+  call?: string;
+  /** `--set` overrides, e.g. `*.output=type=cacheonly`. */
+  sets?: string[];
+  /** Passed through after everything bakeplan adds. */
+  extra?: string[];
+}
+
+export function bakeArgv(c: BakeCommand): string[] {
+  const argv = ["buildx", "bake", "-f", c.file];
+  if (c.builder) argv.push("--builder", c.builder);
+  if (c.progress) argv.push(`--progress=${c.progress}`);
+  if (c.metadataFile) argv.push("--metadata-file", c.metadataFile);
+  if (c.call) argv.push(`--call=${c.call}`);
+  if (c.push) argv.push("--push");
+  if (c.load) argv.push("--load");
+  for (const s of c.sets ?? []) argv.push("--set", s);
+  argv.push(...(c.extra ?? []));
+  argv.push(...c.targets);
+  return argv;
+}
+
+/** POSIX shell quoting, for --dry-run output that can be pasted into a shell. */
+export function shellQuote(args: readonly string[]): string {
+  return args.map((a) => (a !== "" && /^[A-Za-z0-9_./:=,+@%-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(" ");
+}
+
+export interface BuildxInfo {
+  version: string;
+  /** [major, minor, patch] */
+  semver: [number, number, number];
+}
+
+/** `github.com/docker/buildx v0.29.1 a9cb4...` -> 0.29.1; Debian builds print `0.29.1+ds1-1`. */
+export function parseBuildxVersion(stdout: string): BuildxInfo | undefined {
+  const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(stdout);
+  if (!m) return undefined;
+  return { version: `${m[1]}.${m[2]}.${m[3]}`, semver: [Number(m[1]), Number(m[2]), Number(m[3])] };
+}
+
+export function versionAtLeast(v: [number, number, number], min: [number, number, number]): boolean {
+  for (let i = 0; i < 3; i++) if (v[i] !== min[i]) return v[i]! > min[i]!;
+  return true;
+}
+
+const HOW_TO_GET = "install Docker with the buildx plugin (https://docs.docker.com/build/install-buildx/), or run `make docker-up` in the bakeplan repository for a local engine";
+
+async function docker(args: string[], opts: { cwd?: string } = {}) {
+  const res = await execa("docker", args, { reject: false, ...opts });
+  if (res.exitCode === undefined || (res.failed && /ENOENT/.test(String(res.message)))) throw new BuildxError(`docker not found on PATH: ${HOW_TO_GET}`);
+  return res;
+}
+
+export async function probeBuildx(min: [number, number, number], builder?: string): Promise<BuildxInfo> {
+  const res = await docker(["buildx", ...(builder ? ["--builder", builder] : []), "version"]);
+  if (res.exitCode !== 0) throw new BuildxError(`docker buildx is not available (${lastLine(String(res.stderr)) || `exit ${res.exitCode}`}): ${HOW_TO_GET}`);
+  const info = parseBuildxVersion(String(res.stdout));
+  if (!info) throw new BuildxError(`cannot read the buildx version from "${String(res.stdout).trim()}"`);
+  if (!versionAtLeast(info.semver, min)) throw new BuildxError(`buildx ${info.version} is too old: this plan needs buildx >= ${min.join(".")}. Upgrade: ${HOW_TO_GET}`);
+  return info;
+}
+
+/**
+ * The default `docker` driver can export registry cache only with the containerd image store
+ * (buildx build/opt.go: CacheExport = useContainerdSnapshotter).
+ */
+export async function checkCacheExport(builder?: string): Promise<void> {
+  const inspect = await docker(["buildx", "inspect", ...(builder ? [builder] : [])]);
+  if (inspect.exitCode !== 0) throw new BuildxError(`docker buildx inspect failed: ${lastLine(String(inspect.stderr))}`);
+  const driver = /^Driver:\s*(\S+)/m.exec(String(inspect.stdout))?.[1];
+  if (driver !== "docker") return;
+  const info = await docker(["info", "--format", "{{json .DriverStatus}}"]);
+  if (info.exitCode === 0 && String(info.stdout).includes("io.containerd.snapshotter")) return;
+  throw new BuildxError(
+    "the builder uses the docker driver without the containerd image store, which cannot export registry cache (the plan writes cache). Fix one of:\n" +
+      '  - enable the containerd image store: add {"features": {"containerd-snapshotter": true}} to /etc/docker/daemon.json and restart dockerd\n' +
+      "  - use a docker-container builder: docker buildx create --name bakeplan --driver docker-container --use (or pass --builder NAME)",
+  );
+}
+
+export interface RunResult {
+  exitCode: number;
+  /** stderr as captured (it also streamed live). */
+  stderr: string;
+  interrupted: boolean;
+}
+
+/** Runs `docker <argv>` with live output, never through a shell; Ctrl-C stops buildx. */
+export async function runDocker(argv: string[], opts: { cwd: string; captureStdout?: boolean }): Promise<RunResult & { stdout: string }> {
+  let child: ResultPromise | undefined;
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    child?.kill(signal);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    child = execa("docker", argv, {
+      cwd: opts.cwd,
+      reject: false,
+      stdin: "inherit",
+      stdout: opts.captureStdout ? "pipe" : "inherit",
+      stderr: ["inherit", "pipe"],
+    });
+    const res = await child;
+    if (res.exitCode === undefined && !interrupted) throw new BuildxError(`docker could not be started (${res.message}): ${HOW_TO_GET}`);
+    return { exitCode: res.exitCode ?? 1, stdout: String(res.stdout ?? ""), stderr: String(res.stderr ?? ""), interrupted };
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+export function lastLine(s: string): string {
+  return s.trim().split("\n").pop()?.trim() ?? "";
+}
