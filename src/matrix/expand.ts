@@ -95,9 +95,9 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
     if (other) errors.push({ message: `Two variants map to the target name "${v.name}": ${label(other.values)} and ${label(v.values)}. Give the axis values distinct \`name\` tokens`, location: project.source.locate(["axes"]) });
     else byName.set(v.name, v);
   }
-  for (const r of project.exclude) if (!usedExcludes.has(r)) warnings.push({ message: `This exclude matches no combination (${matchLabel(r.match)})`, location: project.source.locate(r.path) });
+  for (const r of project.exclude) if (!usedExcludes.has(r)) warnings.push({ message: `This exclude only matches combinations an earlier exclude already matches (${matchLabel(r.match)})`, location: project.source.locate(r.path) });
   for (const r of project.include) {
-    if (!usedIncludes.has(r)) warnings.push({ message: `This include matches no combination (${matchLabel(r.match)})`, location: project.source.locate(r.path) });
+    if (!usedIncludes.has(r)) warnings.push({ message: `This include only matches combinations an earlier include already matches (${matchLabel(r.match)})`, location: project.source.locate(r.path) });
     else if (!variants.some((v) => v.includedBy === r)) warnings.push({ message: `This include only matches combinations no exclude removes (${matchLabel(r.match)}); it has no effect`, location: project.source.locate(r.path) });
   }
   if (opts.strict && warnings.length > 0) errors.push(...warnings.map((w) => ({ ...w, message: `${w.message} (an error with --strict)` })));
