@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import type { Issue, SourceLocation } from "../errors.js";
 
 export type KeyPath = readonly (string | number)[];
@@ -41,7 +41,13 @@ export class YamlSource {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
       // yaml throws ReferenceError "Excessive alias count indicates a resource exhaustion attack"
-      issues.push({ message: `YAML: ${firstLine(e instanceof Error ? e.message : String(e))} (more than ${MAX_ALIAS_COUNT} alias expansions)`, location: { file } });
+      // before expanding anything big; point at the first alias so the message has a position.
+      let first: number | undefined;
+      visit(doc, { Alias: (_key, node) => ((first = node.range?.[0]), visit.BREAK) });
+      issues.push({
+        message: `YAML: ${firstLine(e instanceof Error ? e.message : String(e))} (more than ${MAX_ALIAS_COUNT} alias expansions, e.g. nested anchors like a "billion laughs" bomb). Write the values out instead of nesting aliases`,
+        location: first === undefined ? { file } : source.at(first),
+      });
     }
     return { source, value, issues };
   }
