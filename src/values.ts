@@ -65,7 +65,8 @@ export function sanitizeTagPart(s: string): string {
 // Bake reads every JSON string as an HCL template: ${...} interpolates and %{...} is a directive.
 // https://github.com/docker/buildx/blob/v0.29.1/bake/bake.go (Target.MarshalJSON escapes the same way)
 export function escapeBake(s: string): string {
-  return s.replaceAll("${", "$${").replaceAll("%{", "%%{");
+  // A function replacement: in a replacement string "$$" would mean a single "$".
+  return s.replaceAll("${", () => "$${").replaceAll("%{", () => "%%{");
 }
 
 const BARE_ARG_VALUE = /^[A-Za-z0-9._\-/:@+,=]*$/;
