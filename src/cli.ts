@@ -185,6 +185,25 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
       );
     });
 
+  addPlanOptions(sub("lint", "run BuildKit's Dockerfile checks (buildx bake --call check) and report findings at their template lines", EXAMPLES.lint))
+    .argument("[targets...]", "targets or groups to lint (default: all)")
+    .option("-o, --out <file>", "bake file to write (default: docker-bake.json next to the context file)")
+    .option("--builder <name>", "buildx builder to use")
+    .option("--base-image <image>", "replace every image ARG (BASE_IMAGE, RUNTIME_IMAGE, ...) with this local image, for offline linting")
+    .action(async (targets: string[], opts: Record<string, unknown>) => {
+      const { lint } = await import("./commands/lint.js");
+      await lint(
+        {
+          ...planOptions(opts),
+          targets,
+          ...(typeof opts.out === "string" ? { out: opts.out } : {}),
+          ...(typeof opts.builder === "string" ? { builder: opts.builder } : {}),
+          ...(typeof opts.baseImage === "string" ? { baseImage: opts.baseImage } : {}),
+        },
+        output,
+      );
+    });
+
   sub("schema", "print the JSON Schema of context.yaml", EXAMPLES.schema).action(async () => {
     const { schema } = await import("./commands/schema.js");
     schema(output);

@@ -97,7 +97,7 @@ export interface RunResult {
 }
 
 /** Runs `docker <argv>` with live output, never through a shell; Ctrl-C stops buildx. */
-export async function runDocker(argv: string[], opts: { cwd: string; captureStdout?: boolean }): Promise<RunResult & { stdout: string }> {
+export async function runDocker(argv: string[], opts: { cwd: string; captureStdout?: boolean; quiet?: boolean }): Promise<RunResult & { stdout: string }> {
   let child: ResultPromise | undefined;
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -112,7 +112,7 @@ export async function runDocker(argv: string[], opts: { cwd: string; captureStdo
       reject: false,
       stdin: "inherit",
       stdout: opts.captureStdout ? "pipe" : "inherit",
-      stderr: ["inherit", "pipe"],
+      stderr: opts.quiet ? "pipe" : ["inherit", "pipe"],
     });
     const res = await child;
     if (res.exitCode === undefined && !interrupted) throw new BuildxError(`docker could not be started (${res.message}): ${HOW_TO_GET}`);
