@@ -39,17 +39,21 @@ export function resolveValues(project: Project, variant: Variant, overrides: rea
   const issues: Issue[] = [];
   const out: ResolvedValues = { args: new Map(), images: new Set(), labels: new Map(), secrets: new Map() };
   const rankOf = new Map<string, { rank: number; layer: Layer }>();
+  // Same-rank conflicts, dropped when a higher layer (or --set) decides the value.
+  const conflicts = new Map<string, Issue>();
 
   const put = <T>(map: Map<string, Resolved<T>>, kind: string, key: string, value: T, layer: Layer, path: (string | number)[]) => {
     const id = `${kind}:${key}`;
     const prev = rankOf.get(id);
     if (prev && prev.rank === layer.rank && JSON.stringify(map.get(key)?.value) !== JSON.stringify(value)) {
-      issues.push({
-        message: `Conflicting values for ${kind} ${key} in ${variant.name}: "${String(JSON.stringify(map.get(key)?.value))}" from ${prev.layer.label} and ${JSON.stringify(value)} from ${layer.label}, at the same precedence. Add a combination naming both axes to decide`,
+      if (conflicts.has(id)) return;
+      conflicts.set(id, {
+        message: `Conflicting values for ${kind} ${key} in ${variant.name}: ${JSON.stringify(map.get(key)?.value)} from ${prev.layer.label} and ${JSON.stringify(value)} from ${layer.label}, at the same precedence. Add a combination naming both axes to decide`,
         location: project.source.locate([...layer.path, ...path]),
       });
       return;
     }
+    if (!prev || prev.rank < layer.rank) conflicts.delete(id);
     rankOf.set(id, { rank: layer.rank, layer });
     map.set(key, { value, source: project.source.locate([...layer.path, ...path]), layer: layer.label });
   };
@@ -67,14 +71,17 @@ export function resolveValues(project: Project, variant: Variant, overrides: rea
       const prev = out.platforms;
       const prevRank = rankOf.get("platforms")?.rank;
       if (prev && prevRank === layer.rank && prev.value.join(",") !== v.platforms.join(",")) {
-        issues.push({ message: `Conflicting platforms for ${variant.name} from ${prev.layer} and ${layer.label} at the same precedence`, location: project.source.locate([...layer.path, "platforms"]) });
+        if (!conflicts.has("platforms")) conflicts.set("platforms", { message: `Conflicting platforms for ${variant.name} from ${prev.layer} and ${layer.label} at the same precedence`, location: project.source.locate([...layer.path, "platforms"]) });
       } else {
+        if (prevRank === undefined || prevRank < layer.rank) conflicts.delete("platforms");
         rankOf.set("platforms", { rank: layer.rank, layer });
         out.platforms = { value: v.platforms, source: project.source.locate([...layer.path, "platforms"]), layer: layer.label };
       }
     }
   }
 
+  for (const o of overrides) conflicts.delete(`ARG:${o.name}`);
+  issues.push(...conflicts.values());
   for (const o of overrides) {
     const source: SourceLocation = { file: COMMAND_LINE, path: `--set ${o.name}` };
     for (const m of checkValue(o.name, o.value, "ARG")) issues.push({ message: m, location: source });
