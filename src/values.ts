@@ -3,6 +3,8 @@
 /** Problems with a value that would break out of where it is put (a Dockerfile line, a bake CSV entry). */
 export function checkValue(name: string, value: string, what: string): string[] {
   const problems: string[] = [];
+  // eslint-disable-next-line no-control-regex -- a name with a line break must not break the message either
+  if (/[\x00-\x1f]/.test(name)) name = JSON.stringify(name);
   if (/[\n\r]/.test(value)) problems.push(`The ${what} ${name} contains a line break, which would start a new Dockerfile instruction; use a single line`);
   if (value.includes("\0")) problems.push(`The ${what} ${name} contains a NUL character`);
   return problems;

@@ -1,6 +1,6 @@
 import type { Issue } from "../errors.js";
 import { didYouMean } from "../text.js";
-import { checkImageReference, checkValue } from "../values.js";
+import { checkImageReference, checkRegistry, checkRepository, checkValue } from "../values.js";
 import type { Match, Project } from "./normalize.js";
 import type { KeyPath } from "./yaml-source.js";
 
@@ -93,6 +93,21 @@ const layerValuesAreSafe: Rule = (ctx) => {
   }
 };
 
+/** Project fields become labels; axis values reach target names, tags and template variables. */
+const namesAndLabelsAreSingleLine: Rule = (ctx) => {
+  const { project } = ctx.project.context;
+  for (const key of ["name", "title", "source"] as const) {
+    const value = project[key];
+    if (value !== undefined) for (const m of checkValue(`project.${key}`, value, "label value")) ctx.error(["project", key], m);
+  }
+  for (const axis of ctx.project.axes) {
+    for (const v of axis.values) {
+      for (const m of checkValue(`${axis.name}=${JSON.stringify(v.value)}`, v.value, "axis value")) ctx.error(v.path, m, { key: true });
+      if (v.token !== v.value) for (const m of checkValue(`name of ${axis.name}=${v.value}`, v.token, "target-name token")) ctx.error([...v.path, "name"], m);
+    }
+  }
+};
+
 const tagPatternsUseKnownPlaceholders: Rule = (ctx) => {
   const { context, axes } = ctx.project;
   const known = [...TAG_PLACEHOLDERS, ...axes.map((a) => a.name)];
@@ -105,6 +120,12 @@ const tagPatternsUseKnownPlaceholders: Rule = (ctx) => {
       }
     }
     for (const r of required) if (!used.includes(r)) ctx.error(path, `The pattern must contain {${r}}: one cache ref per target and branch`);
+    // Placeholder values are sanitised like docker/metadata-action does; the text around them is not.
+    const literal = pattern.replace(/\{[^{}]*\}/g, "");
+    const bad = [...new Set(literal.replace(/[A-Za-z0-9_.-]/g, ""))];
+    if (bad.length > 0) ctx.error(path, `Invalid tag pattern "${pattern}": ${bad.map((c) => JSON.stringify(c)).join(" ")} cannot appear in a tag; use letters, digits, _ . - around the placeholders`);
+    else if (/^[.-]/.test(pattern)) ctx.error(path, `Invalid tag pattern "${pattern}": a tag cannot start with "." or "-"`);
+    else if (literal.length > 128) ctx.error(path, `Invalid tag pattern "${pattern}": ${literal.length} characters without the placeholders, a tag has at most 128`);
   };
   context.publish.tags.forEach((t, i) => check(t, ["publish", "tags", i]));
   if (context.cache) check(context.cache.tag, ["cache", "tag"], ["name", "branch"]);
@@ -113,6 +134,14 @@ const tagPatternsUseKnownPlaceholders: Rule = (ctx) => {
   if (!context.publish.tags.some((t) => perTarget.some((p) => t.includes(`{${p}}`)))) {
     ctx.warnings.push({ message: "No tag pattern contains {name}: every target would push the same tags", location: ctx.project.source.locate(["publish", "tags"]) });
   }
+};
+
+const registriesAndRepositoriesAreValid: Rule = (ctx) => {
+  const { publish, cache } = ctx.project.context;
+  if (publish.registry) for (const m of checkRegistry(publish.registry)) ctx.error(["publish", "registry"], m);
+  for (const m of checkRepository(publish.repository)) ctx.error(["publish", "repository"], m);
+  if (cache?.registry) for (const m of checkRegistry(cache.registry)) ctx.error(["cache", "registry"], m);
+  if (cache) for (const m of checkRepository(cache.repository)) ctx.error(["cache", "repository"], m);
 };
 
 const cacheIsSeparateFromImages: Rule = (ctx) => {
@@ -130,7 +159,9 @@ const RULES: Rule[] = [
   onePackageManagerAxis,
   selectorsNameKnownAxes,
   layerValuesAreSafe,
+  namesAndLabelsAreSingleLine,
   tagPatternsUseKnownPlaceholders,
+  registriesAndRepositoriesAreValid,
   cacheIsSeparateFromImages,
 ];
 

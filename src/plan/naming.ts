@@ -1,4 +1,5 @@
 import type { Context } from "../config/schema.js";
+import type { KeyPath } from "../config/yaml-source.js";
 import type { Variant } from "../matrix/expand.js";
 import { checkRegistry, checkRepository, checkTag, sanitizeTagPart } from "../values.js";
 
@@ -13,15 +14,31 @@ export interface BuildInputs {
 
 const SHORT_SHA = 7;
 
+/** A tag or reference that cannot be built: `path` is the context.yaml key, `flag` a command-line option. */
+export interface NamingProblem {
+  message: string;
+  path?: KeyPath;
+  flag?: string;
+}
+
+/** Placeholder values, each sanitised as docker/metadata-action sanitises a branch; the pattern text around them is validated, not rewritten. */
 function placeholders(variant: Variant, inputs: BuildInputs): Record<string, string | undefined> {
+  const part = (s: string | undefined) => (s === undefined ? undefined : sanitizeTagPart(s));
+  const values: Record<string, string | undefined> = {};
+  for (const [axis, value] of Object.entries(variant.values)) values[axis] = part(value);
   return {
-    ...variant.values,
+    ...values,
     name: variant.name,
-    version: inputs.version,
-    sha: inputs.sha,
-    sha_short: inputs.sha?.slice(0, SHORT_SHA),
-    branch: inputs.branch === undefined ? undefined : sanitizeTagPart(inputs.branch),
+    version: part(inputs.version),
+    sha: part(inputs.sha),
+    sha_short: part(inputs.sha?.slice(0, SHORT_SHA)),
+    branch: part(inputs.branch),
   };
+}
+
+function registryProblems(registry: string, fromFlag: boolean, path: KeyPath): NamingProblem[] {
+  if (!registry) return [];
+  return checkRegistry(registry).map((message) => (fromFlag ? { message, flag: "--registry" } : { message, path }));
 }
 
 /** Fills `{name}`-style placeholders; undefined when an input it needs is absent. */
@@ -39,16 +56,18 @@ function imageName(registry: string, repository: string): string {
   return registry ? `${registry}/${repository}` : repository;
 }
 
-export function imageTags(context: Context, variant: Variant, inputs: BuildInputs): { tags: string[]; problems: string[] } {
+export function imageTags(context: Context, variant: Variant, inputs: BuildInputs): { tags: string[]; problems: NamingProblem[] } {
   const registry = inputs.registry ?? context.publish.registry;
-  const problems = [...(registry ? checkRegistry(registry) : []), ...checkRepository(context.publish.repository)];
+  const problems: NamingProblem[] = [
+    ...registryProblems(registry, inputs.registry !== undefined, ["publish", "registry"]),
+    ...checkRepository(context.publish.repository).map((message) => ({ message, path: ["publish", "repository"] })),
+  ];
   const values = placeholders(variant, inputs);
   const tags: string[] = [];
-  for (const pattern of context.publish.tags) {
-    const raw = fillPattern(pattern, values);
-    if (raw === undefined) continue;
-    const tag = sanitizeTagPart(raw);
-    problems.push(...checkTag(tag));
+  for (const [i, pattern] of context.publish.tags.entries()) {
+    const tag = fillPattern(pattern, values);
+    if (tag === undefined) continue;
+    for (const m of checkTag(tag)) problems.push({ message: `${m} (built from the pattern "${pattern}" for ${variant.name})`, path: ["publish", "tags", i] });
     const ref = `${imageName(registry, context.publish.repository)}:${tag}`;
     if (!tags.includes(ref)) tags.push(ref);
   }
@@ -61,15 +80,19 @@ export interface CacheRefs {
 }
 
 /** One cache ref per target and branch in a separate repository; read this branch, then the fallbacks. */
-export function cacheRefs(context: Context, variant: Variant, inputs: BuildInputs, opts: { forceWrite?: boolean } = {}): CacheRefs & { problems: string[] } {
+export function cacheRefs(context: Context, variant: Variant, inputs: BuildInputs, opts: { forceWrite?: boolean } = {}): CacheRefs & { problems: NamingProblem[] } {
   const cache = context.cache;
   if (!cache) return { from: [], to: [], problems: [] };
   const registry = inputs.registry ?? cache.registry ?? context.publish.registry;
-  const problems = [...(registry ? checkRegistry(registry) : []), ...checkRepository(cache.repository)];
+  const problems: NamingProblem[] = [
+    ...registryProblems(registry, inputs.registry !== undefined, cache.registry !== undefined ? ["cache", "registry"] : ["publish", "registry"]),
+    ...checkRepository(cache.repository).map((message) => ({ message, path: ["cache", "repository"] })),
+  ];
   const base = placeholders(variant, inputs);
   const ref = (branch: string) => {
-    const tag = sanitizeTagPart(fillPattern(cache.tag, { ...base, branch: sanitizeTagPart(branch) }) ?? "");
-    problems.push(...checkTag(tag));
+    const tag = fillPattern(cache.tag, { ...base, branch: sanitizeTagPart(branch) });
+    if (tag === undefined) problems.push({ message: `The cache tag pattern "${cache.tag}" uses a placeholder with no value (pass --version / --sha, or drop it from cache.tag)`, path: ["cache", "tag"] });
+    else for (const m of checkTag(tag)) problems.push({ message: `${m} (built from the pattern "${cache.tag}" for ${variant.name})`, path: ["cache", "tag"] });
     return `${imageName(registry, cache.repository)}:${tag}`;
   };
   const branches = [...(inputs.branch !== undefined ? [inputs.branch] : []), ...cache.fallback];

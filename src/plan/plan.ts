@@ -2,7 +2,7 @@ import { posix } from "node:path";
 import { ConfigError, TemplateError, type Issue } from "../errors.js";
 import type { Project } from "../config/normalize.js";
 import { expandMatrix, matches, selectVariants, type Matrix, type Variant } from "../matrix/expand.js";
-import { resolveValues, type Override, type ResolvedValues } from "../resolve/resolve.js";
+import { COMMAND_LINE, resolveValues, type Override, type ResolvedValues } from "../resolve/resolve.js";
 import { analyzeDockerfile, dockerfileHeader, tidy } from "../render/dockerfile.js";
 import { findIncludeCycle, TemplateEngine, type ArgDeclaration, type TemplateFiles } from "../render/templates.js";
 import { compareStrings, sortRecord } from "../text.js";
@@ -86,6 +86,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   const { context } = project;
   const inputs = opts.inputs ?? {};
   const overrides = opts.overrides ?? [];
+  checkInputs(inputs);
 
   const matrix = expandMatrix(project, { ...(opts.maxVariants !== undefined ? { maxVariants: opts.maxVariants } : {}), ...(opts.strict !== undefined ? { strict: opts.strict } : {}) });
   const allGroups = computeGroups(project, matrix.variants);
@@ -183,10 +184,13 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
 
     const tags = imageTags(context, variant, inputs);
     const cache = cacheRefs(context, variant, inputs);
-    for (const p of [...tags.problems, ...cache.problems]) if (!issues.some((i) => i.message === p)) issues.push({ message: p, location: project.source.locate(["publish"]) });
+    for (const p of [...tags.problems, ...cache.problems]) {
+      const location = p.flag !== undefined ? { file: COMMAND_LINE, path: p.flag } : project.source.locate(p.path ?? ["publish"]);
+      if (!issues.some((i) => i.message === p.message)) issues.push({ message: p.message, location });
+    }
     const labels: Record<string, string> = { ...ociLabels(context, variant, inputs) };
     for (const [k, v] of values.labels) labels[k] = v.value;
-    for (const [k, v] of Object.entries(labels)) for (const m of checkValue(k, v, "label")) issues.push({ message: m, location: values.labels.get(k)?.source ?? { file: "command line" } });
+    for (const [k, v] of Object.entries(labels)) for (const m of checkValue(k, v, "label")) if (!issues.some((i) => i.message === m)) issues.push({ message: m, location: values.labels.get(k)?.source ?? project.source.locate(["project"]) });
     const secrets = [...values.secrets].sort(([a], [b]) => compareStrings(a, b)).map(([id, s]) => {
       const ref = s.value.env !== undefined ? `env=${s.value.env}` : `src=${s.value.src}`;
       if (/[,"\n\r]/.test(ref)) issues.push({ message: `Secret ${id}: a comma, quote or line break cannot appear in a bake secret entry`, location: s.source });
@@ -238,6 +242,16 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   lap("bake");
   targets.sort((a, b) => compareStrings(a.variant.name, b.variant.name));
   return { outDir, matrix, targets, groups, files, bakeFile, bakeJson, warnings, timings };
+}
+
+/** --version and --sha reach labels as they are (tags get a sanitised copy); --branch is only ever sanitised. */
+function checkInputs(inputs: BuildInputs): void {
+  const issues: Issue[] = [];
+  for (const key of ["version", "sha", "registry"] as const) {
+    const value = inputs[key];
+    if (value !== undefined) for (const message of checkValue(`--${key}`, value, "option")) issues.push({ message, location: { file: COMMAND_LINE, path: `--${key}` } });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
 }
 
 /** Template variables of one variant; everything a template can branch on (the stage axis excluded). */
