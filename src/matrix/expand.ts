@@ -1,5 +1,5 @@
 import { ConfigError, UsageError, type Issue } from "../errors.js";
-import type { Match, Project, Rule } from "../config/normalize.js";
+import type { AxisValue, Match, Project, Rule } from "../config/normalize.js";
 import { matchLabel } from "../config/normalize.js";
 import { didYouMean } from "../text.js";
 
@@ -86,14 +86,28 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
   const warnings: Issue[] = [];
   if (variants.length === 0) errors.push({ message: "Every combination is excluded: the matrix produces no variant", location: project.source.locate(["exclude"]) });
   const byName = new Map<string, Variant>();
+  const badTokens = new Set<AxisValue>();
+  // Where a name comes from: the axis value's `name:` key when it has one, else the value itself.
+  const tokenPath = (av: AxisValue) => (av.token !== av.value ? [...av.path, "name"] : av.path);
+  const axisValueOf = (axis: string, value: string) => project.axes.find((a) => a.name === axis)?.values.find((x) => x.value === value);
   for (const v of variants) {
     if (!NAME_CHARS.test(v.name)) {
-      errors.push({ message: `Target name "${v.name}" (${label(v.values)}) has characters bake rejects; only [a-zA-Z0-9_-] are allowed. Set a \`name\` token on the axis values`, location: project.source.locate(["axes"]) });
+      const culprits = Object.entries(v.values).map(([a, x]) => axisValueOf(a, x)).filter((av): av is AxisValue => av !== undefined && av.token !== "" && !NAME_CHARS.test(av.token));
+      for (const av of culprits) {
+        if (badTokens.has(av)) continue;
+        badTokens.add(av);
+        errors.push({ message: `Target name "${v.name}" (${label(v.values)}) has characters bake rejects: ${av.axis}=${av.value} contributes "${av.token}", and only [a-zA-Z0-9_-] are allowed. Set a \`name\` token on this value`, location: project.source.locate(tokenPath(av), { key: av.token === av.value }) });
+      }
+      if (culprits.length === 0) errors.push({ message: `Target name "${v.name}" (${label(v.values)}) has characters bake rejects; only [a-zA-Z0-9_-] are allowed. Set a \`name\` token on the axis values`, location: project.source.locate(["axes"]) });
       continue;
     }
     const other = byName.get(v.name);
-    if (other) errors.push({ message: `Two variants map to the target name "${v.name}": ${label(other.values)} and ${label(v.values)}. Give the axis values distinct \`name\` tokens`, location: project.source.locate(["axes"]) });
-    else byName.set(v.name, v);
+    if (other) {
+      // Point at the first axis where the two differ: its values give the same token.
+      const axis = Object.keys(v.values).find((a) => v.values[a] !== other.values[a]);
+      const av = axis === undefined ? undefined : axisValueOf(axis, v.values[axis]!);
+      errors.push({ message: `Two variants map to the target name "${v.name}": ${label(other.values)} and ${label(v.values)}. Give the axis values distinct \`name\` tokens`, location: project.source.locate(av ? tokenPath(av) : ["axes"], { key: av !== undefined && av.token === av.value }) });
+    } else byName.set(v.name, v);
   }
   for (const r of project.exclude) if (!usedExcludes.has(r)) warnings.push({ message: `This exclude only matches combinations an earlier exclude already matches (${matchLabel(r.match)})`, location: project.source.locate(r.path) });
   for (const r of project.include) {
