@@ -144,12 +144,17 @@ export class TemplateEngine {
   }
 
   private toTemplateError(e: unknown, entry: string, input: RenderInput): TemplateError {
-    if (e instanceof RangeError) return new TemplateError(`Include nesting deeper than the stack allows (an include cycle?) while rendering ${input.variantLabel}`, { file: `${this.dirLabel}/${entry}` }, { cause: e });
+    // liquidjs wraps a stack overflow (a dynamic include recursing) in a RenderError.
+    const root = e instanceof LiquidError ? (innermost(e) as unknown as { originalError?: unknown }).originalError : e;
+    if (root instanceof RangeError) return new TemplateError(`Include nesting deeper than the stack allows (an include cycle?) while rendering ${input.variantLabel}`, { file: `${this.dirLabel}/${entry}` }, { cause: e });
     if (e instanceof LiquidError) {
       const inner = innermost(e);
-      const token = inner.token as (TopLevelToken & { file?: string }) | undefined;
-      const [line, col] = token ? token.getPosition() : [undefined, undefined];
-      const file = token?.file ?? entry;
+      const token = inner.token as (TopLevelToken & { file?: string; props?: { file?: string }[] }) | undefined;
+      const [line, rawCol] = token ? token.getPosition() : [undefined, undefined];
+      // The token of an undefined variable (a property access) carries its file only on its parts.
+      const file = token?.file ?? token?.props?.find((p) => p.file)?.file ?? entry;
+      // Line 1 of every file starts with the source marker tag: count columns from after it.
+      const col = line === 1 && rawCol !== undefined ? rawCol - `{% ${SOURCE_TAG} ${file} %}`.length : rawCol;
       let message = messageOf(inner);
       const undefinedName = /undefined variable: ([A-Za-z_][\w]*)/.exec(message)?.[1];
       if (undefinedName && input.hints.has(undefinedName)) message += `. ${input.hints.get(undefinedName)}`;
