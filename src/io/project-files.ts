@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { loadContext, type LoadResult } from "../config/load.js";
 import { TemplateError, UserError } from "../errors.js";
@@ -48,12 +48,30 @@ export function readTemplates(dir: string, label: string): TemplateFiles {
   }
   const files = new Map<string, string>();
   const seenDirs = new Set<string>([root]);
+  const outside: { rel: string; real: string }[] = [];
   const walk = (sub: string) => {
     for (const entry of readdirSync(join(dir, sub), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const rel = sub ? `${sub}/${entry.name}` : entry.name;
       const full = join(dir, rel);
-      const real = realpathSync(full);
-      if (real !== root && !real.startsWith(root + sep)) throw new TemplateError(`Link points outside ${label}/ (to ${real}); templates may only include files inside it`, { file: `${label}/${rel}` });
+      let real: string;
+      try {
+        real = realpathSync(full);
+      } catch (e) {
+        let link: string;
+        try {
+          link = readlinkSync(full);
+        } catch {
+          throw new TemplateError(`Cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { file: `${label}/${rel}` });
+        }
+        const target = resolve(dirname(full), link);
+        if (target === root || target.startsWith(root + sep)) throw new TemplateError(`Broken link (to ${target})`, { file: `${label}/${rel}` });
+        outside.push({ rel, real: target });
+        continue;
+      }
+      if (real !== root && !real.startsWith(root + sep)) {
+        outside.push({ rel, real });
+        continue;
+      }
       if (statSync(real).isDirectory()) {
         if (seenDirs.has(real)) continue;
         seenDirs.add(real);
@@ -63,5 +81,21 @@ export function readTemplates(dir: string, label: string): TemplateFiles {
     }
   };
   walk("");
+  if (outside.length > 0) throw outsideLinkError(outside[0]!, files, label);
   return files;
+}
+
+/** A link out of the template directory, reported at the first include that names it (else at the link). */
+function outsideLinkError(link: { rel: string; real: string }, files: TemplateFiles, label: string): TemplateError {
+  const message = `${link.rel} is a link to ${link.real}, outside ${label}/; templates may only include files inside it`;
+  const wanted = link.rel.replace(/\.liquid$/, "");
+  for (const [name, text] of files) {
+    for (const m of text.matchAll(/\{%-?\s*(?:include|render|layout)\s+["']([^"']+)["']/g)) {
+      if (m[1]!.replace(/^(\.\/)+/, "").replace(/\.liquid$/, "") !== wanted) continue;
+      const before = text.slice(0, m.index);
+      const line = before.split("\n").length;
+      return new TemplateError(message, { file: `${label}/${name}`, line, col: m.index - before.lastIndexOf("\n") });
+    }
+  }
+  return new TemplateError(message, { file: `${label}/${link.rel}` });
 }
