@@ -47,7 +47,7 @@ function planError(files: Record<string, string>, yaml = MINI_CONTEXT): Error {
 
 describe("TemplateEngine: strict liquid with positions", () => {
   // prettier-ignore
-  it.each([
+  it.each<{ name: string; files: Record<string, string>; expected: string }>([
     {
       name: "an undefined variable",
       files: { "Dockerfile.liquid": "FROM a AS b\n\nRUN echo {{ nope }}\n" },
@@ -124,13 +124,13 @@ describe("TemplateEngine: includes stay inside the template directory", () => {
   it("refuses a link that leads outside the template directory when reading templates", () => {
     const dir = testdir({ "templates/Dockerfile.liquid": "FROM a\n", "secret.liquid": "outside\n" });
     symlinkSync(join(dir, "secret.liquid"), join(dir, "templates", "link.liquid"));
-    expect(() => readTemplates(join(dir, "templates"), "templates")).toThrow("templates/link.liquid: Link points outside templates/");
+    expect(() => readTemplates(join(dir, "templates"), "templates")).toThrow(/^templates\/link\.liquid: .*outside templates\/; templates may only include files inside it/);
   });
 
   it("refuses a linked directory outside the template directory", () => {
     const dir = testdir({ "templates/Dockerfile.liquid": "FROM a\n", "elsewhere/x.liquid": "outside\n" });
     symlinkSync(join(dir, "elsewhere"), join(dir, "templates", "shared"));
-    expect(() => readTemplates(join(dir, "templates"), "templates")).toThrow("templates/shared: Link points outside templates/");
+    expect(() => readTemplates(join(dir, "templates"), "templates")).toThrow(/^templates\/shared: .*outside templates\/; templates may only include files inside it/);
   });
 
   it("reads links inside the template directory, and nested directories, once each", () => {
@@ -146,7 +146,7 @@ describe("TemplateEngine: includes stay inside the template directory", () => {
 });
 
 describe("include cycles", () => {
-  it.each([
+  it.each<{ name: string; files: Record<string, string>; cycle: string[]; line: number }>([
     { name: "a self include", files: { "Dockerfile.liquid": "FROM a\n{% include 'Dockerfile' %}" }, cycle: ["Dockerfile.liquid", "Dockerfile.liquid"], line: 2 },
     {
       name: "a two-file cycle",
