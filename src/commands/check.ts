@@ -1,10 +1,14 @@
 import type { Output, PlanCommandOptions } from "../cli.js";
 import { DriftError } from "../errors.js";
-import { diffPlan } from "../io/write-plan.js";
+import { displayPath } from "../io/project-files.js";
+import { diffPlan, interruptedPlan } from "../io/write-plan.js";
 import { bakeFilePath, planProject } from "./shared.js";
 
 export async function check(opts: PlanCommandOptions & { out?: string }, output: Output): Promise<void> {
   const { files, plan } = planProject(opts, output);
+  // Never writes, so it does not roll an interrupted plan forward: it says so, and `plan` finishes it.
+  const journal = interruptedPlan(plan, files.dir);
+  if (journal) throw new DriftError(`${displayPath(journal)}: a plan was interrupted (or is being written right now); run \`bakeplan plan\` to finish it`);
   const diff = diffPlan(plan, files.dir, bakeFilePath(files, opts.out));
   if (diff !== "") {
     output.out(diff);

@@ -1,5 +1,5 @@
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { OutputError } from "../errors.js";
 import { isGenerated } from "../render/dockerfile.js";
@@ -46,7 +46,13 @@ export function checkOutputPath(abs: string, projectDir: string, kind: "file" | 
   if (kind === "file" && st.isDirectory()) throw new OutputError(`${displayPath(abs)}: is a directory; give a file path for the bake file`);
   if (kind === "directory" && st.isFile()) throw new OutputError(`${displayPath(abs)}: is a file; build.out_dir must be a directory`);
   if (st.isSymbolicLink()) {
-    const real = realpathSync(abs);
+    let real: string;
+    try {
+      real = realpathSync(abs);
+    } catch {
+      // A dangling link: where it would lead.
+      real = resolve(dirname(abs), readlinkSync(abs));
+    }
     const root = realpathSync(projectDir);
     if (!real.startsWith(root + sep)) throw new OutputError(`${displayPath(abs)}: is a link to ${real}, outside the project; bakeplan does not write through it`);
   }
@@ -79,31 +85,159 @@ function staleFiles(outDir: string, keep: Set<string>): { stale: string[]; forei
   return { stale, foreign };
 }
 
-function atomicWrite(abs: string, content: string): void {
-  const tmp = join(dirname(abs), `.${abs.slice(dirname(abs).length + 1)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+// Temp files are named after their target, the writer's pid and a random suffix, so a crashed
+// writer's leftovers can be recognised (and removed) by the next one.
+const TEMP_NAME = /^\.(.+)\.bakeplan-(\d+)-[a-z0-9]+\.tmp$/;
+
+function tempPath(abs: string): string {
+  return join(dirname(abs), `.${basename(abs)}.bakeplan-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`);
+}
+
+function writeError(abs: string, e: unknown): OutputError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new OutputError(`${displayPath(abs)}: cannot write (${code === "EACCES" || code === "EROFS" || code === "EPERM" ? "the directory is read-only" : (code ?? String(e))})`, { cause: e });
+}
+
+/** Writes `content` to a new temp file next to `abs` and returns its path; `abs` itself is not touched. */
+function stage(abs: string, content: string): string {
+  const tmp = tempPath(abs);
   try {
     writeFileSync(tmp, content, { flag: "wx" });
-    renameSync(tmp, abs);
+    return tmp;
   } catch (e) {
     rmSync(tmp, { force: true });
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new OutputError(`${displayPath(abs)}: cannot write (${code === "EACCES" || code === "EROFS" || code === "EPERM" ? "the directory is read-only" : (code ?? String(e))})`, { cause: e });
+    throw writeError(abs, e);
   }
 }
 
-/** Test hook: called before each file is written, so a test can simulate a crash between files. */
-export type BeforeWrite = (abs: string) => void;
+function atomicWrite(abs: string, content: string): void {
+  const tmp = stage(abs, content);
+  try {
+    renameSync(tmp, abs);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw writeError(abs, e);
+  }
+}
 
 /**
- * Writes the plan: Dockerfiles first, the bake file last, then removes generated files the plan
- * no longer produces. Each write is a temp file + rename; unchanged files are not touched.
+ * Test hook: called before each file is staged (written to its temp file) and before each file is
+ * committed (renamed into place, or the bake file taken away); throwing simulates a crash there.
  */
-export function writePlan(plan: Plan, projectDir: string, bakeFile: string, beforeWrite?: BeforeWrite): WriteSummary {
-  checkOutputPath(bakeFile, projectDir, "file");
-  const outDir = outDirOf(plan, projectDir);
-  checkOutputPath(outDir, projectDir, "directory");
+export type BeforeWrite = (abs: string, phase: "stage" | "commit") => void;
+
+export const JOURNAL_NAME = ".bakeplan-journal.json";
+
+/**
+ * The commit record of a plan whose Dockerfiles change: every staged temp file and where it goes.
+ * Paths are relative to the output directory, so a moved checkout can still be rolled forward.
+ */
+interface Journal {
+  bakeplanJournal: 1;
+  renames: { tmp: string; final: string }[];
+  remove: string[];
+  bake: { tmp: string; final: string };
+}
+
+function journalPath(outDir: string): string {
+  return join(outDir, JOURNAL_NAME);
+}
+
+/** A plan interrupted between its commit point and its end (or one being written right now), or undefined. */
+export function interruptedPlan(plan: Plan, projectDir: string): string | undefined {
+  const path = journalPath(outDirOf(plan, projectDir));
+  return existsSync(path) ? path : undefined;
+}
+
+function readJournal(outDir: string): Journal | undefined {
+  const path = journalPath(outDir);
+  const text = readIfExists(path);
+  if (text === undefined) return undefined;
+  let j: Journal;
+  try {
+    j = JSON.parse(text) as Journal;
+  } catch {
+    throw new OutputError(`${displayPath(path)}: unreadable journal of an interrupted plan; check ${displayPath(outDir)}/ with git, then delete it`);
+  }
+  // Only ever rename bakeplan's own temp files onto their siblings, and remove Dockerfiles in outDir.
+  const ok = (p: { tmp: string; final: string }) => {
+    const tmp = resolve(outDir, p.tmp);
+    const final = resolve(outDir, p.final);
+    return dirname(tmp) === dirname(final) && TEMP_NAME.exec(basename(tmp))?.[1] === basename(final);
+  };
+  const inside = (rel: string) => dirname(resolve(outDir, rel)) === resolve(outDir) && rel.endsWith(".Dockerfile");
+  if (j?.bakeplanJournal !== 1 || !Array.isArray(j.renames) || !Array.isArray(j.remove) || !j.bake || !j.renames.every((r) => ok(r) && inside(r.final)) || !j.remove.every(inside) || !ok(j.bake))
+    throw new OutputError(`${displayPath(path)}: not a journal bakeplan wrote; check ${displayPath(outDir)}/ with git, then delete it`);
+  return j;
+}
+
+/**
+ * Rolls a journal forward; safe to repeat after a crash at any point. The old bake file goes first,
+ * so until the new one is renamed in no bake file points into a half-replaced set of Dockerfiles.
+ */
+function applyJournal(outDir: string, j: Journal, beforeWrite?: BeforeWrite): string[] {
+  const abs = (rel: string) => resolve(outDir, rel);
+  const removed: string[] = [];
+  const bakeTmp = abs(j.bake.tmp);
+  const bakeFinal = abs(j.bake.final);
+  try {
+    if (existsSync(bakeTmp)) {
+      beforeWrite?.(bakeFinal, "commit");
+      rmSync(bakeFinal, { force: true });
+    }
+    for (const r of j.renames) {
+      if (!existsSync(abs(r.tmp))) continue;
+      beforeWrite?.(abs(r.final), "commit");
+      renameSync(abs(r.tmp), abs(r.final));
+    }
+    for (const rel of j.remove) {
+      if (!existsSync(abs(rel))) continue;
+      beforeWrite?.(abs(rel), "commit");
+      unlinkSync(abs(rel));
+      removed.push(abs(rel));
+    }
+    if (existsSync(bakeTmp)) {
+      beforeWrite?.(bakeFinal, "commit");
+      renameSync(bakeTmp, bakeFinal);
+    }
+    unlinkSync(journalPath(outDir));
+  } catch (e) {
+    if (e instanceof OutputError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new OutputError(
+      `${displayPath(outDir)}: plan interrupted while replacing files (${code ?? (e instanceof Error ? e.message : String(e))}); ${JOURNAL_NAME} records the rest: run \`bakeplan plan\` again to finish it`,
+      { cause: e },
+    );
+  }
+  return removed;
+}
+
+/** Under the lock: finishes an interrupted plan and removes temp files of writers that died before their commit point. */
+function recover(outDir: string, bakeFile: string): void {
+  const j = readJournal(outDir);
+  if (j) applyJournal(outDir, j);
+  for (const dir of new Set([outDir, dirname(bakeFile)])) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const m = TEMP_NAME.exec(name);
+      if (m && !isAlive(Number(m[2]))) rmSync(join(dir, name), { force: true });
+    }
+  }
+}
+
+interface Changes {
+  changed: Output[];
+  stale: string[];
+  summary: WriteSummary;
+}
+
+function changes(all: Output[], outDir: string, bakeFile: string): Changes {
   const summary: WriteSummary = { written: [], unchanged: [], removed: [], foreign: [] };
-  const all = outputs(plan, projectDir, bakeFile);
   const changed = all.filter((o) => {
     const same = readIfExists(o.abs) === o.content;
     (same ? summary.unchanged : summary.written).push(o.abs);
@@ -111,27 +245,76 @@ export function writePlan(plan: Plan, projectDir: string, bakeFile: string, befo
   });
   const { stale, foreign } = staleFiles(outDir, new Set(all.map((o) => o.abs)));
   summary.foreign = foreign.filter((f) => f !== bakeFile);
-  if (changed.length > 0 || stale.length > 0) {
-    const lock = acquireLock(outDir);
-    try {
-      for (const o of changed) {
-        beforeWrite?.(o.abs);
-        mkdirSync(dirname(o.abs), { recursive: true });
+  return { changed, stale, summary };
+}
+
+/**
+ * Writes the plan so that a crash at any point leaves either the old files or the new ones behind
+ * the bake file, never a mix: every new file is staged as a temp file, a journal naming them is
+ * written (the commit point), the old bake file is taken away, the Dockerfiles are renamed into
+ * place and stale ones removed, the new bake file goes in last, and the journal is deleted. The next
+ * writer rolls a leftover journal forward. Unchanged files are not touched; nothing is written
+ * when nothing changed.
+ */
+export function writePlan(plan: Plan, projectDir: string, bakeFile: string, beforeWrite?: BeforeWrite): WriteSummary {
+  checkOutputPath(bakeFile, projectDir, "file");
+  const outDir = outDirOf(plan, projectDir);
+  checkOutputPath(outDir, projectDir, "directory");
+  const all = outputs(plan, projectDir, bakeFile);
+  let c = changes(all, outDir, bakeFile);
+  if (c.changed.length === 0 && c.stale.length === 0 && !existsSync(journalPath(outDir))) return c.summary;
+
+  const lock = acquireLock(outDir);
+  try {
+    recover(outDir, bakeFile);
+    // Another writer may have finished the same plan while this one waited for the lock.
+    c = changes(all, outDir, bakeFile);
+    const dockerfiles = c.changed.filter((o) => o.abs !== bakeFile);
+    if (dockerfiles.length === 0 && c.stale.length === 0) {
+      for (const o of c.changed) {
+        beforeWrite?.(o.abs, "stage");
         atomicWrite(o.abs, o.content);
       }
-      for (const abs of stale) {
-        try {
-          unlinkSync(abs);
-          summary.removed.push(abs);
-        } catch (e) {
-          throw new OutputError(`${displayPath(abs)}: cannot remove stale generated file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-        }
-      }
-    } finally {
-      lock.release();
+      return c.summary;
     }
+
+    const staged: { tmp: string; final: string }[] = [];
+    let bakeTmp: string;
+    try {
+      for (const o of dockerfiles) {
+        beforeWrite?.(o.abs, "stage");
+        mkdirSync(dirname(o.abs), { recursive: true });
+        staged.push({ tmp: stage(o.abs, o.content), final: o.abs });
+      }
+      // The bake file is replaced even when its text is the same: it is away while Dockerfiles change.
+      beforeWrite?.(bakeFile, "stage");
+      bakeTmp = stage(bakeFile, plan.bakeJson);
+    } catch (e) {
+      for (const s of staged) rmSync(s.tmp, { force: true });
+      throw e;
+    }
+    const rel = (p: string) => relative(outDir, p);
+    const journal: Journal = {
+      bakeplanJournal: 1,
+      renames: staged.map((s) => ({ tmp: rel(s.tmp), final: rel(s.final) })),
+      remove: c.stale.map(rel),
+      bake: { tmp: rel(bakeTmp), final: rel(bakeFile) },
+    };
+    try {
+      atomicWrite(journalPath(outDir), `${JSON.stringify(journal, null, 2)}\n`);
+    } catch (e) {
+      for (const s of [...staged, { tmp: bakeTmp }]) rmSync(s.tmp, { force: true });
+      throw e;
+    }
+    c.summary.removed = applyJournal(outDir, journal, beforeWrite);
+    if (!c.summary.written.includes(bakeFile)) {
+      c.summary.unchanged = c.summary.unchanged.filter((f) => f !== bakeFile);
+      c.summary.written.push(bakeFile);
+    }
+    return c.summary;
+  } finally {
+    lock.release();
   }
-  return summary;
 }
 
 const LOCK_NAME = ".bakeplan.lock";
