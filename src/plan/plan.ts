@@ -213,7 +213,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     targets.push({ variant, values, dockerfile: path, declarations, bake });
   }
   for (const o of overrides) {
-    if (!declaredAnywhere.has(o.name)) issues.push({ message: `--set ${o.name}: no rendered Dockerfile declares ARG ${o.name}. Declared: ${[...declaredAnywhere].sort(compareStrings).join(", ")}`, location: { file: "command line", path: `--set ${o.name}` } });
+    if (!declaredAnywhere.has(o.name)) issues.push({ message: `No rendered Dockerfile declares ARG ${o.name}. Declared: ${[...declaredAnywhere].sort(compareStrings).join(", ")}`, location: { file: "command line", path: `--set ${o.name}` } });
   }
   if (issues.length > 0) throw new ConfigError(issues);
 
