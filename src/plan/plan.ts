@@ -108,7 +108,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
 
   const templatesLabel = posix.normalize(context.build.templates);
   const cycle = findIncludeCycle(templates);
-  if (cycle) throw new TemplateError(`Include cycle: ${cycle.cycle.join(" -> ")}`, { file: `${templatesLabel}/${cycle.cycle[cycle.cycle.length - 2]}`, line: cycle.line });
+  if (cycle) throw new TemplateError(`Include cycle: ${cycle.cycle.join(" -> ")}`, { file: `${templatesLabel}/${cycle.cycle[cycle.cycle.length - 2]}`, line: cycle.line, col: cycle.col });
   const engine = new TemplateEngine(templates, templatesLabel);
   const stageAxis = project.stageAxis;
   const hints = new Map([[stageAxis, `"${stageAxis}" is the stage axis: templates render every stage and bake picks one (the bake \`target\`), so it is not a template variable`]]);

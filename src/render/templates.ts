@@ -158,7 +158,10 @@ export class TemplateEngine {
       let message = messageOf(inner);
       const undefinedName = /undefined variable: ([A-Za-z_][\w]*)/.exec(message)?.[1];
       if (undefinedName && input.hints.has(undefinedName)) message += `. ${input.hints.get(undefinedName)}`;
-      if (/Failed to lookup|ENOENT/.test(message)) message += `. Includes resolve inside ${this.dirLabel}/ only; files there: ${[...this.files.keys()].join(", ")}`;
+      const lookup = /Failed to lookup "([^"]*)"/.exec(message)?.[1];
+      if (lookup !== undefined && (lookup.startsWith("/") || lookup.split("/").includes(".."))) message = `Include "${lookup}" points outside ${this.dirLabel}/; includes resolve inside ${this.dirLabel}/ only`;
+      else if (/Failed to lookup|ENOENT/.test(message)) message += `. Includes resolve inside ${this.dirLabel}/ only; files there: ${[...this.files.keys()].join(", ")}`;
+      if (/Maximum call stack size exceeded/.test(message)) message = "Include nesting deeper than the stack allows: an include cycle (through an include of a variable?)";
       const location: SourceLocation = { file: `${this.dirLabel}/${file}`, ...(line !== undefined ? { line } : {}), ...(col !== undefined ? { col } : {}) };
       return new TemplateError(`${message} (rendering ${input.variantLabel})`, location, { cause: e });
     }
@@ -218,27 +221,28 @@ function sourceTag(dirLabel: string) {
 }
 
 /** Static `{% include 'x' %}` / `{% render 'x' %}` edges, to refuse include cycles before rendering. */
-export function findIncludeCycle(files: TemplateFiles): { cycle: string[]; line: number } | undefined {
-  const edges = new Map<string, { to: string; line: number }[]>();
+export function findIncludeCycle(files: TemplateFiles): { cycle: string[]; line: number; col: number } | undefined {
+  const edges = new Map<string, { to: string; line: number; col: number }[]>();
   const re = /\{%-?\s*(?:include|render)\s+["']([^"']+)["']/g;
   for (const [name, text] of files) {
-    const list: { to: string; line: number }[] = [];
+    const list: { to: string; line: number; col: number }[] = [];
     for (const m of text.matchAll(re)) {
       const raw = m[1]!;
       const to = raw.endsWith(".liquid") ? raw : `${raw}.liquid`;
-      list.push({ to, line: text.slice(0, m.index).split("\n").length });
+      const before = text.slice(0, m.index);
+      list.push({ to, line: before.split("\n").length, col: m.index - before.lastIndexOf("\n") });
     }
     edges.set(name, list);
   }
   const state = new Map<string, "visiting" | "done">();
   const stack: { name: string; line: number }[] = [];
-  const visit = (name: string): { cycle: string[]; line: number } | undefined => {
+  const visit = (name: string): { cycle: string[]; line: number; col: number } | undefined => {
     state.set(name, "visiting");
     for (const edge of edges.get(name) ?? []) {
       stack.push({ name, line: edge.line });
       if (state.get(edge.to) === "visiting") {
         const start = stack.findIndex((s) => s.name === edge.to);
-        return { cycle: [...stack.slice(start).map((s) => s.name), edge.to], line: edge.line };
+        return { cycle: [...stack.slice(start).map((s) => s.name), edge.to], line: edge.line, col: edge.col };
       }
       if (!state.has(edge.to) && edges.has(edge.to)) {
         const found = visit(edge.to);
