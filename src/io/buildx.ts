@@ -97,7 +97,10 @@ export interface RunResult {
 }
 
 /** Runs `docker <argv>` with live output, never through a shell; Ctrl-C stops buildx. */
-export async function runDocker(argv: string[], opts: { cwd: string; captureStdout?: boolean; quiet?: boolean }): Promise<RunResult & { stdout: string }> {
+export async function runDocker(
+  argv: string[],
+  opts: { cwd: string; captureStdout?: boolean; quiet?: boolean; /** Receives stderr line by line instead of the terminal (and of `stderr`). */ onStderrLine?: (line: string) => void },
+): Promise<RunResult & { stdout: string }> {
   let child: ResultPromise | undefined;
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -112,7 +115,7 @@ export async function runDocker(argv: string[], opts: { cwd: string; captureStdo
       reject: false,
       stdin: "inherit",
       stdout: opts.captureStdout ? "pipe" : "inherit",
-      stderr: opts.quiet ? "pipe" : ["inherit", "pipe"],
+      stderr: opts.onStderrLine ? lineSink(opts.onStderrLine) : opts.quiet ? "pipe" : ["inherit", "pipe"],
     });
     const res = await child;
     if (res.exitCode === undefined && !interrupted) throw new BuildxError(`docker could not be started (${res.message}): ${HOW_TO_GET}`);
@@ -121,6 +124,13 @@ export async function runDocker(argv: string[], opts: { cwd: string; captureStdo
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** An execa transform that hands each line to `fn` and keeps nothing (rawjson progress can be large). */
+function lineSink(fn: (line: string) => void) {
+  return function* (line: unknown): Generator<string, void, unknown> {
+    fn(String(line));
+  };
 }
 
 export function lastLine(s: string): string {

@@ -2,6 +2,11 @@
 // which target failed. Vertex lines look like `#12 [vllm-cuda12 runtime 2/5] RUN ...`, followed
 // by `#12 CACHED`, `#12 DONE 0.4s` or `#12 ERROR: ...`.
 
+/** A build step: a Dockerfile instruction, `[target stage i/n] ...`; not FROM, which resolves an image and is never "cached". */
+const STEP = / \d+\/\d+\] (?!FROM )/;
+/** Errors BuildKit gives vertices it stopped because another target failed (bake is fail-fast). */
+const CANCELED = /\bcancel(l)?ed\b/i;
+
 export interface StepStats {
   /** Dockerfile instructions (vertices named `[... i/n]`). */
   steps: number;
@@ -38,7 +43,9 @@ export function parsePlainProgress(text: string, targets: readonly string[]): Pr
       else if (/^DONE\b/.test(rest)) v.status ??= "DONE";
       else if (/^ERROR\b/.test(rest)) {
         v.status = "ERROR";
-        if (v.target) failed.add(v.target);
+        // A missing cache-from ref also prints ERROR (on its "importing cache manifest" vertex)
+        // and is harmless; only a failed build step, not one canceled by fail-fast, fails a target.
+        if (v.target && STEP.test(v.name) && !CANCELED.test(rest)) failed.add(v.target);
       }
       continue;
     }
@@ -47,7 +54,7 @@ export function parsePlainProgress(text: string, targets: readonly string[]): Pr
   }
   const byTarget = new Map<string, StepStats>(targets.map((t) => [t, { steps: 0, cached: 0, built: 0, errors: 0 }]));
   for (const v of vertices.values()) {
-    if (!v.target || !/ \d+\/\d+\]/.test(v.name)) continue;
+    if (!v.target || !STEP.test(v.name)) continue;
     const s = byTarget.get(v.target);
     if (!s) continue;
     s.steps++;
@@ -56,4 +63,157 @@ export function parsePlainProgress(text: string, targets: readonly string[]): Pr
     else if (v.status === "DONE") s.built++;
   }
   return { byTarget, vertices, failedTargets: [...failed].sort() };
+}
+
+// `--progress=rawjson` prints one BuildKit SolveStatus per line. Unlike plain output it reports a
+// vertex shared by several targets once per target (same digest, each name prefixed with its
+// target), so it says exactly which steps each target used and whether they came from cache.
+
+interface RawVertex {
+  digest?: string;
+  name?: string;
+  started?: string;
+  completed?: string;
+  cached?: boolean;
+  error?: string;
+}
+
+interface RawStatus {
+  vertexes?: RawVertex[];
+  logs?: { vertex?: string; data?: string }[];
+  warnings?: { vertex?: string; short?: string }[];
+}
+
+interface RawVertexState {
+  /** Display number, in order of first output (like plain output's `#12`); 0 before. */
+  n: number;
+  name: string;
+  targets: Set<string>;
+  step: boolean;
+  cached: boolean;
+  started?: string;
+  completed?: string;
+  error?: string;
+  printed: boolean;
+  reported: boolean;
+}
+
+
+/**
+ * Reads buildx's rawjson progress line by line and renders it as plain-style text (`#3 [t stage
+ * 1/2] RUN ...`, `#3 CACHED`, `#3 DONE 1.2s`, `#3 ERROR: ...`, log lines). Lines that are not JSON
+ * (buildx's final `ERROR: target x: ...` and the Dockerfile excerpt before it) pass through.
+ */
+export class RawProgress {
+  private readonly known: Set<string>;
+  private readonly vertices = new Map<string, RawVertexState>();
+  private readonly failed = new Set<string>();
+  private shown = 0;
+  /** The vertex whose header was printed last, so a status line after other output repeats it. */
+  private last: RawVertexState | undefined;
+
+  constructor(private readonly targets: readonly string[]) {
+    this.known = new Set(targets);
+  }
+
+  /** Feeds one line of buildx's stderr; returns the text to show for it ("" for none). */
+  feed(line: string): string {
+    if (line.trim() === "") return "";
+    let status: RawStatus;
+    try {
+      status = JSON.parse(line) as RawStatus;
+    } catch {
+      const err = /^ERROR: target ([A-Za-z0-9_-]+): /.exec(line);
+      if (err) this.failed.add(err[1]!);
+      this.last = undefined;
+      return `${line}\n`;
+    }
+    if (status === null || typeof status !== "object") return `${line}\n`;
+    let text = "";
+    for (const v of status.vertexes ?? []) text += this.vertex(v);
+    for (const l of status.logs ?? []) {
+      const state = l.vertex ? this.vertices.get(l.vertex) : undefined;
+      if (!state || !l.data) continue;
+      for (const part of Buffer.from(l.data, "base64").toString("utf8").split("\n")) if (part.trim() !== "") text += `${this.header(state)}#${state.n} ${part.replace(/\r$/, "")}\n`;
+    }
+    for (const w of status.warnings ?? []) {
+      if (!w.short) continue;
+      text += `WARNING: ${Buffer.from(w.short, "base64").toString("utf8")}\n`;
+      this.last = undefined;
+    }
+    return text;
+  }
+
+  private vertex(v: RawVertex): string {
+    if (!v.digest) return "";
+    let state = this.vertices.get(v.digest);
+    const name = v.name ?? "";
+    if (!state) {
+      state = { n: 0, name, targets: new Set(), step: STEP.test(name), cached: false, printed: false, reported: false };
+      this.vertices.set(v.digest, state);
+    }
+    const target = this.targetOf(name);
+    if (target) state.targets.add(target);
+    if (v.cached) state.cached = true;
+    if (v.started) state.started ??= v.started;
+    if (v.error) state.error ??= v.error;
+    if (v.completed) state.completed = v.completed;
+    let text = "";
+    if (!state.printed && (v.started || v.completed || v.cached)) text += this.header(state);
+    // The first completion is the result; a remote-cache hit reports the vertex again when its
+    // layers are fetched for export, which is not a rebuild.
+    if (v.completed && !state.reported) {
+      state.reported = true;
+      text += this.header(state);
+      if (state.error) text += `#${state.n} ERROR: ${state.error}\n`;
+      else if (state.cached) text += `#${state.n} CACHED\n`;
+      else text += `#${state.n} DONE ${seconds(state.started, v.completed)}\n`;
+    }
+    return text;
+  }
+
+  /** `#n name` unless it was the last thing printed; numbers vertices in order of output. */
+  private header(state: RawVertexState): string {
+    if (this.last === state) return "";
+    const first = this.shown === 0;
+    if (state.n === 0) state.n = ++this.shown;
+    this.last = state;
+    state.printed = true;
+    return `${first ? "" : "\n"}#${state.n} ${state.name}\n`;
+  }
+
+  private targetOf(name: string): string | undefined {
+    const named = /^\[([^\] ]+)[\] ]/.exec(name);
+    if (named && this.known.has(named[1]!)) return named[1]!;
+    return this.targets.length === 1 ? this.targets[0] : undefined;
+  }
+
+  /** Per-target step counts and the failed targets, from everything fed so far. */
+  result(): Progress {
+    const byTarget = new Map<string, StepStats>(this.targets.map((t) => [t, { steps: 0, cached: 0, built: 0, errors: 0 }]));
+    const vertices: Progress["vertices"] = new Map();
+    const failed = new Set(this.failed);
+    for (const [digest, v] of this.vertices) {
+      const status = v.error ? "ERROR" : v.cached ? "CACHED" : v.completed ? "DONE" : undefined;
+      const first = [...v.targets][0];
+      vertices.set(digest, { name: v.name, ...(first ? { target: first } : {}), ...(status ? { status } : {}) });
+      if (!v.step) continue;
+      const realError = v.error !== undefined && !CANCELED.test(v.error);
+      for (const t of v.targets) {
+        const s = byTarget.get(t)!;
+        s.steps++;
+        if (realError) {
+          s.errors++;
+          failed.add(t);
+        } else if (v.cached) s.cached++;
+        else if (v.completed && !v.error) s.built++;
+      }
+    }
+    return { byTarget, vertices, failedTargets: [...failed].sort() };
+  }
+}
+
+function seconds(started: string | undefined, completed: string): string {
+  const ms = started ? Date.parse(completed) - Date.parse(started) : NaN;
+  return Number.isFinite(ms) && ms >= 0 ? `${(ms / 1000).toFixed(1)}s` : "";
 }
