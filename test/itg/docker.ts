@@ -32,7 +32,10 @@ export function dockerMissing(what: "buildx" | "engine"): string | undefined {
  */
 export function describeWithDocker(what: "buildx" | "engine", name: string, fn: () => void): void {
   const missing = dockerMissing(what);
-  if (!missing) return describe(name, fn);
+  if (!missing) {
+    describe(name, fn);
+    return;
+  }
   if (process.env.CI === "true") {
     describe(name, () => {
       it(`needs Docker ${what}`, () => {
