@@ -21,7 +21,7 @@ export async function list(opts: PlanCommandOptions & { json: boolean; all: bool
     output.out(`${JSON.stringify(rows, null, 2)}\n`);
     return;
   }
-  const header = ["TARGET", ...axes.map((a) => a.toUpperCase()), "PLATFORMS", "DOCKERFILE", ...(opts.all ? ["REASON"] : [])];
+  const header = ["NAME", ...axes.map((a) => a.toUpperCase()), "PLATFORMS", "DOCKERFILE", ...(opts.all ? ["REASON"] : [])];
   output.out(
     table(
       header,
