@@ -89,7 +89,10 @@ const layerValuesAreSafe: Rule = (ctx) => {
       for (const m of [...checkValue(name, value, "ARG"), ...checkImageReference(value)]) ctx.error([...layer.path, "images", name], m);
       if (v.args && name in v.args) ctx.error([...layer.path, "images", name], `${name} is set under both args and images; keep one`, { key: true });
     }
-    for (const [name, value] of Object.entries(v.labels ?? {})) for (const m of [...checkValue(name, value, "label"), ...checkValue(name, name, "label name")]) ctx.error([...layer.path, "labels", name], m);
+    for (const [name, value] of Object.entries(v.labels ?? {})) {
+      for (const m of checkValue(name, value, "label")) ctx.error([...layer.path, "labels", name], m);
+      for (const m of checkValue(name, name, "label name")) ctx.error([...layer.path, "labels", name], m, { key: true });
+    }
   }
 };
 
