@@ -98,6 +98,7 @@ Examples:
   $ bakeplan bake --only framework=vllm --push --branch main
   $ bakeplan bake --dry-run vllm-cuda12
   $ bakeplan bake all --cache-warm --branch main
+  $ bakeplan bake all --one-by-one --branch feat-x      # one buildx bake per target
   $ bakeplan bake vllm-cuda12 -- --progress=plain`,
   lint: `
 Examples:
@@ -166,6 +167,7 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
     .option("--dry-run", "print the exact buildx command, shell-quoted; run and write nothing", false)
     .option("--metadata-file <file>", "keep buildx's metadata file here (default: a temp file)")
     .option("--cache-warm", "build the selected targets to fill their registry cache only (output type=cacheonly), never push images", false)
+    .option("--one-by-one", "run one buildx bake per target, in order, instead of one for all (works around remote-cache misses, docker/buildx#414)", false)
     .action(async (targets: string[], opts: Record<string, unknown>) => {
       const { bake } = await import("./commands/bake.js");
       await bake(
@@ -179,6 +181,7 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
           dryRun: opts.dryRun === true,
           ...(typeof opts.metadataFile === "string" ? { metadataFile: opts.metadataFile } : {}),
           cacheWarm: opts.cacheWarm === true,
+          oneByOne: opts.oneByOne === true,
           extra: passThrough,
         },
         output,
