@@ -263,6 +263,7 @@ export function writePlan(plan: Plan, projectDir: string, bakeFile: string, befo
   const all = outputs(plan, projectDir, bakeFile);
   let c = changes(all, outDir, bakeFile);
   if (c.changed.length === 0 && c.stale.length === 0 && !existsSync(journalPath(outDir))) return c.summary;
+  readJournal(outDir); // refuse a journal bakeplan did not write before taking the lock (which writes)
 
   const lock = acquireLock(outDir);
   try {
