@@ -1,6 +1,7 @@
 import { Liquid, LiquidError, Tag, type FS, type Context, type Emitter, type Liquid as LiquidEngine, type TagToken, type TopLevelToken } from "liquidjs";
 import { TemplateError, type SourceLocation } from "../errors.js";
 import { dockerfileArgValue } from "../values.js";
+import { acceleratingCache, type Acceleration } from "./accelerate.js";
 import { installPackages } from "./packages.js";
 import type { PackageManager } from "../config/normalize.js";
 import { PACKAGE_MANAGERS } from "../config/schema.js";
@@ -46,6 +47,8 @@ export const AUTOMATIC_ARGS = new Set(["TARGETPLATFORM", "TARGETOS", "TARGETARCH
 export class TemplateEngine {
   private readonly liquid: LiquidEngine;
   private current: (RenderInput & { declared: ArgDeclaration[]; depth: number }) | undefined;
+  /** Direct renders of common nodes (see accelerate.ts); off while re-rendering after an error. */
+  private readonly acceleration: Acceleration = { fast: true };
 
   constructor(
     private readonly files: TemplateFiles,
@@ -64,7 +67,7 @@ export class TemplateEngine {
       strictVariables: true,
       strictFilters: true,
       ownPropertyOnly: true,
-      cache: true,
+      cache: acceleratingCache(this.acceleration, {}),
       relativeReference: false,
     });
     const engine = this;
@@ -73,6 +76,8 @@ export class TemplateEngine {
       "arg",
       class extends Tag {
         private readonly names: string[];
+        /** Template line, computed on first render: liquidjs's getPosition() scans the file from its start. */
+        private line?: number;
         constructor(token: TagToken, remain: TopLevelToken[], liquid: Liquid) {
           super(token, remain, liquid);
           this.names = token.args.trim().split(/\s+/).filter(Boolean);
@@ -84,7 +89,7 @@ export class TemplateEngine {
         }
         *render(_ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
           const state = engine.state();
-          const line = this.token.getPosition()[0] ?? 0;
+          const line = (this.line ??= this.token.getPosition()[0] ?? 0);
           const template = this.token.file ?? "?";
           const lines: string[] = [];
           for (const name of this.names) {
@@ -136,8 +141,18 @@ export class TemplateEngine {
     try {
       const text = this.liquid.renderSync(this.liquid.parseFileSync(entry), input.scope) as string;
       return { text, declared: this.current.declared };
-    } catch (e) {
-      throw this.toTemplateError(e, entry, input);
+    } catch (fastError) {
+      // Errors are reported from liquidjs's own render, with its messages and locations.
+      this.current = { ...input, declared: [], depth: 0 };
+      this.acceleration.fast = false;
+      try {
+        const text = this.liquid.renderSync(this.liquid.parseFileSync(entry), input.scope) as string;
+        return { text, declared: this.current.declared };
+      } catch (e) {
+        throw this.toTemplateError(e, entry, input);
+      } finally {
+        this.acceleration.fast = true;
+      }
     } finally {
       this.current = undefined;
     }
