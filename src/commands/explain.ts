@@ -1,15 +1,16 @@
 import type { Output, PlanCommandOptions } from "../cli.js";
+import type { YamlSource } from "../config/yaml-source.js";
 import { formatLocation, UsageError, UserError } from "../errors.js";
 import type { Plan, PlannedTarget } from "../plan/plan.js";
 import { compareStrings, didYouMean } from "../text.js";
 import { table } from "./table.js";
 import { planProject } from "./shared.js";
 
-export function findTarget(plan: Plan, name: string): PlannedTarget {
+export function findTarget(plan: Plan, name: string, source: YamlSource): PlannedTarget {
   const target = plan.targets.find((t) => t.variant.name === name);
   if (target) return target;
   const excluded = plan.matrix.excluded.find((e) => e.name === name);
-  if (excluded) throw new UserError(`${name} is not built: ${excluded.rule.reason} (excluded by ${formatLocation(excluded.rule.path.length ? { file: "context.yaml", path: excluded.rule.path.join(".") } : { file: "context.yaml" })})`);
+  if (excluded) throw new UserError(`${name} is not built: ${excluded.rule.reason} (excluded by ${formatLocation(source.locate(excluded.rule.path))})`);
   const names = plan.targets.map((t) => t.variant.name);
   const hint = didYouMean(name, names);
   throw new UsageError(`Unknown target "${name}".${hint ? ` Did you mean "${hint}"?` : ""} Targets: ${names.join(", ")}`);
@@ -23,7 +24,7 @@ export async function explain(opts: PlanCommandOptions & { target: string; args:
     output.out(`  excluded by ${formatLocation(files.project.source.locate(excluded.rule.path))}\n  reason: ${excluded.rule.reason}\n`);
     return;
   }
-  const t = findTarget(plan, opts.target);
+  const t = findTarget(plan, opts.target, files.project.source);
   const v = t.variant;
   output.out(`${v.name} (${Object.entries(v.values).map(([k, val]) => `${k}=${val}`).join(", ")})\n`);
   if (v.includedBy) output.out(`  included by ${formatLocation(files.project.source.locate(v.includedBy.path))}: ${v.includedBy.reason}\n`);

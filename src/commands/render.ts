@@ -3,7 +3,7 @@ import { planProject } from "./shared.js";
 import { findTarget } from "./explain.js";
 
 export async function render(opts: PlanCommandOptions & { target: string }, output: Output): Promise<void> {
-  const { plan } = planProject(opts, output);
-  const target = findTarget(plan, opts.target);
+  const { plan, files } = planProject(opts, output);
+  const target = findTarget(plan, opts.target, files.project.source);
   output.out(plan.files.find((f) => f.path === target.dockerfile)!.content);
 }
