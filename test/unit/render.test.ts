@@ -112,12 +112,16 @@ describe("TemplateEngine: includes stay inside the template directory", () => {
   // prettier-ignore
   it.each([
     { name: "a parent path", include: "../x" },
+    { name: "a parent path inside a subdirectory", include: "parts/../../x" },
     { name: "an absolute path", include: "/etc/passwd" },
-    { name: "a missing file", include: "nope" },
   ])("refuses $name", ({ include }) => {
     const err = renderError({ "Dockerfile.liquid": `FROM a\n{% include '${include}' %}\n` });
-    expect(err.message).toContain(`templates/Dockerfile.liquid:2:`);
-    expect(err.message).toContain(`Failed to lookup "${include}"`);
+    expect(err.message).toContain(`templates/Dockerfile.liquid:2:1: Include "${include}" points outside templates/; includes resolve inside templates/ only`);
+  });
+
+  it("refuses a missing include, listing the template files", () => {
+    const err = renderError({ "Dockerfile.liquid": "FROM a\n{% include 'nope' %}\n" });
+    expect(err.message).toContain('templates/Dockerfile.liquid:2:1: ENOENT: Failed to lookup "nope"');
     expect(err.message).toContain("Includes resolve inside templates/ only; files there: Dockerfile.liquid");
   });
 
@@ -146,16 +150,17 @@ describe("TemplateEngine: includes stay inside the template directory", () => {
 });
 
 describe("include cycles", () => {
-  it.each<{ name: string; files: Record<string, string>; cycle: string[]; line: number }>([
-    { name: "a self include", files: { "Dockerfile.liquid": "FROM a\n{% include 'Dockerfile' %}" }, cycle: ["Dockerfile.liquid", "Dockerfile.liquid"], line: 2 },
+  it.each<{ name: string; files: Record<string, string>; cycle: string[]; line: number; col: number }>([
+    { name: "a self include", files: { "Dockerfile.liquid": "FROM a\n{% include 'Dockerfile' %}" }, cycle: ["Dockerfile.liquid", "Dockerfile.liquid"], line: 2, col: 1 },
     {
       name: "a two-file cycle",
       files: { "Dockerfile.liquid": "{% include 'a' %}", "a.liquid": "{% include 'b.liquid' %}", "b.liquid": "\n\n{%- render \"a\" %}" },
       cycle: ["a.liquid", "b.liquid", "a.liquid"],
       line: 3,
+      col: 1,
     },
-  ])("finds $name", ({ files, cycle, line }) => {
-    expect(findIncludeCycle(templateFiles(files))).toEqual({ cycle, line });
+  ])("finds $name", ({ files, cycle, line, col }) => {
+    expect(findIncludeCycle(templateFiles(files))).toEqual({ cycle, line, col });
   });
 
   it("does not mistake a shared include (a diamond) for a cycle", () => {
@@ -166,7 +171,7 @@ describe("include cycles", () => {
   it("is refused by buildPlan with the file and line that closes it", () => {
     const err = planError({ "Dockerfile.liquid": "FROM a AS runtime\n{% include 'a' %}", "a.liquid": "{% include 'b' %}", "b.liquid": "RUN b\n{% include 'a' %}" });
     expect(err).toBeInstanceOf(TemplateError);
-    expect(err.message).toContain("templates/b.liquid:2: Include cycle: a.liquid -> b.liquid -> a.liquid");
+    expect(err.message).toContain("templates/b.liquid:2:1: Include cycle: a.liquid -> b.liquid -> a.liquid");
   });
 
   it("is an error, not a crash, when a dynamic include recurses", () => {
