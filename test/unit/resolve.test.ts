@@ -163,6 +163,15 @@ describe("resolveValues: conflicts at the same precedence", () => {
       "context.yaml:30:16: combinations[1].platforms: Conflicting platforms for vllm-cuda12-runtime from cuda=12.9, target=runtime and framework=vllm, target=runtime at the same precedence",
     );
   });
+
+  it("lets a layer naming more axes settle a platforms conflict", () => {
+    const yaml = YAML.replace(
+      "combinations:\n",
+      'combinations:\n  - when: {cuda: "12.9", target: dev}\n    platforms: [linux/arm64]\n  - when: {framework: vllm, target: dev}\n    platforms: [linux/amd64, linux/arm64]\n',
+    );
+    // combinations[3] (framework=vllm, cuda=12.9, target=dev) names three axes and sets linux/amd64.
+    expect(resolveFor(yaml, "vllm-cuda12-dev").platforms).toMatchObject({ value: ["linux/amd64"], layer: "framework=vllm, cuda=12.9, target=dev" });
+  });
 });
 
 describe("resolveValues: values that must not reach a build", () => {
