@@ -60,6 +60,12 @@ function describeZodIssue(issue: z.core.$ZodIssue, source: YamlSource, root: unk
       if (actual === null) return [{ message: `Empty value: expected ${issue.expected}${issue.expected === "string" ? ' (write "" for an empty string)' : ""}`, location }];
       return [{ message: `Invalid type: expected ${issue.expected}, got ${Array.isArray(actual) ? "a list" : typeof actual === "object" ? "a mapping" : typeof actual}`, location }];
     }
+    case "invalid_key": {
+      // A record key that fails its pattern (e.g. an axis named `Framework`): point at the key.
+      const key = String(path[path.length - 1]);
+      const why = issue.issues.map((i) => i.message).join("; ");
+      return [{ message: `Invalid key "${key}": ${why}`, location: source.locate(path, { key: true }) }];
+    }
     case "invalid_union": {
       // Report the branch that got furthest: its issues are the most specific.
       const branches = issue.errors;

@@ -29,10 +29,14 @@ export class YamlSource {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, version: "1.2" });
     const source = new YamlSource(file, doc, lines);
-    const issues: Issue[] = doc.errors.map((e) => ({
-      message: `YAML: ${firstLine(e.message)}`,
-      location: source.at(e.pos[0]),
-    }));
+    const issues: Issue[] = doc.errors.map((e) => {
+      if (e.code === "DUPLICATE_KEY") {
+        const key = /^["']?([^:"'\n]*)/.exec(text.slice(e.pos[0]))?.[1]?.trim() ?? "";
+        const parent = source.mapPathAt(e.pos[0]);
+        return { message: `YAML: Duplicate key "${key}": keys of a mapping must be unique; remove or merge one of them`, location: source.at(e.pos[0], parent ? [...parent, key] : undefined) };
+      }
+      return { message: `YAML: ${firstLine(e.message)}`, location: source.at(e.pos[0]) };
+    });
     issues.push(...doc.warnings.map((w) => ({ message: `YAML: ${firstLine(w.message)}`, location: source.at(w.pos[0]) })));
     if (issues.length > 0) return { source, value: undefined, issues };
     issues.push(...source.nonStringKeys());
@@ -81,6 +85,21 @@ export class YamlSource {
     }
     const offset = last?.range?.[0] ?? 0;
     return this.at(offset, path);
+  }
+
+  /** Key path of the innermost mapping whose range holds `offset` (for errors the parser reports by offset). */
+  mapPathAt(offset: number): (string | number)[] | undefined {
+    let found: (string | number)[] | undefined;
+    const visit = (node: unknown, path: (string | number)[]) => {
+      const range = (node as { range?: [number, number, number] } | undefined)?.range;
+      if (!range || offset < range[0] || offset > range[2]) return;
+      if (isMap(node)) {
+        found = path;
+        for (const pair of node.items) visit(pair.value, [...path, isScalar(pair.key) ? String(pair.key.value) : "?"]);
+      } else if (isSeq(node)) node.items.forEach((item, i) => visit(item, [...path, i]));
+    };
+    visit(this.doc.contents, []);
+    return found;
   }
 
   /** The text as written for the scalar at `path`, e.g. "3.10" for a value YAML reads as 3.1. */
