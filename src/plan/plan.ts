@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { ConfigError, TemplateError, type Issue } from "../errors.js";
 import type { Project } from "../config/normalize.js";
@@ -112,8 +113,23 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   const engine = new TemplateEngine(templates, templatesLabel);
   const stageAxis = project.stageAxis;
   const hints = new Map([[stageAxis, `"${stageAxis}" is the stage axis: templates render every stage and bake picks one (the bake \`target\`), so it is not a template variable`]]);
-  const rendered = new Map<string, { body: string; declared: ArgDeclaration[] }>();
-  const bodyOf = new Map<Variant, { body: string; declared: ArgDeclaration[] }>();
+  // V8 hashes a long string by its length alone, so a Map keyed by Dockerfile bodies compares
+  // bodies of equal length with each other (quadratic at thousands of files): each distinct body
+  // gets one Content object, found by digest, and the Maps below are keyed by that instead.
+  const contents = new Map<string, Content[]>();
+  const contentOf = (body: string): Content => {
+    const digest = createHash("sha1").update(body).digest("base64");
+    const bucket = contents.get(digest) ?? [];
+    let content = bucket.find((c) => c.body === body);
+    if (!content) {
+      content = { body };
+      bucket.push(content);
+      contents.set(digest, bucket);
+    }
+    return content;
+  };
+  const rendered = new Map<string, { content: Content; declared: ArgDeclaration[] }>();
+  const bodyOf = new Map<Variant, { content: Content; declared: ArgDeclaration[] }>();
   for (const variant of selected) {
     const values = resolved.get(variant)!;
     const scope = templateScope(project, variant, values);
@@ -128,7 +144,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
         hints,
         variantLabel: `${variant.name} (${Object.entries(variant.values).map(([k, v]) => `${k}=${v}`).join(", ")})`,
       });
-      out = { body: tidy(r.text), declared: r.declared };
+      out = { content: contentOf(tidy(r.text)), declared: r.declared };
       rendered.set(key, out);
     }
     bodyOf.set(variant, out);
@@ -137,35 +153,35 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
 
   // One file per distinct content. Variants that differ only in the stage axis normally share
   // one; if a value of the stage axis changed the content, each content gets its own target's name.
-  const contentsByBase = new Map<string, Set<string>>();
+  const contentsByBase = new Map<string, Set<Content>>();
   for (const v of selected) {
     const set = contentsByBase.get(v.dockerfileName) ?? new Set();
-    set.add(bodyOf.get(v)!.body);
+    set.add(bodyOf.get(v)!.content);
     contentsByBase.set(v.dockerfileName, set);
   }
-  const fileNameOf = new Map<string, string>();
+  const fileNameOf = new Map<Content, string>();
   for (const v of [...selected].sort((a, b) => compareStrings(a.name, b.name))) {
-    const body = bodyOf.get(v)!.body;
+    const content = bodyOf.get(v)!.content;
     const candidate = contentsByBase.get(v.dockerfileName)!.size > 1 ? v.name : v.dockerfileName;
-    const prev = fileNameOf.get(body);
-    if (prev === undefined || compareStrings(candidate, prev) < 0) fileNameOf.set(body, candidate);
+    const prev = fileNameOf.get(content);
+    if (prev === undefined || compareStrings(candidate, prev) < 0) fileNameOf.set(content, candidate);
   }
 
   const outDir = posix.normalize(context.build.out_dir);
   const bakeContext = posix.normalize(context.build.context);
-  const shapes = new Map<string, ReturnType<typeof analyzeDockerfile>>();
+  const shapes = new Map<Content, ReturnType<typeof analyzeDockerfile>>();
   const targets: PlannedTarget[] = [];
   const targetsOfFile = new Map<string, string[]>();
   const declaredAnywhere = new Set<string>();
   for (const variant of selected) {
-    const { body, declared } = bodyOf.get(variant)!;
-    const fileName = `${fileNameOf.get(body)!}.Dockerfile`;
+    const { content, declared } = bodyOf.get(variant)!;
+    const fileName = `${fileNameOf.get(content)!}.Dockerfile`;
     const path = posix.join(outDir, fileName);
-    let shape = shapes.get(body);
+    let shape = shapes.get(content);
     if (!shape) {
-      shape = analyzeDockerfile(body);
+      shape = analyzeDockerfile(content.body);
       for (const p of shape.problems) issues.push({ message: p, location: { file: path } });
-      shapes.set(body, shape);
+      shapes.set(content, shape);
     }
     if (!shape.stages.includes(variant.stage))
       issues.push({ message: `Stage "${variant.stage}" (bake target of ${variant.name}) is not defined in ${path}. Stages: ${shape.stages.join(", ") || "(none)"}`, location: { file: `${templatesLabel}/${context.build.template}` } });
@@ -222,7 +238,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   lap("plan");
 
   const files: PlannedFile[] = [];
-  for (const [body, baseName] of fileNameOf) {
+  for (const [{ body }, baseName] of fileNameOf) {
     const path = posix.join(outDir, `${baseName}.Dockerfile`);
     const fileTargets = [...(targetsOfFile.get(path) ?? [])].sort(compareStrings);
     const header = dockerfileHeader({ ...(context.build.syntax ? { syntax: context.build.syntax } : {}), sources: `${opts.configLabel} and ${templatesLabel}/`, targets: fileTargets });
@@ -230,7 +246,8 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   }
   files.sort((a, b) => compareStrings(a.path, b.path));
 
-  const groups = new Map([...allGroups].map(([g, members]) => [g, members.filter((m) => targets.some((t) => t.variant.name === m))] as const).filter(([, m]) => m.length > 0));
+  const planned = new Set(targets.map((t) => t.variant.name));
+  const groups = new Map([...allGroups].map(([g, members]) => [g, members.filter((m) => planned.has(m))] as const).filter(([, m]) => m.length > 0));
   const bakeFile: BakeFile = {
     "//": BAKE_BANNER,
     group: Object.fromEntries([...groups].map(([name, members]) => [name, { targets: members }])),
@@ -252,6 +269,11 @@ function checkInputs(inputs: BuildInputs): void {
     if (value !== undefined) for (const message of checkValue(`--${key}`, value, "option")) issues.push({ message, location: { file: COMMAND_LINE, path: `--${key}` } });
   }
   if (issues.length > 0) throw new ConfigError(issues);
+}
+
+/** One distinct Dockerfile body (see `contentOf` in buildPlan). */
+interface Content {
+  body: string;
 }
 
 /** Template variables of one variant; everything a template can branch on (the stage axis excluded). */
