@@ -92,9 +92,10 @@ export class YamlSource {
     let found: (string | number)[] | undefined;
     const visit = (node: unknown, path: (string | number)[]) => {
       const range = (node as { range?: [number, number, number] } | undefined)?.range;
-      if (!range || offset < range[0] || offset > range[2]) return;
+      if (!range || offset < range[0] || offset >= range[1]) return;
       if (isMap(node)) {
-        found = path;
+        // A block mapping's keys share its first key's column.
+        if (node.flow || this.lines.linePos(range[0]).col === this.lines.linePos(offset).col) found = path;
         for (const pair of node.items) visit(pair.value, [...path, isScalar(pair.key) ? String(pair.key.value) : "?"]);
       } else if (isSeq(node)) node.items.forEach((item, i) => visit(item, [...path, i]));
     };

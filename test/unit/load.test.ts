@@ -87,7 +87,7 @@ describe("loadContext: shape errors carry file:line:col and the key path", () =>
     {
       name: "duplicate key",
       yaml: () => `${MINI_CONTEXT}stage_axis: os\n`,
-      expected: "context.yaml:31:1: YAML: Map keys must be unique",
+      expected: "context.yaml:31:1: stage_axis: YAML: Duplicate key \"stage_axis\"",
     },
     {
       name: "an axis that is neither a list nor a mapping",
