@@ -32,17 +32,39 @@ export function analyzeDockerfile(text: string): DockerfileShape {
       }
       continue;
     }
-    const arg = /^ARG\s+(.+)$/i.exec(line);
+    // [\s\S]: a quoted value may hold U+2028 and other characters `.` does not match.
+    const arg = /^ARG[ \t]+([\s\S]+)$/i.exec(line);
     if (arg) {
-      for (const decl of arg[1]!.split(/\s+(?=[A-Za-z_][A-Za-z0-9_]*(?:=|\s|$))/)) {
-        const name = /^([A-Za-z_][A-Za-z0-9_]*)/.exec(decl)?.[1];
-        if (!name) continue;
+      for (const name of argNames(arg[1]!)) {
         if (stage === "" && AUTOMATIC_ARGS.has(name)) problems.push(`ARG ${name} is declared at global scope, which shadows the value BuildKit sets per platform; declare it inside the stage that uses it`);
         if (!args.has(name)) args.set(name, stage);
       }
     }
   }
   return { stages, args, problems };
+}
+
+/** Names declared by `ARG a b=c d="e f=g"`: words split on blanks outside quotes, as BuildKit splits them. */
+function argNames(decls: string): string[] {
+  const names: string[] = [];
+  let i = 0;
+  while (i < decls.length) {
+    while (decls[i] === " " || decls[i] === "\t") i++;
+    const word = /[A-Za-z_][A-Za-z0-9_]*/y;
+    word.lastIndex = i;
+    const name = word.exec(decls)?.[0];
+    if (name) names.push(name);
+    let quote: string | undefined;
+    for (; i < decls.length; i++) {
+      const c = decls[i]!;
+      if (quote) {
+        if (quote === '"' && c === "\\") i++;
+        else if (c === quote) quote = undefined;
+      } else if (c === '"' || c === "'") quote = c;
+      else if (c === " " || c === "\t") break;
+    }
+  }
+  return names;
 }
 
 /** Collapses the blank lines liquid tags leave behind and ends the file with one newline. */
