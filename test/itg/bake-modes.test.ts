@@ -1,11 +1,11 @@
 // `bakeplan bake` failure, --push, --cache-warm, --one-by-one and --dry-run, and `bakeplan lint`,
 // against the real engine, buildx and the loopback registry.
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { exampleCopy } from "../helpers.js";
+import { exampleCopy, REPO } from "../helpers.js";
 import { describeWithDocker, REGISTRY } from "./docker.js";
 import { bakeplan, e2eProject, ensureBuilt, localImages, registry, registryTags, summaryRows, type Project } from "./e2e.js";
 
@@ -108,6 +108,47 @@ describeWithDocker("engine", "bakeplan bake: failures, push, cache warming, one 
     const push = await bakeplan(["bake", "alpha-cuda13-dev", "--cache-warm", "--registry", REGISTRY, "--", "--push"], { cwd: p.dir });
     expect(push.code).toBe(2);
     expect(push.stderr).toContain("--cache-warm writes only cache; it cannot be combined with --push");
+  });
+});
+
+/** Pids of processes whose working directory is `dir`. */
+function processesIn(dir: string): string[] {
+  return readdirSync("/proc").filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`) === dir;
+    } catch {
+      return false;
+    }
+  });
+}
+
+describeWithDocker("engine", "bakeplan bake interrupted", () => {
+  const projects: Project[] = [];
+  afterAll(() => projects.forEach((p) => p.cleanup()));
+
+  it("Ctrl-C during a build stops buildx and exits 130", async () => {
+    const p = e2eProject();
+    projects.push(p);
+    p.edit("templates/Dockerfile.liquid", "RUN sleep 1 && cat /proc", "RUN sleep 60 && cat /proc");
+    const child = spawn(process.execPath, [join(REPO, "bin/bakeplan.js"), "bake", "alpha-cuda12", "--registry", REGISTRY], { cwd: p.dir, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    const started = new Promise<void>((resolve) => {
+      child.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes("RUN sleep 60")) resolve();
+      });
+    });
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on("close", (code) => resolve({ code, at: performance.now() })));
+    await started;
+    const sent = performance.now();
+    child.kill("SIGINT");
+    const { code, at } = await exited;
+    expect(code).toBe(130);
+    expect((at - sent) / 1000).toBeLessThan(20);
+    expect(stderr).toContain("bakeplan: error: interrupted; buildx stopped\n");
+    // No process (buildx or its plugin) is left working in the project directory.
+    expect(processesIn(p.dir)).toEqual([]);
   });
 });
 
