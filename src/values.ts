@@ -18,6 +18,11 @@ const SECRET_VALUE: [RegExp, string][] = [
   [/\bxox[baprs]-[A-Za-z0-9-]{10,}/, "a Slack token"],
 ];
 
+/** The error for an ARG that looks like a secret: why, and what to do instead. */
+export function secretArgMessage(name: string, why: string): string {
+  return `ARG ${name} looks like a secret (${why}); build args are stored in the image history. Declare a bake secret under \`secrets:\` and read it with RUN --mount=type=secret,id=... instead, or list ${name} in build.allow_secret_like if it is not a secret`;
+}
+
 /** Why an ARG looks like it carries a secret (build args end up in image history), or undefined. */
 export function secretLikeReason(name: string, value: string): string | undefined {
   if (SECRET_NAME.test(name)) return `its name ${name} looks like a secret`;

@@ -1,6 +1,6 @@
 import type { Issue } from "../errors.js";
 import { didYouMean } from "../text.js";
-import { checkImageReference, checkRegistry, checkRepository, checkValue } from "../values.js";
+import { checkImageReference, checkRegistry, checkRepository, checkValue, secretArgMessage, secretLikeReason } from "../values.js";
 import type { Match, Project } from "./normalize.js";
 import type { KeyPath } from "./yaml-source.js";
 
@@ -82,9 +82,15 @@ const selectorsNameKnownAxes: Rule = (ctx) => {
 };
 
 const layerValuesAreSafe: Rule = (ctx) => {
+  const allowed = new Set(ctx.project.context.build.allow_secret_like);
   for (const layer of ctx.project.layers) {
     const v = layer.values;
-    for (const [name, value] of Object.entries(v.args ?? {})) for (const m of checkValue(name, value, "ARG")) ctx.error([...layer.path, "args", name], m);
+    for (const [name, value] of Object.entries(v.args ?? {})) {
+      for (const m of checkValue(name, value, "ARG")) ctx.error([...layer.path, "args", name], m);
+      // Also checked per target after --set (resolve.ts); here it is reported with every other problem of the file.
+      const why = allowed.has(name) ? undefined : secretLikeReason(name, value);
+      if (why) ctx.error([...layer.path, "args", name], secretArgMessage(name, why));
+    }
     for (const [name, value] of Object.entries(v.images ?? {})) {
       for (const m of [...checkValue(name, value, "ARG"), ...checkImageReference(value)]) ctx.error([...layer.path, "images", name], m);
       if (v.args && name in v.args) ctx.error([...layer.path, "images", name], `${name} is set under both args and images; keep one`, { key: true });

@@ -2,7 +2,7 @@ import { ConfigError, type Issue, type SourceLocation } from "../errors.js";
 import type { Layer, Project } from "../config/normalize.js";
 import type { SecretSource } from "../config/schema.js";
 import { matches, type Variant } from "../matrix/expand.js";
-import { checkImageReference, checkValue, secretLikeReason } from "../values.js";
+import { checkImageReference, checkValue, secretArgMessage, secretLikeReason } from "../values.js";
 
 export interface Resolved<T> {
   value: T;
@@ -95,7 +95,7 @@ export function resolveValues(project: Project, variant: Variant, overrides: rea
     const why = secretLikeReason(name, r.value);
     if (why)
       issues.push({
-        message: `ARG ${name} looks like a secret (${why}); build args are stored in the image history. Declare a bake secret under \`secrets:\` and read it with RUN --mount=type=secret,id=... instead, or list ${name} in build.allow_secret_like if it is not a secret`,
+        message: secretArgMessage(name, why),
         location: r.source,
       });
   }
