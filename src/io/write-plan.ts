@@ -1,6 +1,6 @@
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { createTwoFilesPatch } from "diff";
+import { createRequire } from "node:module";
 import { OutputError } from "../errors.js";
 import { isGenerated } from "../render/dockerfile.js";
 import type { Plan } from "../plan/plan.js";
@@ -354,6 +354,13 @@ function isAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+// `diff` (19 modules) is only needed by `check`: loaded on first use, not on every plan.
+let diffModule: typeof import("diff") | undefined;
+function createTwoFilesPatch(oldFileName: string, newFileName: string, oldStr: string, newStr: string, oldHeader: undefined, newHeader: undefined, options: { context: number }): string {
+  diffModule ??= createRequire(import.meta.url)("diff") as typeof import("diff");
+  return diffModule.createTwoFilesPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options);
 }
 
 /** What `check` reports: a unified diff of every file that differs from the plan, or "" when none. */

@@ -173,8 +173,10 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   const targets: PlannedTarget[] = [];
   const targetsOfFile = new Map<string, string[]>();
   const declaredAnywhere = new Set<string>();
+  const declarationsOf = new Map<object, Map<string, { stage: string; template?: ArgDeclaration }>>();
   for (const variant of selected) {
-    const { content, declared } = bodyOf.get(variant)!;
+    const rendering = bodyOf.get(variant)!;
+    const { content, declared } = rendering;
     const fileName = `${fileNameOf.get(content)!}.Dockerfile`;
     const path = posix.join(outDir, fileName);
     let shape = shapes.get(content);
@@ -188,12 +190,21 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     targetsOfFile.set(path, [...(targetsOfFile.get(path) ?? []), variant.name]);
 
     const values = resolved.get(variant)!;
-    const declarations = new Map<string, { stage: string; template?: ArgDeclaration }>();
+    // Where each ARG is declared depends on the rendering alone: one Map per distinct render, shared by its targets.
+    let declarations = declarationsOf.get(rendering);
+    if (!declarations) {
+      const first = new Map<string, ArgDeclaration>();
+      for (const d of declared) if (!first.has(d.name)) first.set(d.name, d);
+      declarations = new Map();
+      for (const [name, stage] of shape.args) {
+        declaredAnywhere.add(name);
+        const decl = first.get(name);
+        declarations.set(name, { stage, ...(decl ? { template: decl } : {}) });
+      }
+      declarationsOf.set(rendering, declarations);
+    }
     const args: Record<string, string> = {};
-    for (const [name, stage] of shape.args) {
-      declaredAnywhere.add(name);
-      const decl = declared.find((d) => d.name === name);
-      declarations.set(name, { stage, ...(decl ? { template: decl } : {}) });
+    for (const name of shape.args.keys()) {
       const v = values.args.get(name);
       if (v !== undefined) args[name] = v.value;
     }

@@ -54,6 +54,8 @@ export class TemplateEngine {
     private readonly files: TemplateFiles,
     /** Shown in markers and errors, e.g. `templates`. */
     private readonly dirLabel: string,
+    /** `accelerate: false` renders with liquidjs alone: the reference the fast paths are tested against. */
+    options: { accelerate?: boolean } = {},
   ) {
     const templates: Record<string, string> = {};
     // The marker tag sits on the first line of each file, so liquid's line numbers stay true.
@@ -67,7 +69,7 @@ export class TemplateEngine {
       strictVariables: true,
       strictFilters: true,
       ownPropertyOnly: true,
-      cache: acceleratingCache(this.acceleration, {}),
+      cache: options.accelerate === false ? true : acceleratingCache(this.acceleration, {}),
       relativeReference: false,
     });
     const engine = this;
