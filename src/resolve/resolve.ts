@@ -55,7 +55,7 @@ export function resolveValues(project: Project, variant: Variant, overrides: rea
     }
     if (!prev || prev.rank < layer.rank) conflicts.delete(id);
     rankOf.set(id, { rank: layer.rank, layer });
-    map.set(key, { value, source: project.source.locate([...layer.path, ...path]), layer: layer.label });
+    map.set(key, { value, source: locateIn(project, layer, path), layer: layer.label });
   };
 
   for (const layer of layers) {
@@ -101,6 +101,21 @@ export function resolveValues(project: Project, variant: Variant, overrides: rea
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return out;
+}
+
+// Every variant a layer applies to points at the same places in context.yaml: found once per
+// layer and key (locate walks the YAML tree and formats the key path), shared after that.
+const locations = new WeakMap<Project["source"], WeakMap<Layer, Map<string, SourceLocation>>>();
+
+function locateIn(project: Project, layer: Layer, path: readonly (string | number)[]): SourceLocation {
+  let byLayer = locations.get(project.source);
+  if (!byLayer) locations.set(project.source, (byLayer = new WeakMap()));
+  let byPath = byLayer.get(layer);
+  if (!byPath) byLayer.set(layer, (byPath = new Map()));
+  const key = path.join("\u0000");
+  let location = byPath.get(key);
+  if (!location) byPath.set(key, (location = project.source.locate([...layer.path, ...path])));
+  return location;
 }
 
 /** Layers that apply to a variant, lowest precedence first (stable within a rank: file order). */
