@@ -87,7 +87,8 @@ function argNames(decls: string): string[] {
 /** Collapses the blank lines liquid tags leave behind and ends the file with one newline. */
 export function tidy(text: string): string {
   return `${text
-    .replace(/[ \t]+(?=[\n\r\u2028\u2029]|$)/g, "") // = /[ \t]+$/gm (a multiline $ is before any line terminator), faster
+    // Not /[ \t]+$/gm: a multiline $ also matches before U+2028/U+2029, which a quoted ARG value may hold.
+    .replace(/[ \t]+(?=\n|$)/g, "")
     .replace(/\n{3,}/g, "\n\n")
     .replace(/^\n+/, "")
     .trimEnd()}\n`;

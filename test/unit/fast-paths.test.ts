@@ -8,8 +8,11 @@ import { TemplateEngine, type RenderInput } from "../../src/render/templates.js"
 import { templateFiles } from "../helpers.js";
 
 function referenceTidy(text: string): string {
+  // Lines are what BuildKit splits on, "\n": a quoted ARG value may hold U+2028, which /$/m would end a line at.
   return `${text
-    .replace(/[ \t]+$/gm, "")
+    .split("\n")
+    .map((line) => line.replace(/[ \t]+$/, ""))
+    .join("\n")
     .replace(/\n{3,}/g, "\n\n")
     .replace(/^\n+/, "")
     .trimEnd()}\n`;
