@@ -7,6 +7,9 @@ export function checkValue(name: string, value: string, what: string): string[] 
   if (/[\x00-\x1f]/.test(name)) name = JSON.stringify(name);
   if (/[\n\r]/.test(value)) problems.push(`The ${what} ${name} contains a line break, which would start a new Dockerfile instruction; use a single line`);
   if (value.includes("\0")) problems.push(`The ${what} ${name} contains a NUL character`);
+  // bake reads every string of the bake file through HCL, which normalises it to NFC (seen with
+  // buildx 0.29.1 `bake --print`): the build would get different characters than the ones written.
+  if (value.normalize("NFC") !== value) problems.push(`The ${what} ${name} is not in Unicode normal form C; bake normalises every string, so the build would get different characters. Write it in NFC (${JSON.stringify(value.normalize("NFC"))})`);
   return problems;
 }
 

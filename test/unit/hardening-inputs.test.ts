@@ -59,7 +59,7 @@ const yamlRows: Row[] = [
     name: "YAML duplicate key",
     files: { "context.yaml": `${HARD_CONTEXT}stage_axis: framework\n` },
     at: (f) => [loc(yaml(f), "stage_axis", { nth: 1 })],
-    message: "YAML: Map keys must be unique",
+    message: "stage_axis: YAML: Duplicate key \"stage_axis\"",
   },
   {
     name: "YAML tab where indentation is expected",
@@ -317,6 +317,12 @@ const valueRows: Row[] = [
     files: { "context.yaml": edit('PYTHON_VERSION: "3.12"', 'PYTHON_VERSION: "3.12\\0"') },
     at: (f) => [`${loc(yaml(f), '"3.12')}: defaults.args.PYTHON_VERSION`],
     message: "The ARG PYTHON_VERSION contains a NUL character",
+  },
+  {
+    name: "values: an ARG not in Unicode NFC (bake would normalise it)",
+    files: { "context.yaml": edit('PYTHON_VERSION: "3.12"', 'PYTHON_VERSION: "caf\\u0065\\u0301"') },
+    at: (f) => [`${loc(yaml(f), '"caf')}: defaults.args.PYTHON_VERSION`],
+    message: 'The ARG PYTHON_VERSION is not in Unicode normal form C; bake normalises every string, so the build would get different characters. Write it in NFC ("café")',
   },
   {
     name: "values: a newline in --set",
