@@ -21,7 +21,16 @@ interface Output {
 }
 
 function outputs(plan: Plan, projectDir: string, bakeFile: string): Output[] {
-  return [...plan.files.map((f) => ({ abs: join(projectDir, f.path), content: f.content })), { abs: bakeFile, content: plan.bakeJson }];
+  // `content` read when used, so no Dockerfile text is held here (PlannedFile builds it on read).
+  return [
+    ...plan.files.map((f) => ({
+      abs: join(projectDir, f.path),
+      get content() {
+        return f.content;
+      },
+    })),
+    { abs: bakeFile, content: plan.bakeJson },
+  ];
 }
 
 function readIfExists(abs: string): string | undefined {
