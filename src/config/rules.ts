@@ -104,7 +104,12 @@ const layerValuesAreSafe: Rule = (ctx) => {
 
 /** Project fields become labels; axis values reach target names, tags and template variables. */
 const namesAndLabelsAreSingleLine: Rule = (ctx) => {
-  const { project } = ctx.project.context;
+  const { project, build } = ctx.project.context;
+  // build.syntax is the Dockerfile's first line and the paths reach its header comment and the bake file.
+  for (const key of ["syntax", "templates", "template", "out_dir", "context"] as const) {
+    const value = build[key];
+    if (value !== undefined) for (const m of checkValue(`build.${key}`, value, "setting")) ctx.error(["build", key], m);
+  }
   for (const key of ["name", "title", "source"] as const) {
     const value = project[key];
     if (value !== undefined) for (const m of checkValue(`project.${key}`, value, "label value")) ctx.error(["project", key], m);

