@@ -1,0 +1,251 @@
+// What the last successful `bakeplan plan` of a context file read, wrote and printed, so that the
+// next one with the same inputs can say "nothing changed" without loading the YAML, schema and
+// liquid modules, rendering or comparing Dockerfiles.
+//
+// Kept outside the project (XDG cache dir; BAKEPLAN_CACHE_DIR to move it, BAKEPLAN_NO_CACHE=1 to
+// turn it off) so a checkout gains no file. A state is used only when all of this is unchanged:
+//   - bakeplan itself (its compiled files, Node, liquidjs/yaml/zod/commander), the command line,
+//     the working directory and the environment variables a plan reads;
+//   - context.yaml by device, inode, mode, size, mtime and ctime, taken before the plan read it;
+//   - every file and directory under the template directory, *.liquid by content (the digest of
+//     the text that was rendered, so a template edited during the plan is seen);
+//   - every output (the Dockerfiles and the bake file) by device, inode, mode, size, mtime and
+//     ctime, and the listing of the output directory (a foreign, stale, temp, lock or journal
+//     file is seen).
+// Two writes within one tick of the filesystem clock can leave the same stamp: a config stamped
+// within a few ticks of its last change is not trusted (nothing is saved), and an output written
+// that close to the save is also checked by content.
+// Anything else (a missing or unreadable state, any difference) runs the full plan. Templates
+// that use the `date` filter make output depend on the clock: such plans are never skipped.
+// Only node: built-ins are imported here, so the up-to-date path stays cheap to load.
+
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { homedir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const FORMAT = 1;
+const KEEP_STATES = 256;
+
+interface SavedState {
+  bakeplanPlanState: typeof FORMAT;
+  key: string;
+  savedAt: number;
+  config: { path: string; stamp: string };
+  templates: { dir: string; entries: [string, string][] };
+  outDir: { path: string; names: string[] };
+  /** [path, stamp, sha1 when written within the racy window before savedAt]. */
+  outputs: [string, string, string?][];
+  printed: Printed;
+}
+
+/** What the plan printed, to print again. */
+export interface Printed {
+  /** stderr before the summary (warnings). */
+  warnings: string;
+  /** stderr after the summary (notes on foreign files). */
+  notes: string;
+  targets: number;
+  dockerfiles: number;
+  /** The bake file as the summary names it. */
+  bakeFile: string;
+}
+
+/** What a full plan gives to be saved. */
+export interface PlanFacts {
+  templatesDir: string;
+  /** The template texts that were rendered, by name relative to templatesDir. */
+  templates: ReadonlyMap<string, string>;
+  outDir: string;
+  /** Every Dockerfile and the bake file: absolute path and content. */
+  outputs: { abs: string; content: () => string }[];
+  printed: Printed;
+}
+
+const sha1 = (text: string | Buffer) => createHash("sha1").update(text).digest("base64");
+
+function stamp(path: string): string | undefined {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.mode}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How long after a change a second change can still leave the same stamp: a few kernel clock ticks, or 2 s where timestamps are whole seconds (FAT, some network filesystems). */
+function racyWindowMs(mtimeNs: bigint): number {
+  return mtimeNs % 1_000_000_000n === 0n ? 2000 : 100;
+}
+
+function isRacy(path: string, now: number): boolean {
+  const { mtimeNs } = statSync(path, { bigint: true });
+  return Number(mtimeNs / 1_000_000n) > now - racyWindowMs(mtimeNs);
+}
+
+function cacheDir(): string | undefined {
+  if (process.env.BAKEPLAN_NO_CACHE) return undefined;
+  if (process.env.BAKEPLAN_CACHE_DIR) return resolve(process.env.BAKEPLAN_CACHE_DIR);
+  const base = process.env.XDG_CACHE_HOME || (homedir() ? join(homedir(), ".cache") : undefined);
+  return base ? join(base, "bakeplan") : undefined;
+}
+
+/** bakeplan's own code and the libraries that shape its output, by stamp. */
+function toolIdentity(): string[] {
+  const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  const parts: string[] = [process.version, process.execPath];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const full = join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else if (/\.[cm]?[jt]s$/.test(name)) parts.push(`${relative(root, full)} ${stamp(full)}`);
+    }
+  };
+  walk(root);
+  const require = createRequire(import.meta.url);
+  for (const dep of ["liquidjs", "yaml", "zod", "commander"]) {
+    try {
+      parts.push(`${dep} ${stamp(require.resolve(dep))}`);
+    } catch {
+      parts.push(`${dep} -`);
+    }
+  }
+  return parts;
+}
+
+/**
+ * Every entry under the template directory as readTemplates walks it (links followed), with the
+ * digest of each *.liquid file: read from disk, or taken from the texts that were rendered.
+ */
+function templateEntries(dir: string, rendered?: ReadonlyMap<string, string>): [string, string][] {
+  const entries: [string, string][] = [];
+  const seen = new Set<string>([realpathSync(dir)]);
+  const walk = (sub: string) => {
+    for (const name of readdirSync(join(dir, sub)).sort()) {
+      const rel = sub ? `${sub}/${name}` : name;
+      const full = join(dir, rel);
+      if (statSync(full).isDirectory()) {
+        const real = realpathSync(full);
+        entries.push([`${rel}/`, real]);
+        if (seen.has(real)) continue;
+        seen.add(real);
+        walk(rel);
+      } else if (!name.endsWith(".liquid")) entries.push([rel, ""]);
+      else if (rendered) {
+        const text = rendered.get(rel);
+        entries.push([rel, text === undefined ? "(not rendered)" : sha1(text)]);
+      } else entries.push([rel, sha1(readFileSync(full))]);
+    }
+  };
+  walk("");
+  return entries;
+}
+
+export class PlanState {
+  private constructor(
+    private readonly file: string,
+    private readonly key: string,
+    private readonly configPath: string,
+    private readonly configStamp: string,
+    private readonly configRacy: boolean,
+  ) {}
+
+  /** The state slot of this command line (before anything is read), or undefined when caching is off or unavailable. */
+  static open(configPath: string, bakeFile: string, options: unknown): PlanState | undefined {
+    try {
+      const dir = cacheDir();
+      if (!dir) return undefined;
+      const config = resolve(configPath);
+      const configStamp = stamp(config);
+      if (configStamp === undefined) return undefined;
+      const env = ["LANG", "LC_ALL", "LC_TIME", "TZ"].map((k) => [k, process.env[k] ?? null]);
+      const key = sha1(JSON.stringify({ FORMAT, cwd: process.cwd(), config, bakeFile, options, env, tool: toolIdentity() }));
+      const slot = createHash("sha256").update(`${config}\0${bakeFile}`).digest("hex").slice(0, 40);
+      return new PlanState(join(dir, "plans", `${slot}.json`), key, config, configStamp, isRacy(config, Date.now()));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** What to print when nothing changed since the saved plan; undefined when the full plan must run. */
+  upToDate(): (Printed & { outputs: number }) | undefined {
+    try {
+      const s = JSON.parse(readFileSync(this.file, "utf8")) as SavedState;
+      if (s.bakeplanPlanState !== FORMAT || s.key !== this.key || s.config.path !== this.configPath || s.config.stamp !== this.configStamp) return undefined;
+      if (JSON.stringify(templateEntries(s.templates.dir)) !== JSON.stringify(s.templates.entries)) return undefined;
+      if (JSON.stringify(readdirSync(s.outDir.path).sort()) !== JSON.stringify(s.outDir.names)) return undefined;
+      let checkedByContent = false;
+      for (const [path, st, digest] of s.outputs) {
+        if (stamp(path) !== st) return undefined;
+        if (digest !== undefined) {
+          if (sha1(readFileSync(path)) !== digest) return undefined;
+          checkedByContent = true;
+        }
+      }
+      // Saved again: outputs old enough by now are trusted by their stamp next time.
+      if (checkedByContent) {
+        const now = Date.now();
+        this.save({ ...s, savedAt: now, outputs: s.outputs.map(([p, st, d]) => (d !== undefined && isRacy(p, now) ? [p, st, d] : [p, st])) });
+      }
+      return { ...s.printed, outputs: s.outputs.length };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Saves what a successful full plan read, wrote and printed. Never fails the plan. */
+  record(facts: PlanFacts): void {
+    try {
+      // The config must be the one that was read: stamped before the plan, not within a clock tick of a change.
+      if (this.configRacy || stamp(this.configPath) !== this.configStamp) return this.forget();
+      // Output that depends on the clock is never "unchanged".
+      if ([...facts.templates.values()].some((t) => /\|\s*date\b/.test(t))) return this.forget();
+      const now = Date.now();
+      const outputs: [string, string, string?][] = [];
+      for (const o of facts.outputs) {
+        const st = stamp(o.abs);
+        if (st === undefined) return this.forget();
+        outputs.push(isRacy(o.abs, now) ? [o.abs, st, sha1(o.content())] : [o.abs, st]);
+      }
+      this.save({
+        bakeplanPlanState: FORMAT,
+        key: this.key,
+        savedAt: now,
+        config: { path: this.configPath, stamp: this.configStamp },
+        templates: { dir: facts.templatesDir, entries: templateEntries(facts.templatesDir, facts.templates) },
+        outDir: { path: facts.outDir, names: readdirSync(facts.outDir).sort() },
+        outputs,
+        printed: facts.printed,
+      });
+    } catch {
+      this.forget();
+    }
+  }
+
+  private forget(): void {
+    try {
+      rmSync(this.file, { force: true });
+    } catch {
+      // nothing to forget
+    }
+  }
+
+  private save(state: SavedState): void {
+    const dir = dirname(this.file);
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(state));
+    renameSync(tmp, this.file);
+    prune(dir);
+  }
+}
+
+/** Keeps the newest states (one per context file and bake file) when there are more than KEEP_STATES. */
+function prune(dir: string): void {
+  const names = readdirSync(dir).filter((n) => n.endsWith(".json"));
+  if (names.length <= KEEP_STATES) return;
+  const byAge = names.map((n) => ({ n, t: statSync(join(dir, n)).mtimeMs })).sort((a, b) => a.t - b.t);
+  for (const { n } of byAge.slice(0, names.length - KEEP_STATES / 2)) rmSync(join(dir, n), { force: true });
+}
