@@ -245,10 +245,24 @@ interface Changes {
   summary: WriteSummary;
 }
 
-function changes(all: Output[], outDir: string, bakeFile: string): Changes {
+/** Stamp of a file (undefined when it cannot be stat'ed): a replaced file (bakeplan renames into place) gets a new one. */
+function fileStamp(abs: string): string | undefined {
+  try {
+    const s = statSync(abs, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `seen` carries what an earlier pass of this writer compared: a file with the same stamp since is not read again. */
+function changes(all: Output[], outDir: string, bakeFile: string, seen?: Map<string, { stamp: string | undefined; same: boolean }>): Changes {
   const summary: WriteSummary = { written: [], unchanged: [], removed: [], foreign: [] };
   const changed = all.filter((o) => {
-    const same = readIfExists(o.abs) === o.content;
+    const stamp = fileStamp(o.abs);
+    const before = seen?.get(o.abs);
+    const same = before !== undefined && before.stamp === stamp ? before.same : readIfExists(o.abs) === o.content;
+    seen?.set(o.abs, { stamp, same });
     (same ? summary.unchanged : summary.written).push(o.abs);
     return !same;
   });
@@ -270,7 +284,8 @@ export function writePlan(plan: Plan, projectDir: string, bakeFile: string, befo
   const outDir = outDirOf(plan, projectDir);
   checkOutputPath(outDir, projectDir, "directory");
   const all = outputs(plan, projectDir, bakeFile);
-  let c = changes(all, outDir, bakeFile);
+  const seen = new Map<string, { stamp: string | undefined; same: boolean }>();
+  let c = changes(all, outDir, bakeFile, seen);
   if (c.changed.length === 0 && c.stale.length === 0 && !existsSync(journalPath(outDir))) return c.summary;
   readJournal(outDir); // refuse a journal bakeplan did not write before taking the lock (which writes)
 
@@ -278,7 +293,7 @@ export function writePlan(plan: Plan, projectDir: string, bakeFile: string, befo
   try {
     recover(outDir, bakeFile);
     // Another writer may have finished the same plan while this one waited for the lock.
-    c = changes(all, outDir, bakeFile);
+    c = changes(all, outDir, bakeFile, seen);
     const dockerfiles = c.changed.filter((o) => o.abs !== bakeFile);
     if (dockerfiles.length === 0 && c.stale.length === 0) {
       for (const o of c.changed) {
