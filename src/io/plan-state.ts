@@ -173,16 +173,16 @@ export class PlanState {
   upToDate(): (Printed & { outputs: number }) | undefined {
     try {
       const s = JSON.parse(readFileSync(this.file, "utf8")) as SavedState;
+      // Cheapest first, and no file is read before every stamp matched (a full plan reads them again).
       if (s.bakeplanPlanState !== FORMAT || s.key !== this.key || s.config.path !== this.configPath || s.config.stamp !== this.configStamp) return undefined;
-      if (JSON.stringify(templateEntries(s.templates.dir)) !== JSON.stringify(s.templates.entries)) return undefined;
       if (JSON.stringify(readdirSync(s.outDir.path).sort()) !== JSON.stringify(s.outDir.names)) return undefined;
+      for (const [path, st] of s.outputs) if (stamp(path) !== st) return undefined;
+      if (JSON.stringify(templateEntries(s.templates.dir)) !== JSON.stringify(s.templates.entries)) return undefined;
       let checkedByContent = false;
-      for (const [path, st, digest] of s.outputs) {
-        if (stamp(path) !== st) return undefined;
-        if (digest !== undefined) {
-          if (sha1(readFileSync(path)) !== digest) return undefined;
-          checkedByContent = true;
-        }
+      for (const [path, , digest] of s.outputs) {
+        if (digest === undefined) continue;
+        if (sha1(readFileSync(path)) !== digest) return undefined;
+        checkedByContent = true;
       }
       // Saved again: outputs old enough by now are trusted by their stamp next time.
       if (checkedByContent) {
