@@ -1,4 +1,8 @@
-import { defaultOperators, IfTag, IncludeTag, Output, TokenKind, toValueSync, type Context, type Emitter, type LiquidOptions, type Template } from "liquidjs";
+import type * as L from "liquidjs";
+import type { Context, Emitter, LiquidOptions, Template } from "liquidjs";
+import { liquidjs } from "./liquidjs.js";
+
+const { defaultOperators, IfTag, IncludeTag, Output, TokenKind, toValueSync } = liquidjs;
 
 // liquidjs renders through nested generators: a `{{ framework }}` steps through about six of them,
 // which is most of a plan's time at Dynamo's scale. The nodes below get a direct render for the
@@ -106,7 +110,7 @@ function lookupString(ctx: Context, keys: readonly string[]): string | typeof SL
   return typeof v === "string" ? v : SLOW;
 }
 
-function accelerateOutput(out: Output, mode: Acceleration): void {
+function accelerateOutput(out: L.Output, mode: Acceleration): void {
   const value = out.value as unknown as ValueLike;
   const token = value.initial.postfix?.length === 1 ? value.initial.postfix[0]! : undefined;
   const keys = value.filters.length === 0 && token ? plainPath(token) : undefined;
@@ -183,7 +187,7 @@ function compileCondition(value: ValueLike): Condition | undefined {
   };
 }
 
-function accelerateIf(tag: IfTag, mode: Acceleration): void {
+function accelerateIf(tag: L.IfTag, mode: Acceleration): void {
   const { branches, elseTemplates } = tag as unknown as { branches: { value: ValueLike; templates: Template[] }[]; elseTemplates?: Template[] };
   const compiled = branches.map((b) => ({ test: compileCondition(b.value), templates: b.templates }));
   if (compiled.some((b) => !b.test)) return;
@@ -200,7 +204,7 @@ function accelerateIf(tag: IfTag, mode: Acceleration): void {
   });
 }
 
-function accelerateInclude(tag: IncludeTag, mode: Acceleration): void {
+function accelerateInclude(tag: L.IncludeTag, mode: Acceleration): void {
   const t = tag as unknown as { file: unknown; currentFile?: string; withVar?: unknown; hash: { hash: Record<string, unknown> }; liquid: { options: { jekyllInclude?: unknown }; _parsePartialFile(file: string, sync: boolean, currentFile?: string): unknown } };
   if (typeof t.file !== "string" || t.withVar !== undefined || Object.keys(t.hash.hash).length > 0 || t.liquid.options.jekyllInclude) return;
   const file = t.file;

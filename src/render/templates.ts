@@ -1,10 +1,13 @@
-import { Liquid, LiquidError, Tag, type FS, type Context, type Emitter, type Liquid as LiquidEngine, type TagToken, type TopLevelToken } from "liquidjs";
+import type { FS, Context, Emitter, Liquid as LiquidEngine, LiquidError as LiquidErrorType, TagToken, TopLevelToken } from "liquidjs";
 import { TemplateError, type SourceLocation } from "../errors.js";
 import { dockerfileArgValue } from "../values.js";
 import { acceleratingCache, type Acceleration } from "./accelerate.js";
+import { liquidjs } from "./liquidjs.js";
 import { installPackages } from "./packages.js";
 import type { PackageManager } from "../config/normalize.js";
 import { PACKAGE_MANAGERS } from "../config/schema.js";
+
+const { Liquid, LiquidError, Tag } = liquidjs;
 
 /** Template files by name relative to the template directory, e.g. `vllm_runtime.liquid`. */
 export type TemplateFiles = ReadonlyMap<string, string>;
@@ -80,7 +83,7 @@ export class TemplateEngine {
         private readonly names: string[];
         /** Template line, computed on first render: liquidjs's getPosition() scans the file from its start. */
         private line?: number;
-        constructor(token: TagToken, remain: TopLevelToken[], liquid: Liquid) {
+        constructor(token: TagToken, remain: TopLevelToken[], liquid: LiquidEngine) {
           super(token, remain, liquid);
           this.names = token.args.trim().split(/\s+/).filter(Boolean);
           if (this.names.length === 0) throw new Error("{% arg %} needs at least one ARG name");
@@ -109,7 +112,7 @@ export class TemplateEngine {
       class extends Tag {
         private readonly packages: string[];
         private readonly manager?: PackageManager;
-        constructor(token: TagToken, remain: TopLevelToken[], liquid: Liquid) {
+        constructor(token: TagToken, remain: TopLevelToken[], liquid: LiquidEngine) {
           super(token, remain, liquid);
           const words = token.args.trim().split(/\s+/).filter(Boolean);
           const manager = /^manager=(.*)$/.exec(words[0] ?? "")?.[1];
@@ -207,8 +210,8 @@ function readOrThrow(files: Record<string, string>, p: string): string {
   return files[p]!;
 }
 
-function innermost(e: LiquidError): LiquidError {
-  let cur: LiquidError = e;
+function innermost(e: LiquidErrorType): LiquidErrorType {
+  let cur: LiquidErrorType = e;
   for (let i = 0; i < MAX_DEPTH; i++) {
     const next = (cur as unknown as { originalError?: unknown }).originalError;
     if (next instanceof LiquidError) cur = next;
@@ -217,7 +220,7 @@ function innermost(e: LiquidError): LiquidError {
   return cur;
 }
 
-function messageOf(e: LiquidError): string {
+function messageOf(e: LiquidErrorType): string {
   const original = (e as unknown as { originalError?: unknown }).originalError;
   const raw = original instanceof Error ? original.message : e.message;
   // liquidjs appends ", file:..., line:..., col:..." and a code frame; we print our own location.
@@ -227,7 +230,7 @@ function messageOf(e: LiquidError): string {
 function sourceTag(dirLabel: string) {
   return class extends Tag {
     private readonly marker: string;
-    constructor(token: TagToken, remain: TopLevelToken[], liquid: Liquid) {
+    constructor(token: TagToken, remain: TopLevelToken[], liquid: LiquidEngine) {
       super(token, remain, liquid);
       this.marker = `# --- ${dirLabel}/${token.args.trim()} ---\n`;
     }
