@@ -3,7 +3,7 @@ import { posix } from "node:path";
 import { ConfigError, TemplateError, type Issue } from "../errors.js";
 import type { Project } from "../config/normalize.js";
 import { expandMatrix, matches, selectVariants, type Matrix, type Variant } from "../matrix/expand.js";
-import { COMMAND_LINE, resolveValues, type Override, type ResolvedValues } from "../resolve/resolve.js";
+import { applicableLayers, COMMAND_LINE, resolveValues, type Override, type ResolvedValues } from "../resolve/resolve.js";
 import { analyzeDockerfile, dockerfileHeader, tidy } from "../render/dockerfile.js";
 import { findIncludeCycle, TemplateEngine, type ArgDeclaration, type TemplateFiles } from "../render/templates.js";
 import { compareStrings, sortRecord } from "../text.js";
@@ -96,9 +96,18 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
 
   const issues: Issue[] = [];
   const resolved = new Map<Variant, ResolvedValues>();
+  // Variants the same layers apply to (they differ only in axes whose values set nothing, like the
+  // stage axis) get the same values: resolved once and shared. A variant whose values are in
+  // conflict is not shared (its messages name it), so each such variant is reported as before.
+  const layerIndex = new Map(project.layers.map((l, i) => [l, i]));
+  const byLayers = new Map<string, ResolvedValues>();
   for (const variant of selected) {
     try {
-      resolved.set(variant, resolveValues(project, variant, overrides));
+      const layers = applicableLayers(project.layers, variant);
+      const key = layers.map((l) => layerIndex.get(l)).join(",");
+      let values = byLayers.get(key);
+      if (!values) byLayers.set(key, (values = resolveValues(project, variant, overrides, layers)));
+      resolved.set(variant, values);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       for (const i of e.issues) if (!issues.some((x) => x.message === i.message)) issues.push(i);
