@@ -21,7 +21,6 @@
 
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -97,20 +96,26 @@ function toolIdentity(): string[] {
   const root = dirname(dirname(fileURLToPath(import.meta.url)));
   const parts: string[] = [process.version, process.execPath];
   const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const full = join(dir, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else if (/\.[cm]?[jt]s$/.test(name)) parts.push(`${relative(root, full)} ${stamp(full)}`);
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.[cm]?[jt]s$/.test(entry.name)) parts.push(`${relative(root, full)} ${stamp(full)}`);
     }
   };
   walk(root);
-  const require = createRequire(import.meta.url);
+  // Each library's package.json in the first node_modules up from bakeplan (where Node finds it):
+  // reinstalling or upgrading one replaces it. Cheaper than resolving the packages.
   for (const dep of ["liquidjs", "yaml", "zod", "commander"]) {
-    try {
-      parts.push(`${dep} ${stamp(require.resolve(dep))}`);
-    } catch {
-      parts.push(`${dep} -`);
+    let found = "-";
+    for (let dir = root; ; dir = dirname(dir)) {
+      const st = stamp(join(dir, "node_modules", dep, "package.json"));
+      if (st !== undefined) {
+        found = `${join(dir, "node_modules", dep)} ${st}`;
+        break;
+      }
+      if (dirname(dir) === dir) break;
     }
+    parts.push(`${dep} ${found}`);
   }
   return parts;
 }
