@@ -1,0 +1,42 @@
+// Preloaded by bench/plan.mjs (`node --import ./bench/audit.mjs bin/bakeplan.js plan ...`) for one
+// audit run: counts file reads and writes per path and liquid template parses, and writes them as
+// JSON to $BENCH_AUDIT_FILE when the process exits. Not used for timing.
+
+import fs from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
+import { resolve } from "node:path";
+import { Parser } from "liquidjs";
+
+const reads = new Map();
+const writes = new Map();
+const renames = new Map();
+const parses = [];
+const bump = (map, p) => map.set(p, (map.get(p) ?? 0) + 1);
+const key = (p) => (typeof p === "string" ? resolve(p) : String(p));
+
+const { readFileSync, writeFileSync: originalWrite, renameSync } = fs;
+// A read is counted when it returns: probing for a file that is not there reads nothing.
+fs.readFileSync = function (p, ...rest) {
+  const out = readFileSync.call(this, p, ...rest);
+  bump(reads, key(p));
+  return out;
+};
+fs.writeFileSync = function (p, ...rest) {
+  bump(writes, key(p));
+  return originalWrite.call(this, p, ...rest);
+};
+fs.renameSync = function (from, to) {
+  bump(renames, key(to));
+  return renameSync.call(this, from, to);
+};
+syncBuiltinESMExports();
+
+const parse = Parser.prototype.parse;
+Parser.prototype.parse = function (html, filepath) {
+  parses.push(filepath);
+  return parse.call(this, html, filepath);
+};
+
+process.on("exit", () => {
+  originalWrite(process.env.BENCH_AUDIT_FILE, JSON.stringify({ reads: [...reads], writes: [...writes], renames: [...renames], parses }));
+});

@@ -1,0 +1,305 @@
+#!/usr/bin/env node
+// Planning benchmark: `npm run bench` (builds dist/ first). Prints figures; asserts nothing.
+//
+// For synthetic matrices of 10, 100, 1,000 and 5,000 variants and one shaped like Dynamo's real
+// matrix (396 variants, 239 Dockerfiles; see bench/generate.mjs), side by side in one run:
+//   - `bakeplan plan` (compiled dist/, as a child process): wall time, peak RSS, and the stage
+//     timings it prints with --verbose; the first run writes everything, the second changes nothing
+//   - `docker buildx bake --print` on the same targets written with bake's own `matrix`
+//   - `node -e 0` and `bakeplan plan` on the bundled example, for the startup ratio
+// and an audit run (bench/audit.mjs) that counts template parses and file reads and writes.
+//
+// Options: --sizes 10,100,1000,5000,dynamo,5000b  --reps N (default 5; 3 at 5,000)  --json FILE
+// bakeplan's up-to-date state goes to .bench/state (BAKEPLAN_CACHE_DIR), not the user's cache.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import os from "node:os";
+import { join, resolve } from "node:path";
+import { copyBundled, expectedCounts, generate, REPO, SHAPES } from "./generate.mjs";
+
+const BIN = join(REPO, "bin", "bakeplan.js");
+const WORK = join(REPO, ".bench");
+const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+
+function option(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+const SIZES = option("sizes", "10,100,1000,5000,dynamo,5000b").split(",");
+const STATE_DIR = join(WORK, "state");
+const REPS = option("reps") === undefined ? undefined : Number(option("reps"));
+const JSON_OUT = option("json", join(WORK, "results.json"));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const ms = (x) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x.toFixed(1)) : "–");
+const mb = (kb) => (Number.isFinite(kb) ? (kb / 1024).toFixed(0) : "–");
+const int = (n) => n.toLocaleString("en-US");
+
+/**
+ * Runs a command; wall time measured here, peak RSS by /usr/bin/time (or, without it, by a
+ * wrapper that runs bakeplan in-process and reads process.resourceUsage().maxRSS).
+ */
+function measure(cmd, args, opts = {}) {
+  const argv = TIME ? [TIME, "-f", "BENCH_TIME %e %M", cmd, ...args] : [cmd, ...args];
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: opts.cwd ?? REPO, encoding: "utf8", maxBuffer: 1 << 30, env: { ...process.env, BAKEPLAN_CACHE_DIR: STATE_DIR, ...opts.env } });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const stderr = r.stderr ?? "";
+  const m = /BENCH_TIME [\d.]+ (\d+)/.exec(stderr);
+  const rssKb = m ? Number(m[1]) : Number(/BENCH_RSS (\d+)/.exec(stderr)?.[1] ?? NaN);
+  if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}:\n${stderr.slice(-2000)}`);
+  return { wall, rssKb, stdout: r.stdout ?? "", stderr, status: r.status };
+}
+
+const RSS_WRAPPER = `const { main } = await import(${JSON.stringify(join(REPO, "dist", "bin.js"))}); process.exitCode = await main(process.argv.slice(1)); process.on("exit", () => process.stderr.write("BENCH_RSS " + process.resourceUsage().maxRSS + "\\n"));`;
+
+function bakeplan(args, cwd) {
+  if (TIME) return measure("node", [BIN, ...args], { cwd });
+  return measure("node", ["--input-type=module", "-e", RSS_WRAPPER, "bakeplan", ...args], { cwd });
+}
+
+/** Stage timings from `--verbose`: "bakeplan: timings (ms): load+validate 1.0, expand ..." and "bakeplan: write 1.0 ms". */
+function stages(stderr) {
+  const out = {};
+  const line = /bakeplan: timings \(ms\): (.*)/.exec(stderr)?.[1] ?? "";
+  for (const part of line.split(", ")) {
+    const m = /^(.+) ([\d.]+)$/.exec(part.trim());
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  const w = /bakeplan: write ([\d.]+) ms/.exec(stderr);
+  if (w) out.write = Number(w[1]);
+  return out;
+}
+
+function written(stdout) {
+  return Number(/files: (\d+) written/.exec(stdout)?.[1] ?? NaN);
+}
+
+function clean(dir) {
+  rmSync(join(dir, "bake"), { recursive: true, force: true });
+  rmSync(join(dir, "docker-bake.json"), { force: true });
+}
+
+function buildxVersion() {
+  const r = spawnSync("docker", ["buildx", "version"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+function lineCounts(dir, bakeJson) {
+  const bake = JSON.parse(readFileSync(bakeJson, "utf8"));
+  const linesOf = new Map();
+  for (const f of readdirSync(join(dir, "bake"))) {
+    const text = readFileSync(join(dir, "bake", f), "utf8");
+    linesOf.set(`bake/${f}`, text.split("\n").length - 1);
+  }
+  const perVariant = Object.values(bake.target).map((t) => linesOf.get(t.dockerfile));
+  const files = [...linesOf.values()];
+  return {
+    variants: perVariant.length,
+    files: files.length,
+    renderedLines: perVariant.reduce((a, b) => a + b, 0),
+    writtenLines: files.reduce((a, b) => a + b, 0),
+    minLines: Math.min(...files),
+    maxLines: Math.max(...files),
+  };
+}
+
+function machine() {
+  const cpus = os.cpus();
+  const osRelease = existsSync("/etc/os-release") ? /PRETTY_NAME="([^"]*)"/.exec(readFileSync("/etc/os-release", "utf8"))?.[1] : undefined;
+  return {
+    cpu: `${cpus.length} x ${cpus[0]?.model?.trim() ?? "unknown CPU"}`,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    os: `${osRelease ?? os.type()} (kernel ${os.release()})`,
+    node: process.version,
+    buildx: buildxVersion() ?? "buildx not available",
+    loadavg: os.loadavg().map((x) => x.toFixed(2)).join(" "),
+  };
+}
+
+// --- runs -----------------------------------------------------------------------------------------
+
+function startupRun(reps) {
+  const dir = join(WORK, "bundled");
+  copyBundled(dir);
+  const cfg = join(dir, "context.yaml");
+  bakeplan(["plan", "--config", cfg], dir); // warm the disk cache
+  const node0 = [], first = [], repeat = [];
+  for (let i = 0; i < reps; i++) {
+    node0.push(measure("node", ["-e", "0"]).wall);
+    clean(dir);
+    first.push(bakeplan(["plan", "--config", cfg], dir).wall);
+    repeat.push(bakeplan(["plan", "--config", cfg], dir).wall);
+  }
+  return { node0: median(node0), first: median(first), repeat: median(repeat), reps };
+}
+
+function sizeRun(size, buildx) {
+  const shape = SHAPES[size];
+  if (!shape) throw new Error(`unknown size ${size}; one of ${Object.keys(SHAPES).join(", ")}`);
+  const dir = join(WORK, `plan-${size}`);
+  generate(dir, shape);
+  const cfg = join(dir, "context.yaml");
+  const reps = REPS ?? (size.startsWith("5000") ? 3 : 5);
+  const runs = { first: [], incremental: [], buildx: [] };
+  for (let i = 0; i < reps; i++) {
+    clean(dir);
+    const a = bakeplan(["plan", "--config", cfg, "--verbose"], dir);
+    runs.first.push({ wall: a.wall, rssKb: a.rssKb, stages: stages(a.stderr), written: written(a.stdout) });
+    const b = bakeplan(["plan", "--config", cfg, "--verbose"], dir);
+    runs.incremental.push({ wall: b.wall, rssKb: b.rssKb, stages: stages(b.stderr), written: written(b.stdout) });
+    if (buildx && !shape.trim) {
+      const c = measure("docker", ["buildx", "bake", "--print", "-f", "docker-bake.hcl"], { cwd: dir });
+      const printed = JSON.parse(c.stdout);
+      runs.buildx.push({ wall: c.wall, rssKb: c.rssKb, targets: Object.keys(printed.target ?? {}).length });
+    }
+  }
+  const counts = lineCounts(dir, join(dir, "docker-bake.json"));
+  const expected = expectedCounts(shape);
+  if (counts.variants !== expected.variants || counts.files !== expected.files) throw new Error(`size ${size}: expected ${expected.variants} variants / ${expected.files} files, got ${counts.variants} / ${counts.files}`);
+  const stageNames = [...new Set(runs.first.flatMap((r) => Object.keys(r.stages)))];
+  const med = (list, f) => median(list.map(f));
+  return {
+    size,
+    reps,
+    ...counts,
+    first: { wall: med(runs.first, (r) => r.wall), rssKb: med(runs.first, (r) => r.rssKb), written: med(runs.first, (r) => r.written), stages: Object.fromEntries(stageNames.map((s) => [s, med(runs.first, (r) => r.stages[s] ?? 0)])) },
+    incremental: { wall: med(runs.incremental, (r) => r.wall), rssKb: med(runs.incremental, (r) => r.rssKb), written: Math.max(...runs.incremental.map((r) => r.written)) },
+    buildx: runs.buildx.length ? { wall: med(runs.buildx, (r) => r.wall), rssKb: med(runs.buildx, (r) => r.rssKb), targets: runs.buildx[0].targets } : undefined,
+  };
+}
+
+/** One plan under bench/audit.mjs: parses per template file, files read more than once, writes per file, duplicate contents. */
+function auditRun(size) {
+  const dir = join(WORK, `plan-${size}`);
+  clean(dir);
+  const auditFile = join(WORK, "audit.json");
+  const audited = () => {
+    measure("node", ["--import", join(REPO, "bench", "audit.mjs"), BIN, "plan", "--config", join(dir, "context.yaml")], { cwd: dir, env: { BENCH_AUDIT_FILE: auditFile } });
+    const a = JSON.parse(readFileSync(auditFile, "utf8"));
+    // Only the project's files: not bakeplan's own modules, nor its up-to-date state (kept outside the project).
+    const inProject = ([p]) => p.startsWith(dir + "/");
+    return { ...a, reads: a.reads.filter(inProject), writes: a.writes.filter(inProject), renames: a.renames.filter(inProject) };
+  };
+  const audit = audited();
+  const templates = readdirSync(join(dir, "templates")).length;
+  // Parses without a file are the names of `{% include 'name' %}` tags, parsed with their tag.
+  const parsesPerFile = new Map();
+  for (const p of audit.parses) if (p) parsesPerFile.set(p, (parsesPerFile.get(p) ?? 0) + 1);
+  const rereads = audit.reads.filter(([, n]) => n > 1);
+  const outputs = audit.renames.map(([p]) => p);
+  const rewritten = audit.renames.filter(([, n]) => n > 1);
+  const hashes = new Set(readdirSync(join(dir, "bake")).map((f) => createHash("sha256").update(readFileSync(join(dir, "bake", f))).digest("hex")));
+  const dockerfiles = readdirSync(join(dir, "bake")).length;
+  // The second run: nothing changed, so nothing is written.
+  const audit2 = audited();
+  return {
+    templates,
+    parses: audit.parses.filter(Boolean).length,
+    includeNameParses: audit.parses.filter((p) => !p).length,
+    maxParsesPerTemplate: Math.max(...parsesPerFile.values()),
+    rereads: rereads.length,
+    filesRead: audit.reads.length,
+    outputsWritten: outputs.length,
+    maxWritesPerOutput: Math.max(0, ...audit.renames.map(([, n]) => n)),
+    rewritten: rewritten.length,
+    dockerfiles,
+    distinctContents: hashes.size,
+    incrementalWrites: audit2.renames.length,
+  };
+}
+
+// --- report ---------------------------------------------------------------------------------------
+
+function label(s) {
+  if (s.size === "dynamo") return `${int(s.variants)} (Dynamo shape)`;
+  if (s.size === "5000b") return `${int(s.variants)} (3 targets per Dockerfile)`;
+  return int(s.variants);
+}
+
+function report(results) {
+  const { machine: m, startup, sizes, audit } = results;
+  const out = [];
+  const p = (s = "") => out.push(s);
+  p(`Machine: ${m.cpu}, ${m.memory}, ${m.os}, Node ${m.node}; ${m.buildx}`);
+  p(`Load average at start: ${m.loadavg}; at end: ${results.loadavgEnd}. Medians of the repetitions shown; wall times include process start.`);
+  p();
+  p(`Startup (bundled example, ${startup.reps} runs each, interleaved):`);
+  p(`| \`node -e 0\` | \`bakeplan plan\` (fresh: bake/ removed) | ratio | \`bakeplan plan\` (nothing changed) | ratio |`);
+  p(`|---:|---:|---:|---:|---:|`);
+  p(`| ${ms(startup.node0)} ms | ${ms(startup.first)} ms | ${(startup.first / startup.node0).toFixed(2)}x | ${ms(startup.repeat)} ms | ${(startup.repeat / startup.node0).toFixed(2)}x |`);
+  p();
+  const stageNames = [...new Set(sizes.flatMap((s) => Object.keys(s.first.stages)))];
+  p(`\`bakeplan plan\` (first run: bake/ and docker-bake.json removed before each repetition):`);
+  p(`| variants | Dockerfiles | lines rendered (per variant) | lines written | wall ms | peak RSS MB | ${stageNames.join(" | ")} | in-process ms per variant | reps |`);
+  p(`|${"---:|".repeat(8 + stageNames.length)}`);
+  for (const s of sizes) {
+    const inproc = Object.values(s.first.stages).reduce((a, b) => a + b, 0);
+    p(`| ${label(s)} | ${int(s.files)} | ${int(s.renderedLines)} (${Math.round(s.renderedLines / s.variants)}) | ${int(s.writtenLines)} | ${ms(s.first.wall)} | ${mb(s.first.rssKb)} | ${stageNames.map((n) => ms(s.first.stages[n])).join(" | ")} | ${(inproc / s.variants).toFixed(3)} | ${s.reps} |`);
+  }
+  p();
+  p(`Against the alternative, and the incremental run:`);
+  p(`| variants | \`bakeplan plan\` wall ms | \`docker buildx bake --print\` (bake \`matrix\`) wall ms | bakeplan / buildx | buildx peak RSS MB | second \`plan\`, nothing changed: wall ms | files written | second / first |`);
+  p(`|---:|---:|---:|---:|---:|---:|---:|---:|`);
+  for (const s of sizes) {
+    const bx = s.buildx;
+    p(`| ${label(s)} | ${ms(s.first.wall)} | ${bx ? ms(bx.wall) : results.buildx ? "n/a (its excludes have no bake-matrix form)" : "buildx not available"} | ${bx ? `${(s.first.wall / bx.wall).toFixed(2)}x` : "–"} | ${bx ? mb(bx.rssKb) : "–"} | ${ms(s.incremental.wall)} | ${s.incremental.written} | ${((100 * s.incremental.wall) / s.first.wall).toFixed(0)}% |`);
+  }
+  p();
+  if (audit) {
+    p(`Audit (Dynamo shape, bench/audit.mjs): ${audit.parses} template parses for ${audit.templates} template files (at most ${audit.maxParsesPerTemplate} per file; plus ${audit.includeNameParses} parses of include-tag file names); ` +
+      `${audit.filesRead} files read, ${audit.rereads} of them more than once; ${audit.outputsWritten} outputs written, at most ${audit.maxWritesPerOutput} time(s) each; ` +
+      `${audit.dockerfiles} Dockerfiles for ${audit.distinctContents} distinct contents; second run wrote ${audit.incrementalWrites} files.`);
+    p();
+  }
+  p("Goals:");
+  for (const g of goals(results)) p(`- [${g.met ? "x" : " "}] ${g.text}`);
+  return out.join("\n");
+}
+
+function goals({ startup, sizes, audit }) {
+  const by = Object.fromEntries(sizes.map((s) => [s.size, s]));
+  const list = [];
+  list.push({ met: startup.first <= 4 * startup.node0, text: `bundled example within 4x \`node -e 0\`: ${(startup.first / startup.node0).toFixed(2)}x fresh, ${(startup.repeat / startup.node0).toFixed(2)}x unchanged` });
+  if (by.dynamo) list.push({ met: by.dynamo.first.wall < 1000, text: `Dynamo shape (${by.dynamo.variants} variants, ${by.dynamo.files} Dockerfiles, ${int(by.dynamo.renderedLines)} rendered lines) under 1.0 s: ${ms(by.dynamo.first.wall)} ms` });
+  const inproc = (s) => Object.values(s.first.stages).reduce((a, b) => a + b, 0);
+  if (by[100] && by[5000]) {
+    const base = by[10] ?? { variants: 0, first: { stages: {} } };
+    const marginal = (s) => (inproc(s) - inproc(base)) / (s.variants - base.variants);
+    const r = marginal(by[5000]) / marginal(by[100]);
+    list.push({ met: Math.abs(r - 1) <= 0.25, text: `linear: marginal in-process cost per variant (over the ${base.variants}-variant run) ${marginal(by[100]).toFixed(3)} ms at 100, ${marginal(by[5000]).toFixed(3)} ms at 5,000 (${((r - 1) * 100).toFixed(0)}%)` });
+    list.push({ met: by[5000].first.rssKb < 300 * 1024, text: `peak RSS at 5,000 variants under 300 MB: ${mb(by[5000].first.rssKb)} MB` });
+  }
+  if (by[1000]?.buildx) list.push({ met: by[1000].first.wall < by[1000].buildx.wall, text: `ahead of \`docker buildx bake --print\` at 1,000 variants: ${ms(by[1000].first.wall)} ms vs ${ms(by[1000].buildx.wall)} ms` });
+  if (audit) list.push({ met: audit.maxParsesPerTemplate === 1 && audit.rereads === 0 && audit.dockerfiles === audit.distinctContents && audit.maxWritesPerOutput <= 1 && audit.incrementalWrites === 0, text: `each template parsed once, no file read twice, identical content written once, unchanged files not rewritten` });
+  const worst = sizes.reduce((w, s) => Math.max(w, s.incremental.wall / s.first.wall), 0);
+  list.push({ met: worst < 0.6, text: `incremental run under 60% of the first: at most ${(worst * 100).toFixed(0)}%` });
+  return list;
+}
+
+// --- main -----------------------------------------------------------------------------------------
+
+if (!existsSync(join(REPO, "dist", "bin.js"))) throw new Error("dist/ is missing: run `npm run build` (npm run bench builds first)");
+mkdirSync(WORK, { recursive: true });
+rmSync(STATE_DIR, { recursive: true, force: true });
+const results = { machine: machine(), command: `node bench/plan.mjs ${process.argv.slice(2).join(" ")}`.trim() };
+const buildx = results.machine.buildx !== "buildx not available";
+results.buildx = buildx;
+process.stderr.write(`bench: startup ...\n`);
+results.startup = startupRun(REPS ?? 15);
+results.sizes = [];
+for (const size of SIZES) {
+  process.stderr.write(`bench: ${size} ...\n`);
+  results.sizes.push(sizeRun(size, buildx));
+}
+if (SIZES.includes("dynamo")) results.audit = auditRun("dynamo");
+results.loadavgEnd = os.loadavg().map((x) => x.toFixed(2)).join(" ");
+writeFileSync(JSON_OUT, `${JSON.stringify(results, null, 2)}\n`);
+const table = report(results);
+writeFileSync(join(WORK, "results.md"), `${table}\n`);
+process.stdout.write(`${table}\n`);
