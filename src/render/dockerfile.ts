@@ -92,7 +92,11 @@ export function tidy(text: string): string {
   // Not /[ \t]+$/gm: a multiline $ also matches before U+2028/U+2029, which a quoted ARG value may hold.
   if (s.includes(" \n") || s.includes("\t\n")) s = s.replace(/[ \t]+(?=\n|$)/g, "");
   if (s.includes("\n\n\n")) s = s.replace(/\n{3,}/g, "\n\n");
-  return `${s.replace(/^\n+/, "").trimEnd()}\n`;
+  s = s.replace(/^\n+/, "");
+  const end = s.trimEnd().length;
+  // Usually a "\n" follows the last character already: a slice of the text is then the result,
+  // without another copy of the whole Dockerfile.
+  return s.charCodeAt(end) === 10 ? s.slice(0, end + 1) : `${s.slice(0, end)}\n`;
 }
 
 export function dockerfileHeader(opts: { syntax?: string; sources: string; targets: string[] }): string {
