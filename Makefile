@@ -30,7 +30,7 @@ schema: dist/bin.js ## regenerate context.schema.json
 
 test: dist/bin.js ## all tests: unit, then end-to-end (real docker; run `make docker-up` first)
 	npx tsc -p tsconfig.json --noEmit
-	npx vitest run
+	npx vitest run $(VITEST_FLAGS)
 
 test-unit: dist/bin.js ## unit tests only
 	npx vitest run --project unit
