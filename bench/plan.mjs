@@ -9,7 +9,9 @@
 //   - `node -e 0` and `bakeplan plan` on the bundled example, for the startup ratio
 // and an audit run (bench/audit.mjs) that counts template parses and file reads and writes.
 //
-// Options: --sizes 10,100,1000,5000,dynamo,5000b  --reps N (default 5; 3 at 5,000)  --json FILE
+// Options: --sizes 10,100,1000,5000,dynamo,5000b  --reps N (default 9 at 10 and 100, 5 at 1,000
+// and dynamo, 3 at 5,000)  --json FILE  --profile SIZE (only: one plan of SIZE under node
+// --cpu-prof, and the functions with the most self time)
 // bakeplan's up-to-date state goes to .bench/state (BAKEPLAN_CACHE_DIR), not the user's cache.
 
 import { spawnSync } from "node:child_process";
@@ -74,6 +76,11 @@ function stages(stderr) {
   const w = /bakeplan: write ([\d.]+) ms/.exec(stderr);
   if (w) out.write = Number(w[1]);
   return out;
+}
+
+/** "bakeplan: start 250.1 ms": from the process start to planning (Node, modules, the up-to-date check). */
+function startMs(stderr) {
+  return Number(/bakeplan: start ([\d.]+) ms/.exec(stderr)?.[1] ?? NaN);
 }
 
 function written(stdout) {
@@ -145,12 +152,12 @@ function sizeRun(size, buildx) {
   const dir = join(WORK, `plan-${size}`);
   generate(dir, shape);
   const cfg = join(dir, "context.yaml");
-  const reps = REPS ?? (size.startsWith("5000") ? 3 : 5);
+  const reps = REPS ?? (size.startsWith("5000") ? 3 : size === "10" || size === "100" ? 9 : 5);
   const runs = { first: [], incremental: [], buildx: [] };
   for (let i = 0; i < reps; i++) {
     clean(dir);
     const a = bakeplan(["plan", "--config", cfg, "--verbose"], dir);
-    runs.first.push({ wall: a.wall, rssKb: a.rssKb, stages: stages(a.stderr), written: written(a.stdout) });
+    runs.first.push({ wall: a.wall, rssKb: a.rssKb, stages: stages(a.stderr), start: startMs(a.stderr), written: written(a.stdout) });
     const b = bakeplan(["plan", "--config", cfg, "--verbose"], dir);
     runs.incremental.push({ wall: b.wall, rssKb: b.rssKb, stages: stages(b.stderr), written: written(b.stdout) });
     if (buildx && !shape.trim) {
@@ -168,7 +175,7 @@ function sizeRun(size, buildx) {
     size,
     reps,
     ...counts,
-    first: { wall: med(runs.first, (r) => r.wall), rssKb: med(runs.first, (r) => r.rssKb), written: med(runs.first, (r) => r.written), stages: Object.fromEntries(stageNames.map((s) => [s, med(runs.first, (r) => r.stages[s] ?? 0)])) },
+    first: { wall: med(runs.first, (r) => r.wall), rssKb: med(runs.first, (r) => r.rssKb), start: med(runs.first, (r) => r.start), written: med(runs.first, (r) => r.written), stages: Object.fromEntries(stageNames.map((s) => [s, med(runs.first, (r) => r.stages[s] ?? 0)])) },
     incremental: { wall: med(runs.incremental, (r) => r.wall), rssKb: med(runs.incremental, (r) => r.rssKb), written: Math.max(...runs.incremental.map((r) => r.written)) },
     buildx: runs.buildx.length ? { wall: med(runs.buildx, (r) => r.wall), rssKb: med(runs.buildx, (r) => r.rssKb), targets: runs.buildx[0].targets } : undefined,
   };
@@ -236,11 +243,11 @@ function report(results) {
   p();
   const stageNames = [...new Set(sizes.flatMap((s) => Object.keys(s.first.stages)))];
   p(`\`bakeplan plan\` (first run: bake/ and docker-bake.json removed before each repetition):`);
-  p(`| variants | Dockerfiles | lines rendered (per variant) | lines written | wall ms | peak RSS MB | ${stageNames.join(" | ")} | in-process ms per variant | reps |`);
-  p(`|${"---:|".repeat(8 + stageNames.length)}`);
+  p(`| variants | Dockerfiles | lines rendered (per variant) | lines written | wall ms | peak RSS MB | start | ${stageNames.join(" | ")} | in-process ms per variant | reps |`);
+  p(`|${"---:|".repeat(9 + stageNames.length)}`);
   for (const s of sizes) {
     const inproc = Object.values(s.first.stages).reduce((a, b) => a + b, 0);
-    p(`| ${label(s)} | ${int(s.files)} | ${int(s.renderedLines)} (${Math.round(s.renderedLines / s.variants)}) | ${int(s.writtenLines)} | ${ms(s.first.wall)} | ${mb(s.first.rssKb)} | ${stageNames.map((n) => ms(s.first.stages[n])).join(" | ")} | ${(inproc / s.variants).toFixed(3)} | ${s.reps} |`);
+    p(`| ${label(s)} | ${int(s.files)} | ${int(s.renderedLines)} (${Math.round(s.renderedLines / s.variants)}) | ${int(s.writtenLines)} | ${ms(s.first.wall)} | ${mb(s.first.rssKb)} | ${ms(s.first.start)} | ${stageNames.map((n) => ms(s.first.stages[n])).join(" | ")} | ${(inproc / s.variants).toFixed(3)} | ${s.reps} |`);
   }
   p();
   p(`Against the alternative, and the incremental run:`);
@@ -282,11 +289,39 @@ function goals({ startup, sizes, audit }) {
   return list;
 }
 
+/** One fresh plan of `size` under --cpu-prof: the functions with the most self time, and the total. */
+function profileRun(size) {
+  const dir = join(WORK, `plan-${size}`);
+  generate(dir, SHAPES[size]);
+  clean(dir);
+  const out = join(WORK, "profiles");
+  rmSync(out, { recursive: true, force: true });
+  const r = measure("node", ["--cpu-prof", "--cpu-prof-dir", out, "--cpu-prof-interval", "250", BIN, "plan", "--config", join(dir, "context.yaml"), "--verbose"], { cwd: dir, env: { BAKEPLAN_NO_CACHE: "1" } });
+  const file = join(out, readdirSync(out)[0]);
+  const p = JSON.parse(readFileSync(file, "utf8"));
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  p.samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const url = f.url.includes("/node_modules/") ? f.url.slice(f.url.lastIndexOf("/node_modules/") + 14) : f.url.replace(`file://${REPO}/`, "");
+    const key = `${f.functionName || "(anonymous)"} ${url}${f.url ? `:${f.lineNumber + 1}` : ""}`;
+    self.set(key, (self.get(key) ?? 0) + (p.timeDeltas[i] ?? 0));
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const lines = [`Profile of one fresh \`bakeplan plan\` at size ${size} (node --cpu-prof, ${file}); wall ${ms(r.wall)} ms, ${ms(total / 1000)} ms sampled:`, r.stderr.replace(/^BENCH_TIME.*\n?/m, "").trim(), "", "| self ms | share | function |", "|---:|---:|---|"];
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) lines.push(`| ${ms(v / 1000)} | ${((100 * v) / total).toFixed(1)}% | \`${k}\` |`);
+  return lines.join("\n");
+}
+
 // --- main -----------------------------------------------------------------------------------------
 
 if (!existsSync(join(REPO, "dist", "bin.js"))) throw new Error("dist/ is missing: run `npm run build` (npm run bench builds first)");
 mkdirSync(WORK, { recursive: true });
 rmSync(STATE_DIR, { recursive: true, force: true });
+if (option("profile")) {
+  process.stdout.write(`${profileRun(option("profile"))}\n`);
+  process.exit(0);
+}
 const results = { machine: machine(), command: `node bench/plan.mjs ${process.argv.slice(2).join(" ")}`.trim() };
 const buildx = results.machine.buildx !== "buildx not available";
 results.buildx = buildx;

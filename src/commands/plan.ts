@@ -23,7 +23,7 @@ export async function plan(opts: PlanCommandOptions & { out?: string }, output: 
   const { files, plan } = planProject(opts, {
     out: (text) => output.out(text),
     err: (text) => {
-      if (!text.startsWith("bakeplan: timings")) warnings += text;
+      if (!/^bakeplan: (timings|start) /.test(text)) warnings += text;
       output.err(text);
     },
   });

@@ -41,7 +41,7 @@ async function uncached<T>(f: () => Promise<T>): Promise<T> {
 
 /** stdout and stderr without the --verbose lines, which differ between the two paths. */
 function printed(r: { stdout: string; stderr: string }): string {
-  return r.stdout + r.stderr.replace(/^bakeplan: (timings|write|up to date).*\n/gm, "");
+  return r.stdout + r.stderr.replace(/^bakeplan: (start|timings|write|up to date).*\n/gm, "");
 }
 
 describe("plan with nothing changed", () => {
