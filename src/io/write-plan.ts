@@ -256,7 +256,7 @@ function fileStamp(abs: string): string | undefined {
 }
 
 /** `seen` carries what an earlier pass of this writer compared: a file with the same stamp since is not read again. */
-function changes(all: Output[], outDir: string, bakeFile: string, seen?: Map<string, { stamp: string | undefined; same: boolean }>): Changes {
+function changes(all: Output[], outDir: string, bakeFile: string, partial: boolean, seen?: Map<string, { stamp: string | undefined; same: boolean }>): Changes {
   const summary: WriteSummary = { written: [], unchanged: [], removed: [], foreign: [] };
   const changed = all.filter((o) => {
     const stamp = fileStamp(o.abs);
@@ -266,9 +266,10 @@ function changes(all: Output[], outDir: string, bakeFile: string, seen?: Map<str
     (same ? summary.unchanged : summary.written).push(o.abs);
     return !same;
   });
-  const { stale, foreign } = staleFiles(outDir, new Set(all.map((o) => o.abs)));
-  summary.foreign = foreign.filter((f) => f !== bakeFile);
-  return { changed, stale, summary };
+  const found = staleFiles(outDir, new Set(all.map((o) => o.abs)));
+  summary.foreign = found.foreign.filter((f) => f !== bakeFile);
+  // A plan of some targets (--only) does not know the other targets' files: it removes nothing.
+  return { changed, stale: partial ? [] : found.stale, summary };
 }
 
 /**
@@ -285,7 +286,7 @@ export function writePlan(plan: Plan, projectDir: string, bakeFile: string, befo
   checkOutputPath(outDir, projectDir, "directory");
   const all = outputs(plan, projectDir, bakeFile);
   const seen = new Map<string, { stamp: string | undefined; same: boolean }>();
-  let c = changes(all, outDir, bakeFile, seen);
+  let c = changes(all, outDir, bakeFile, plan.partial, seen);
   if (c.changed.length === 0 && c.stale.length === 0 && !existsSync(journalPath(outDir))) return c.summary;
   readJournal(outDir); // refuse a journal bakeplan did not write before taking the lock (which writes)
 
@@ -293,7 +294,7 @@ export function writePlan(plan: Plan, projectDir: string, bakeFile: string, befo
   try {
     recover(outDir, bakeFile);
     // Another writer may have finished the same plan while this one waited for the lock.
-    c = changes(all, outDir, bakeFile, seen);
+    c = changes(all, outDir, bakeFile, plan.partial, seen);
     const dockerfiles = c.changed.filter((o) => o.abs !== bakeFile);
     if (dockerfiles.length === 0 && c.stale.length === 0) {
       for (const o of c.changed) {
@@ -397,7 +398,7 @@ export function diffPlan(plan: Plan, projectDir: string, bakeFile: string): stri
     const name = relative(projectDir, o.abs).split(sep).join("/");
     patches.push(createTwoFilesPatch(current === undefined ? "/dev/null" : `a/${name}`, `b/${name}`, current ?? "", o.content, undefined, undefined, { context: 3 }));
   }
-  const { stale } = staleFiles(outDirOf(plan, projectDir), new Set(all.map((o) => o.abs)));
+  const stale = plan.partial ? [] : staleFiles(outDirOf(plan, projectDir), new Set(all.map((o) => o.abs))).stale;
   for (const abs of stale) {
     const name = relative(projectDir, abs).split(sep).join("/");
     patches.push(createTwoFilesPatch(`a/${name}`, "/dev/null", readFileSync(abs, "utf8"), "", undefined, undefined, { context: 3 }));

@@ -41,6 +41,8 @@ export interface PlannedTarget {
 export interface Plan {
   /** Output directory of the Dockerfiles, relative to the project directory. */
   outDir: string;
+  /** Only some targets were planned (--only): files of the others are not known, so none is stale. */
+  partial: boolean;
   matrix: Matrix;
   targets: PlannedTarget[];
   groups: Map<string, string[]>;
@@ -287,7 +289,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   const bakeJson = serializeBakeFile(bakeFile);
   lap("bake");
   targets.sort((a, b) => compareStrings(a.variant.name, b.variant.name));
-  return { outDir, matrix, targets, groups, files, bakeFile, bakeJson, warnings, timings };
+  return { outDir, partial: selected.length < matrix.variants.length, matrix, targets, groups, files, bakeFile, bakeJson, warnings, timings };
 }
 
 /** --version and --sha reach labels as they are (tags get a sanitised copy); --branch is only ever sanitised. */
