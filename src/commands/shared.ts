@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { Output, PlanCommandOptions } from "../cli.js";
 import { formatIssue, type Issue } from "../errors.js";
 import { readProject, type ProjectFiles } from "../io/project-files.js";
@@ -16,7 +16,8 @@ export function planProject(opts: PlanCommandOptions, output: Output): { files: 
   const files = readProject(opts.config);
   const tRead = performance.now() - t0;
   const plan = buildPlan(files.project, files.templates, {
-    configLabel: files.configLabel,
+    // Generated files name the config relative to the project directory, so they do not depend on the cwd.
+    configLabel: basename(files.configLabel),
     overrides: opts.set,
     only: opts.only,
     inputs: opts.inputs,

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { OutputError } from "../../src/errors.js";
 import { readProject } from "../../src/io/project-files.js";
@@ -183,5 +183,15 @@ describe("a plan of some targets (--only)", () => {
     const check = await runCli(["check", "--only", "framework=vllm", "--out", "vllm-bake.json"], dir);
     expect(check.code, check.stdout).toBe(0);
     expect((await runCli(["check"], dir)).code).toBe(0);
+  });
+});
+
+describe("output does not depend on the working directory", () => {
+  it("check -c DIR/context.yaml from the parent directory finds the plan up to date", async () => {
+    const dir = exampleCopy();
+    expect((await runCli(["plan"], dir)).code).toBe(0);
+    const res = await runCli(["check", "-c", join(basename(dir), "context.yaml")], dirname(dir));
+    expect(res.stdout).toContain("up to date");
+    expect(res.code).toBe(0);
   });
 });
