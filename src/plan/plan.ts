@@ -5,7 +5,7 @@ import type { Project } from "../config/normalize.js";
 import { expandMatrix, matches, selectVariants, type Matrix, type Variant } from "../matrix/expand.js";
 import { applicableLayers, COMMAND_LINE, resolveValues, type Override, type ResolvedValues } from "../resolve/resolve.js";
 import { analyzeDockerfile, dockerfileHeader, tidy } from "../render/dockerfile.js";
-import { findIncludeCycle, TemplateEngine, type ArgDeclaration, type TemplateFiles } from "../render/templates.js";
+import { AUTOMATIC_ARGS, findIncludeCycle, TemplateEngine, type ArgDeclaration, type TemplateFiles } from "../render/templates.js";
 import { compareStrings, sortRecord } from "../text.js";
 import { checkValue } from "../values.js";
 import { BAKE_NAME, checkBakeFile, serializeBakeFile, type BakeFile, type BakeTarget } from "./bake-file.js";
@@ -251,7 +251,8 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     targets.push({ variant, values, dockerfile: path, declarations, bake });
   }
   for (const o of overrides) {
-    if (!declaredAnywhere.has(o.name)) issues.push({ message: `No rendered Dockerfile declares ARG ${o.name}. Declared: ${[...declaredAnywhere].sort(compareStrings).join(", ")}`, location: { file: "command line", path: `--set ${o.name}` } });
+    if (AUTOMATIC_ARGS.has(o.name)) issues.push({ message: `${o.name} is set by BuildKit for each platform; a build arg would override it for every platform. Choose platforms in context.yaml instead`, location: { file: "command line", path: `--set ${o.name}` } });
+    else if (!declaredAnywhere.has(o.name)) issues.push({ message: `No rendered Dockerfile declares ARG ${o.name}. Declared: ${[...declaredAnywhere].sort(compareStrings).join(", ")}`, location: { file: "command line", path: `--set ${o.name}` } });
   }
   if (issues.length > 0) throw new ConfigError(issues);
 

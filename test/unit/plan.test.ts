@@ -1,9 +1,11 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors.js";
 import { checkBakeFile, serializeBakeFile, type BakeFile } from "../../src/plan/bake-file.js";
 import type { BuildInputs } from "../../src/plan/naming.js";
 import { buildPlan, type PlanOptions } from "../../src/plan/plan.js";
-import { loadProject, MINI_CONTEXT, MINI_TEMPLATE, templateFiles } from "../helpers.js";
+import { exampleCopy, loadProject, MINI_CONTEXT, MINI_TEMPLATE, runCli, templateFiles } from "../helpers.js";
 
 const ALL = ["sglang", "sglang-dev", "sglang-ubi", "sglang-ubi-dev", "vllm", "vllm-dev", "vllm-ubi", "vllm-ubi-dev"];
 const CACHE = "cache:\n  repository: demo/cache\n";
@@ -268,5 +270,15 @@ describe("checkBakeFile", () => {
       'group "vllm" has the name of a target; bake would build the group',
       'group "a b": bake allows only [a-zA-Z0-9_-] in names',
     ]);
+  });
+});
+
+describe("--set of a platform ARG", () => {
+  it.each(["TARGETARCH", "TARGETPLATFORM", "BUILDPLATFORM"])("refuses --set %s (it would override BuildKit's per-platform value)", async (name) => {
+    const dir = exampleCopy();
+    const res = await runCli(["plan", "--set", `${name}=arm64`], dir);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`command line: --set ${name}: ${name} is set by BuildKit for each platform`);
+    expect(existsSync(join(dir, "docker-bake.json"))).toBe(false);
   });
 });
