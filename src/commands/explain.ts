@@ -26,6 +26,12 @@ export async function explain(opts: PlanCommandOptions & { target: string; args:
   }
   const t = findTarget(plan, opts.target, files.project.source);
   const v = t.variant;
+  const known = [...t.values.args.keys(), ...t.declarations.keys()];
+  for (const name of opts.args) {
+    if (known.includes(name)) continue;
+    const hint = didYouMean(name, known);
+    throw new UsageError(`${v.name} has no ARG ${name}.${hint ? ` Did you mean ${hint}?` : ""}`);
+  }
   output.out(`${v.name} (${Object.entries(v.values).map(([k, val]) => `${k}=${val}`).join(", ")})\n`);
   if (v.includedBy) output.out(`  included by ${formatLocation(files.project.source.locate(v.includedBy.path))}: ${v.includedBy.reason}\n`);
   output.out(`  dockerfile: ${t.dockerfile}  stage: ${t.bake.target}\n`);
@@ -39,10 +45,6 @@ export async function explain(opts: PlanCommandOptions & { target: string; args:
   for (const name of names) {
     const value = t.values.args.get(name);
     const decl = t.declarations.get(name);
-    if (!value && !decl) {
-      const hint = didYouMean(name, [...t.values.args.keys(), ...t.declarations.keys()]);
-      throw new UsageError(`${v.name} has no ARG ${name}.${hint ? ` Did you mean ${hint}?` : ""}`);
-    }
     const declared = decl ? `${decl.stage === "" ? "global" : `stage ${decl.stage}`}${decl.template ? ` (${files.project.context.build.templates}/${decl.template.template}:${decl.template.line})` : ""}` : "not declared: not sent to the build";
     rows.push([name, value ? JSON.stringify(value.value) : "(no value: Dockerfile default)", value ? formatLocation(value.source) : "-", value?.layer ?? "-", declared]);
   }

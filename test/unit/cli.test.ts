@@ -197,6 +197,7 @@ describe("explain", () => {
     const res = await runCli(["explain", "vllm", "FW_RF"], miniProject());
     expect(res.code).toBe(2);
     expect(res.stderr).toBe("bakeplan: error: vllm has no ARG FW_RF. Did you mean FW_REF?\n");
+    expect(res.stdout).toBe("");
   });
 });
 
