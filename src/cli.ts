@@ -51,6 +51,12 @@ function addPlanOptions(cmd: Command): Command {
     .option("-v, --verbose", "print stage timings and commands", false);
 }
 
+/** `{key: value}` when the option was given as a string, else `{}`, so an absent option stays absent. */
+function given<K extends string>(opts: Record<string, unknown>, key: K): { [P in K]?: string } {
+  const v = opts[key];
+  return (typeof v === "string" ? { [key]: v } : {}) as { [P in K]?: string };
+}
+
 function planOptions(o: Record<string, unknown>): PlanCommandOptions {
   const inputs: BuildInputs = {};
   for (const key of ["version", "sha", "branch", "registry"] as const) if (typeof o[key] === "string" && o[key] !== "") inputs[key] = o[key];
@@ -125,7 +131,7 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
     .option("-o, --out <file>", "bake file to write (default: docker-bake.json next to the context file)")
     .action(async (opts: Record<string, unknown>) => {
       const { plan } = await import("./commands/plan.js");
-      await plan({ ...planOptions(opts), ...(typeof opts.out === "string" ? { out: opts.out } : {}) }, output);
+      await plan({ ...planOptions(opts), ...given(opts, "out") }, output);
     });
 
   addPlanOptions(sub("list", "list the targets with their axis values, platforms and Dockerfile", EXAMPLES.list))
@@ -155,7 +161,7 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
     .option("-o, --out <file>", "bake file to compare (default: docker-bake.json next to the context file)")
     .action(async (opts: Record<string, unknown>) => {
       const { check } = await import("./commands/check.js");
-      await check({ ...planOptions(opts), ...(typeof opts.out === "string" ? { out: opts.out } : {}) }, output);
+      await check({ ...planOptions(opts), ...given(opts, "out") }, output);
     });
 
   addPlanOptions(sub("bake", "plan, then build with docker buildx bake (arguments after -- go to buildx)", EXAMPLES.bake))
@@ -174,12 +180,12 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
         {
           ...planOptions(opts),
           targets,
-          ...(typeof opts.out === "string" ? { out: opts.out } : {}),
+          ...given(opts, "out"),
           push: opts.push === true,
           load: opts.load === true,
-          ...(typeof opts.builder === "string" ? { builder: opts.builder } : {}),
+          ...given(opts, "builder"),
           dryRun: opts.dryRun === true,
-          ...(typeof opts.metadataFile === "string" ? { metadataFile: opts.metadataFile } : {}),
+          ...given(opts, "metadataFile"),
           cacheWarm: opts.cacheWarm === true,
           oneByOne: opts.oneByOne === true,
           extra: passThrough,
@@ -199,9 +205,9 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
         {
           ...planOptions(opts),
           targets,
-          ...(typeof opts.out === "string" ? { out: opts.out } : {}),
-          ...(typeof opts.builder === "string" ? { builder: opts.builder } : {}),
-          ...(typeof opts.baseImage === "string" ? { baseImage: opts.baseImage } : {}),
+          ...given(opts, "out"),
+          ...given(opts, "builder"),
+          ...given(opts, "baseImage"),
         },
         output,
       );
