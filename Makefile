@@ -4,7 +4,7 @@ NODE_MODULES := node_modules/.package-lock.json
 BAKEPLAN := node bin/bakeplan.js
 TARGETS ?=
 
-.PHONY: help plan test test-unit test-itg check build bake lint clean docker-up docker-down bench bench-build schema
+.PHONY: help plan test test-unit test-itg check format build bake lint clean docker-up docker-down bench bench-build schema
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -21,9 +21,14 @@ build: dist/bin.js ## compile TypeScript to dist/
 plan: dist/bin.js ## render bake/*.Dockerfile and docker-bake.json from context.yaml + templates/
 	$(BAKEPLAN) plan
 
-check: dist/bin.js ## exit 1 with a diff when bake/ or docker-bake.json is out of date; typecheck
+check: dist/bin.js ## typecheck, ESLint, Prettier (--check), and exit 1 with a diff when bake/ or docker-bake.json is out of date
 	npx tsc -p tsconfig.json --noEmit
+	npx eslint --max-warnings=0 .
+	npx prettier --check .
 	$(BAKEPLAN) check
+
+format: $(NODE_MODULES) ## rewrite every source file in Prettier's format
+	npx prettier --write .
 
 schema: dist/bin.js ## regenerate context.schema.json
 	$(BAKEPLAN) schema > context.schema.json

@@ -38,5 +38,8 @@ Parser.prototype.parse = function (html, filepath) {
 };
 
 process.on("exit", () => {
-  originalWrite(process.env.BENCH_AUDIT_FILE, JSON.stringify({ reads: [...reads], writes: [...writes], renames: [...renames], parses }));
+  originalWrite(
+    process.env.BENCH_AUDIT_FILE,
+    JSON.stringify({ reads: [...reads], writes: [...writes], renames: [...renames], parses }),
+  );
 });

@@ -25,7 +25,12 @@ const REGISTRY = "127.0.0.1:5000";
 const ROUNDS = Number.parseInt(process.env.BENCH_ROUNDS ?? "3", 10);
 
 function sh(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 << 20, ...opts });
+  return execFileSync(cmd, args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 256 << 20,
+    ...opts,
+  });
 }
 
 function preflight() {
@@ -34,7 +39,8 @@ function preflight() {
   if (!ok(["buildx", "version"])) problems.push("docker buildx is not installed");
   else if (!ok(["info"])) problems.push("no Docker engine answers");
   else if (!ok(["image", "inspect", "local/busybox:1"])) problems.push("local/busybox:1 is missing");
-  if (spawnSync("curl", ["-fsS", `http://${REGISTRY}/v2/`], { stdio: "ignore" }).status !== 0) problems.push(`no registry on ${REGISTRY}`);
+  if (spawnSync("curl", ["-fsS", `http://${REGISTRY}/v2/`], { stdio: "ignore" }).status !== 0)
+    problems.push(`no registry on ${REGISTRY}`);
   if (problems.length > 0) {
     console.error(`bench:build: ${problems.join("; ")}. Run \`make docker-up\` first.`);
     process.exit(1);
@@ -55,8 +61,14 @@ function ensureBuilt() {
   let built = 0;
   try {
     built = statSync(join(REPO, "dist/bin.js")).mtimeMs;
-  } catch {}
-  if (built < newest(join(REPO, "src"))) sh(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: REPO, stdio: "inherit" });
+  } catch {
+    // not built yet
+  }
+  if (built < newest(join(REPO, "src")))
+    sh(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+      cwd: REPO,
+      stdio: "inherit",
+    });
 }
 
 /** A copy of the fixture with its own repositories and shared-stage nonce. */
@@ -82,7 +94,11 @@ function timed(fn) {
 }
 
 function bakeplan(p, args) {
-  const res = spawnSync(process.execPath, [join(REPO, "bin/bakeplan.js"), "bake", "all", "--registry", REGISTRY, "--branch", "main", ...args], { cwd: p.dir, encoding: "utf8", maxBuffer: 256 << 20 });
+  const res = spawnSync(
+    process.execPath,
+    [join(REPO, "bin/bakeplan.js"), "bake", "all", "--registry", REGISTRY, "--branch", "main", ...args],
+    { cwd: p.dir, encoding: "utf8", maxBuffer: 256 << 20 },
+  );
   if (res.status !== 0) throw new Error(`bakeplan bake failed (${res.status}):\n${res.stderr.slice(-3000)}`);
   return res.stdout;
 }
@@ -103,7 +119,9 @@ function buildArgv(t) {
 
 function oneAtATime(p) {
   // The plan is written by `bakeplan plan`; the loop then builds from it target by target.
-  sh(process.execPath, [join(REPO, "bin/bakeplan.js"), "plan", "--registry", REGISTRY, "--branch", "main"], { cwd: p.dir });
+  sh(process.execPath, [join(REPO, "bin/bakeplan.js"), "plan", "--registry", REGISTRY, "--branch", "main"], {
+    cwd: p.dir,
+  });
   const bake = JSON.parse(readFileSync(join(p.dir, "docker-bake.json"), "utf8"));
   for (const name of bake.group.all.targets) sh("docker", buildArgv(bake.target[name]), { cwd: p.dir });
 }
@@ -125,7 +143,10 @@ async function deleteRepository(repo) {
   if (!list.ok) return;
   const digests = new Set();
   for (const tag of (await list.json()).tags ?? []) {
-    const head = await fetch(`http://${REGISTRY}/v2/${repo}/manifests/${tag}`, { method: "HEAD", headers: { Accept: accept } });
+    const head = await fetch(`http://${REGISTRY}/v2/${repo}/manifests/${tag}`, {
+      method: "HEAD",
+      headers: { Accept: accept },
+    });
     const d = head.headers.get("docker-content-digest");
     if (d) digests.add(d);
   }
@@ -163,9 +184,12 @@ async function main() {
       if (notCached.length > 0) throw new Error(`warm bake was not fully cached:\n${summary}`);
       prune(a);
       r.d = timed(() => (summary = bakeplan(a, ["--one-by-one"])));
-      if (summary.split("\n").some((l) => /steps built/.test(l))) throw new Error(`warm --one-by-one bake was not fully cached:\n${summary}`);
+      if (summary.split("\n").some((l) => /steps built/.test(l)))
+        throw new Error(`warm --one-by-one bake was not fully cached:\n${summary}`);
       rounds.push(r);
-      console.error(`round ${i + 1}/${ROUNDS}: a ${r.a.toFixed(1)}s  b ${r.b.toFixed(1)}s  c ${r.c.toFixed(1)}s  d ${r.d.toFixed(1)}s`);
+      console.error(
+        `round ${i + 1}/${ROUNDS}: a ${r.a.toFixed(1)}s  b ${r.b.toFixed(1)}s  c ${r.c.toFixed(1)}s  d ${r.d.toFixed(1)}s`,
+      );
     } finally {
       await cleanup(a);
       await cleanup(b);
@@ -173,8 +197,12 @@ async function main() {
   }
   const m = Object.fromEntries(["a", "b", "c", "d"].map((k) => [k, median(rounds.map((r) => r[k]))]));
   const version = (args) => sh("docker", args).trim();
-  console.log(`Build benchmark: test/fixtures/e2e (8 targets, 4 Dockerfiles, 15 distinct RUN steps, 11 s of sleep in total, 4 s on the longest chain)`);
-  console.log(`engine ${version(["version", "--format", "{{.Server.Version}}"])}, ${version(["buildx", "version"])}, ${cpus().length} CPUs, median of ${ROUNDS} rounds\n`);
+  console.log(
+    `Build benchmark: test/fixtures/e2e (8 targets, 4 Dockerfiles, 15 distinct RUN steps, 11 s of sleep in total, 4 s on the longest chain)`,
+  );
+  console.log(
+    `engine ${version(["version", "--format", "{{.Server.Version}}"])}, ${version(["buildx", "version"])}, ${cpus().length} CPUs, median of ${ROUNDS} rounds\n`,
+  );
   const rows = [
     ["(a) one bakeplan bake, cold", m.a],
     ["(b) 8 x docker buildx build, cold", m.b],
@@ -182,7 +210,9 @@ async function main() {
     ["(d) bakeplan bake --one-by-one, warm", m.d],
   ];
   for (const [label, s] of rows) console.log(`${label.padEnd(46)} ${s.toFixed(1).padStart(6)} s`);
-  console.log(`\n(b) / (a) = ${(m.b / m.a).toFixed(2)}   (a) / (c) = ${(m.a / m.c).toFixed(2)}   (d) / (c) = ${(m.d / m.c).toFixed(2)}`);
+  console.log(
+    `\n(b) / (a) = ${(m.b / m.a).toFixed(2)}   (a) / (c) = ${(m.a / m.c).toFixed(2)}   (d) / (c) = ${(m.d / m.c).toFixed(2)}`,
+  );
 }
 
 await main();

@@ -20,17 +20,42 @@ import { parse, stringify } from "yaml";
 export const REPO = resolve(import.meta.dirname, "..");
 
 const CUDA = [
-  { value: "12.9", name: "cu129", base: "nvcr.io/nvidia/cuda-dl-base:25.06-cuda12.9-devel-ubuntu24.04", runtime: "nvcr.io/nvidia/cuda:12.9.1-runtime-ubuntu24.04" },
-  { value: "13.0", name: "cu130", base: "nvcr.io/nvidia/cuda-dl-base:25.11-cuda13.0-devel-ubuntu24.04", runtime: "nvcr.io/nvidia/cuda:13.0.2-runtime-ubuntu24.04" },
-  { value: "12.8", name: "cu128", base: "nvcr.io/nvidia/cuda-dl-base:25.03-cuda12.8-devel-ubuntu24.04", runtime: "nvcr.io/nvidia/cuda:12.8.1-runtime-ubuntu24.04" },
-  { value: "13.1", name: "cu131", base: "nvcr.io/nvidia/cuda-dl-base:26.02-cuda13.1-devel-ubuntu24.04", runtime: "nvcr.io/nvidia/cuda-dl-base:26.02-cuda13.1-runtime-ubuntu24.04" },
+  {
+    value: "12.9",
+    name: "cu129",
+    base: "nvcr.io/nvidia/cuda-dl-base:25.06-cuda12.9-devel-ubuntu24.04",
+    runtime: "nvcr.io/nvidia/cuda:12.9.1-runtime-ubuntu24.04",
+  },
+  {
+    value: "13.0",
+    name: "cu130",
+    base: "nvcr.io/nvidia/cuda-dl-base:25.11-cuda13.0-devel-ubuntu24.04",
+    runtime: "nvcr.io/nvidia/cuda:13.0.2-runtime-ubuntu24.04",
+  },
+  {
+    value: "12.8",
+    name: "cu128",
+    base: "nvcr.io/nvidia/cuda-dl-base:25.03-cuda12.8-devel-ubuntu24.04",
+    runtime: "nvcr.io/nvidia/cuda:12.8.1-runtime-ubuntu24.04",
+  },
+  {
+    value: "13.1",
+    name: "cu131",
+    base: "nvcr.io/nvidia/cuda-dl-base:26.02-cuda13.1-devel-ubuntu24.04",
+    runtime: "nvcr.io/nvidia/cuda-dl-base:26.02-cuda13.1-runtime-ubuntu24.04",
+  },
 ];
 const OS = [
   { value: "ubuntu24.04", name: "", pm: "apt" },
   { value: "ubi9", name: "ubi9", pm: "dnf" },
 ];
 const PYTHON = ["3.12", "3.11", "3.10", "3.13", "3.14"].map((v) => ({ value: v, name: `py${v.replace(".", "")}` }));
-const flavors = (n) => Array.from({ length: n }, (_, i) => ({ value: `f${String(i).padStart(2, "0")}`, name: `f${String(i).padStart(2, "0")}`, ref: `release/2026.${i}` }));
+const flavors = (n) =>
+  Array.from({ length: n }, (_, i) => ({
+    value: `f${String(i).padStart(2, "0")}`,
+    name: `f${String(i).padStart(2, "0")}`,
+    ref: `release/2026.${i}`,
+  }));
 const TARGETS = [
   { value: "runtime", name: "" },
   { value: "dev", name: "dev" },
@@ -100,7 +125,12 @@ function axisValues(shape) {
 
 /** Extra excludes that bring the dynamo shape from 400/240 to exactly 396 variants / 239 Dockerfiles. */
 function trimExcludes(ax) {
-  const unit = (f) => ({ cuda: ax.cuda[0].value, os: ax.os[0].value, python: ax.python[0].value, flavor: ax.flavor[f].value });
+  const unit = (f) => ({
+    cuda: ax.cuda[0].value,
+    os: ax.os[0].value,
+    python: ax.python[0].value,
+    flavor: ax.flavor[f].value,
+  });
   return [
     { when: { framework: "sglang", ...unit(0) }, reason: "benchmark shape: one sglang image less" },
     { when: { framework: "vllm", ...unit(0), target: ["dev", "local-dev"] }, reason: "benchmark shape: runtime only" },
@@ -121,14 +151,28 @@ function contextYaml(shape) {
       cuda: Object.fromEntries(ax.cuda.map((c) => [c.value, { name: c.name, images: { BASE_IMAGE: c.base } }])),
       os: Object.fromEntries(ax.os.map((o) => [o.value, { name: o.name, package_manager: o.pm }])),
       python: Object.fromEntries(ax.python.map((p) => [p.value, { name: p.name, args: { PYTHON_VERSION: p.value } }])),
-      flavor: Object.fromEntries(ax.flavor.map((f) => [f.value, { args: { FLAVOR_REF: f.ref }, vars: { flavor_ref: f.ref } }])),
+      flavor: Object.fromEntries(
+        ax.flavor.map((f) => [f.value, { args: { FLAVOR_REF: f.ref }, vars: { flavor_ref: f.ref } }]),
+      ),
       target: base.axes.target,
     },
     stage_axis: "target",
     defaults: base.defaults,
-    combinations: ["vllm", "sglang", "trtllm"].flatMap((fw) => ax.cuda.map((c) => ({ when: { framework: fw, cuda: c.value }, images: { RUNTIME_IMAGE: fw === "sglang" ? `lmsysorg/sglang:v0.5.10.post1-${c.name}-runtime` : c.runtime } }))),
+    combinations: ["vllm", "sglang", "trtllm"].flatMap((fw) =>
+      ax.cuda.map((c) => ({
+        when: { framework: fw, cuda: c.value },
+        images: { RUNTIME_IMAGE: fw === "sglang" ? `lmsysorg/sglang:v0.5.10.post1-${c.name}-runtime` : c.runtime },
+      })),
+    ),
     exclude: [
-      ...(shape.allStages ? [] : [{ when: { framework: ["sglang", "trtllm"], target: ["dev", "local-dev"] }, reason: "dev images are built for vLLM only" }]),
+      ...(shape.allStages
+        ? []
+        : [
+            {
+              when: { framework: ["sglang", "trtllm"], target: ["dev", "local-dev"] },
+              reason: "dev images are built for vLLM only",
+            },
+          ]),
       ...(shape.trim ? trimExcludes(ax) : []),
     ],
     groups: base.groups,
@@ -186,7 +230,9 @@ function hclValue(v, indent = "  ") {
   if (typeof v === "string") return hclString(v);
   if (Array.isArray(v)) return `[${v.map((x) => hclValue(x, indent)).join(", ")}]`;
   const inner = `${indent}  `;
-  return `{\n${Object.entries(v).map(([k, x]) => `${inner}${hclString(k)} = ${hclValue(x, inner)}`).join("\n")}\n${indent}}`;
+  return `{\n${Object.entries(v)
+    .map(([k, x]) => `${inner}${hclString(k)} = ${hclValue(x, inner)}`)
+    .join("\n")}\n${indent}}`;
 }
 
 /**
@@ -205,7 +251,9 @@ export function bakeMatrixHcl(shape) {
   out.push(`variable "REGISTRY" { default = ${hclString(base.publish.registry)} }`);
   out.push(`variable "DEFAULT_ARGS" {\n  default = ${hclValue(defaults)}\n}`);
   out.push(`variable "FRAMEWORK_ARGS" {\n  default = ${hclValue(base.axes.framework)}\n}`);
-  out.push(`variable "RUNTIME_IMAGE" {\n  default = ${hclValue(Object.fromEntries(["vllm", "sglang", "trtllm"].flatMap((fw) => ax.cuda.map((c) => [`${fw}/${c.value}`, fw === "sglang" ? `lmsysorg/sglang:v0.5.10.post1-${c.name}-runtime` : c.runtime]))))}\n}`);
+  out.push(
+    `variable "RUNTIME_IMAGE" {\n  default = ${hclValue(Object.fromEntries(["vllm", "sglang", "trtllm"].flatMap((fw) => ax.cuda.map((c) => [`${fw}/${c.value}`, fw === "sglang" ? `lmsysorg/sglang:v0.5.10.post1-${c.name}-runtime` : c.runtime]))))}\n}`,
+  );
   out.push(`variable "LABELS" {\n  default = ${hclValue(base.defaults.labels)}\n}`);
   out.push(`function "tname" {\n  params = [parts]\n  result = join("-", compact(parts))\n}`);
   const matrix = {
@@ -215,7 +263,10 @@ export function bakeMatrixHcl(shape) {
     fl: ax.flavor.map((f) => ({ value: f.value, name: f.value, ref: f.ref })),
   };
   for (const fw of ["vllm", "sglang", "trtllm"]) {
-    const tgt = TARGETS.filter((t) => stagesOf(shape, fw).includes(t.value)).map((t) => ({ stage: t.value, name: t.name }));
+    const tgt = TARGETS.filter((t) => stagesOf(shape, fw).includes(t.value)).map((t) => ({
+      stage: t.value,
+      name: t.name,
+    }));
     const parts = `["${fw}", cu.name, os.name, py.name, fl.name, tgt.name]`;
     out.push(`target "${fw}" {
   name = tname(${parts})

@@ -18,7 +18,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import os from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { copyBundled, expectedCounts, generate, REPO, SHAPES } from "./generate.mjs";
 
 const BIN = join(REPO, "bin", "bakeplan.js");
@@ -49,12 +49,18 @@ const int = (n) => n.toLocaleString("en-US");
 function measure(cmd, args, opts = {}) {
   const argv = TIME ? [TIME, "-f", "BENCH_TIME %e %M", cmd, ...args] : [cmd, ...args];
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { cwd: opts.cwd ?? REPO, encoding: "utf8", maxBuffer: 1 << 30, env: { ...process.env, BAKEPLAN_CACHE_DIR: STATE_DIR, ...opts.env } });
+  const r = spawnSync(argv[0], argv.slice(1), {
+    cwd: opts.cwd ?? REPO,
+    encoding: "utf8",
+    maxBuffer: 1 << 30,
+    env: { ...process.env, BAKEPLAN_CACHE_DIR: STATE_DIR, ...opts.env },
+  });
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   const stderr = r.stderr ?? "";
   const m = /BENCH_TIME [\d.]+ (\d+)/.exec(stderr);
   const rssKb = m ? Number(m[1]) : Number(/BENCH_RSS (\d+)/.exec(stderr)?.[1] ?? NaN);
-  if (r.status !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}:\n${stderr.slice(-2000)}`);
+  if (r.status !== 0 && !opts.allowFail)
+    throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}:\n${stderr.slice(-2000)}`);
   return { wall, rssKb, stdout: r.stdout ?? "", stderr, status: r.status };
 }
 
@@ -118,14 +124,19 @@ function lineCounts(dir, bakeJson) {
 
 function machine() {
   const cpus = os.cpus();
-  const osRelease = existsSync("/etc/os-release") ? /PRETTY_NAME="([^"]*)"/.exec(readFileSync("/etc/os-release", "utf8"))?.[1] : undefined;
+  const osRelease = existsSync("/etc/os-release")
+    ? /PRETTY_NAME="([^"]*)"/.exec(readFileSync("/etc/os-release", "utf8"))?.[1]
+    : undefined;
   return {
     cpu: `${cpus.length} x ${cpus[0]?.model?.trim() ?? "unknown CPU"}`,
     memory: `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`,
     os: `${osRelease ?? os.type()} (kernel ${os.release()})`,
     node: process.version,
     buildx: buildxVersion() ?? "buildx not available",
-    loadavg: os.loadavg().map((x) => x.toFixed(2)).join(" "),
+    loadavg: os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" "),
   };
 }
 
@@ -136,7 +147,9 @@ function startupRun(reps) {
   copyBundled(dir);
   const cfg = join(dir, "context.yaml");
   bakeplan(["plan", "--config", cfg], dir); // warm the disk cache
-  const node0 = [], first = [], repeat = [];
+  const node0 = [],
+    first = [],
+    repeat = [];
   for (let i = 0; i < reps; i++) {
     node0.push(measure("node", ["-e", "0"]).wall);
     clean(dir);
@@ -158,7 +171,13 @@ function sizeRun(size, buildx) {
   for (let i = 0; i < reps; i++) {
     clean(dir);
     const a = bakeplan(["plan", "--config", cfg, "--verbose"], dir);
-    runs.first.push({ wall: a.wall, rssKb: a.rssKb, stages: stages(a.stderr), start: startMs(a.stderr), written: written(a.stdout) });
+    runs.first.push({
+      wall: a.wall,
+      rssKb: a.rssKb,
+      stages: stages(a.stderr),
+      start: startMs(a.stderr),
+      written: written(a.stdout),
+    });
     const b = bakeplan(["plan", "--config", cfg, "--verbose"], dir);
     runs.incremental.push({ wall: b.wall, rssKb: b.rssKb, stages: stages(b.stderr), written: written(b.stdout) });
     // The full plan again, without the up-to-date state: renders and compares everything, writes nothing.
@@ -172,17 +191,36 @@ function sizeRun(size, buildx) {
   }
   const counts = lineCounts(dir, join(dir, "docker-bake.json"));
   const expected = expectedCounts(shape);
-  if (counts.variants !== expected.variants || counts.files !== expected.files) throw new Error(`size ${size}: expected ${expected.variants} variants / ${expected.files} files, got ${counts.variants} / ${counts.files}`);
+  if (counts.variants !== expected.variants || counts.files !== expected.files)
+    throw new Error(
+      `size ${size}: expected ${expected.variants} variants / ${expected.files} files, got ${counts.variants} / ${counts.files}`,
+    );
   const stageNames = [...new Set(runs.first.flatMap((r) => Object.keys(r.stages)))];
   const med = (list, f) => median(list.map(f));
   return {
     size,
     reps,
     ...counts,
-    first: { wall: med(runs.first, (r) => r.wall), rssKb: med(runs.first, (r) => r.rssKb), start: med(runs.first, (r) => r.start), written: med(runs.first, (r) => r.written), stages: Object.fromEntries(stageNames.map((s) => [s, med(runs.first, (r) => r.stages[s] ?? 0)])) },
-    incremental: { wall: med(runs.incremental, (r) => r.wall), rssKb: med(runs.incremental, (r) => r.rssKb), written: Math.max(...runs.incremental.map((r) => r.written)) },
+    first: {
+      wall: med(runs.first, (r) => r.wall),
+      rssKb: med(runs.first, (r) => r.rssKb),
+      start: med(runs.first, (r) => r.start),
+      written: med(runs.first, (r) => r.written),
+      stages: Object.fromEntries(stageNames.map((s) => [s, med(runs.first, (r) => r.stages[s] ?? 0)])),
+    },
+    incremental: {
+      wall: med(runs.incremental, (r) => r.wall),
+      rssKb: med(runs.incremental, (r) => r.rssKb),
+      written: Math.max(...runs.incremental.map((r) => r.written)),
+    },
     replan: { wall: med(runs.replan, (r) => r.wall), written: Math.max(...runs.replan.map((r) => r.written)) },
-    buildx: runs.buildx.length ? { wall: med(runs.buildx, (r) => r.wall), rssKb: med(runs.buildx, (r) => r.rssKb), targets: runs.buildx[0].targets } : undefined,
+    buildx: runs.buildx.length
+      ? {
+          wall: med(runs.buildx, (r) => r.wall),
+          rssKb: med(runs.buildx, (r) => r.rssKb),
+          targets: runs.buildx[0].targets,
+        }
+      : undefined,
   };
 }
 
@@ -192,11 +230,20 @@ function auditRun(size) {
   clean(dir);
   const auditFile = join(WORK, "audit.json");
   const audited = () => {
-    measure("node", ["--import", join(REPO, "bench", "audit.mjs"), BIN, "plan", "--config", join(dir, "context.yaml")], { cwd: dir, env: { BENCH_AUDIT_FILE: auditFile } });
+    measure(
+      "node",
+      ["--import", join(REPO, "bench", "audit.mjs"), BIN, "plan", "--config", join(dir, "context.yaml")],
+      { cwd: dir, env: { BENCH_AUDIT_FILE: auditFile } },
+    );
     const a = JSON.parse(readFileSync(auditFile, "utf8"));
     // Only the project's files: not bakeplan's own modules, nor its up-to-date state (kept outside the project).
     const inProject = ([p]) => p.startsWith(dir + "/");
-    return { ...a, reads: a.reads.filter(inProject), writes: a.writes.filter(inProject), renames: a.renames.filter(inProject) };
+    return {
+      ...a,
+      reads: a.reads.filter(inProject),
+      writes: a.writes.filter(inProject),
+      renames: a.renames.filter(inProject),
+    };
   };
   const audit = audited();
   const templates = readdirSync(join(dir, "templates")).length;
@@ -206,7 +253,13 @@ function auditRun(size) {
   const rereads = audit.reads.filter(([, n]) => n > 1);
   const outputs = audit.renames.map(([p]) => p);
   const rewritten = audit.renames.filter(([, n]) => n > 1);
-  const hashes = new Set(readdirSync(join(dir, "bake")).map((f) => createHash("sha256").update(readFileSync(join(dir, "bake", f))).digest("hex")));
+  const hashes = new Set(
+    readdirSync(join(dir, "bake")).map((f) =>
+      createHash("sha256")
+        .update(readFileSync(join(dir, "bake", f)))
+        .digest("hex"),
+    ),
+  );
   const dockerfiles = readdirSync(join(dir, "bake")).length;
   // The second run: nothing changed, so nothing is written.
   const audit2 = audited();
@@ -239,34 +292,50 @@ function report(results) {
   const out = [];
   const p = (s = "") => out.push(s);
   p(`Machine: ${m.cpu}, ${m.memory}, ${m.os}, Node ${m.node}; ${m.buildx}`);
-  p(`Load average at start: ${m.loadavg}; at end: ${results.loadavgEnd}. Medians of the repetitions shown; wall times include process start.`);
+  p(
+    `Load average at start: ${m.loadavg}; at end: ${results.loadavgEnd}. Medians of the repetitions shown; wall times include process start.`,
+  );
   p();
   p(`Startup (bundled example, ${startup.reps} runs each, interleaved):`);
-  p(`| \`node -e 0\` | \`bakeplan plan\` (fresh: bake/ removed) | ratio | \`bakeplan plan\` (nothing changed) | ratio |`);
+  p(
+    `| \`node -e 0\` | \`bakeplan plan\` (fresh: bake/ removed) | ratio | \`bakeplan plan\` (nothing changed) | ratio |`,
+  );
   p(`|---:|---:|---:|---:|---:|`);
-  p(`| ${ms(startup.node0)} ms | ${ms(startup.first)} ms | ${(startup.first / startup.node0).toFixed(2)}x | ${ms(startup.repeat)} ms | ${(startup.repeat / startup.node0).toFixed(2)}x |`);
+  p(
+    `| ${ms(startup.node0)} ms | ${ms(startup.first)} ms | ${(startup.first / startup.node0).toFixed(2)}x | ${ms(startup.repeat)} ms | ${(startup.repeat / startup.node0).toFixed(2)}x |`,
+  );
   p();
   const stageNames = [...new Set(sizes.flatMap((s) => Object.keys(s.first.stages)))];
   p(`\`bakeplan plan\` (first run: bake/ and docker-bake.json removed before each repetition):`);
-  p(`| variants | Dockerfiles | lines rendered (per variant) | lines written | wall ms | peak RSS MB | start | ${stageNames.join(" | ")} | in-process ms per variant | reps |`);
+  p(
+    `| variants | Dockerfiles | lines rendered (per variant) | lines written | wall ms | peak RSS MB | start | ${stageNames.join(" | ")} | in-process ms per variant | reps |`,
+  );
   p(`|${"---:|".repeat(9 + stageNames.length)}`);
   for (const s of sizes) {
     const inproc = Object.values(s.first.stages).reduce((a, b) => a + b, 0);
-    p(`| ${label(s)} | ${int(s.files)} | ${int(s.renderedLines)} (${Math.round(s.renderedLines / s.variants)}) | ${int(s.writtenLines)} | ${ms(s.first.wall)} | ${mb(s.first.rssKb)} | ${ms(s.first.start)} | ${stageNames.map((n) => ms(s.first.stages[n])).join(" | ")} | ${(inproc / s.variants).toFixed(3)} | ${s.reps} |`);
+    p(
+      `| ${label(s)} | ${int(s.files)} | ${int(s.renderedLines)} (${Math.round(s.renderedLines / s.variants)}) | ${int(s.writtenLines)} | ${ms(s.first.wall)} | ${mb(s.first.rssKb)} | ${ms(s.first.start)} | ${stageNames.map((n) => ms(s.first.stages[n])).join(" | ")} | ${(inproc / s.variants).toFixed(3)} | ${s.reps} |`,
+    );
   }
   p();
   p(`Against the alternative, and the incremental run:`);
-  p(`| variants | \`bakeplan plan\` wall ms | \`docker buildx bake --print\` (bake \`matrix\`) wall ms | bakeplan / buildx | buildx peak RSS MB | second \`plan\`, nothing changed: wall ms | files written | second / first | full plan over the existing files (BAKEPLAN_NO_CACHE=1): wall ms | its / buildx |`);
+  p(
+    `| variants | \`bakeplan plan\` wall ms | \`docker buildx bake --print\` (bake \`matrix\`) wall ms | bakeplan / buildx | buildx peak RSS MB | second \`plan\`, nothing changed: wall ms | files written | second / first | full plan over the existing files (BAKEPLAN_NO_CACHE=1): wall ms | its / buildx |`,
+  );
   p(`|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
   for (const s of sizes) {
     const bx = s.buildx;
-    p(`| ${label(s)} | ${ms(s.first.wall)} | ${bx ? ms(bx.wall) : results.buildx ? "n/a (its excludes have no bake-matrix form)" : "buildx not available"} | ${bx ? `${(s.first.wall / bx.wall).toFixed(2)}x` : "–"} | ${bx ? mb(bx.rssKb) : "–"} | ${ms(s.incremental.wall)} | ${s.incremental.written} | ${((100 * s.incremental.wall) / s.first.wall).toFixed(0)}% | ${ms(s.replan.wall)} (${s.replan.written} written) | ${bx ? `${(s.replan.wall / bx.wall).toFixed(2)}x` : "–"} |`);
+    p(
+      `| ${label(s)} | ${ms(s.first.wall)} | ${bx ? ms(bx.wall) : results.buildx ? "n/a (its excludes have no bake-matrix form)" : "buildx not available"} | ${bx ? `${(s.first.wall / bx.wall).toFixed(2)}x` : "–"} | ${bx ? mb(bx.rssKb) : "–"} | ${ms(s.incremental.wall)} | ${s.incremental.written} | ${((100 * s.incremental.wall) / s.first.wall).toFixed(0)}% | ${ms(s.replan.wall)} (${s.replan.written} written) | ${bx ? `${(s.replan.wall / bx.wall).toFixed(2)}x` : "–"} |`,
+    );
   }
   p();
   if (audit) {
-    p(`Audit (Dynamo shape, bench/audit.mjs): ${audit.parses} template parses for ${audit.templates} template files (at most ${audit.maxParsesPerTemplate} per file; plus ${audit.includeNameParses} parses of include-tag file names); ` +
-      `${audit.filesRead} files read, ${audit.rereads} of them more than once; ${audit.outputsWritten} outputs written, at most ${audit.maxWritesPerOutput} time(s) each; ` +
-      `${audit.dockerfiles} Dockerfiles for ${audit.distinctContents} distinct contents; second run wrote ${audit.incrementalWrites} files.`);
+    p(
+      `Audit (Dynamo shape, bench/audit.mjs): ${audit.parses} template parses for ${audit.templates} template files (at most ${audit.maxParsesPerTemplate} per file; plus ${audit.includeNameParses} parses of include-tag file names); ` +
+        `${audit.filesRead} files read, ${audit.rereads} of them more than once; ${audit.outputsWritten} outputs written, at most ${audit.maxWritesPerOutput} time(s) each; ` +
+        `${audit.dockerfiles} Dockerfiles for ${audit.distinctContents} distinct contents; second run wrote ${audit.incrementalWrites} files.`,
+    );
     p();
   }
   p("Goals:");
@@ -277,19 +346,45 @@ function report(results) {
 function goals({ startup, sizes, audit }) {
   const by = Object.fromEntries(sizes.map((s) => [s.size, s]));
   const list = [];
-  list.push({ met: startup.first <= 4 * startup.node0, text: `bundled example within 4x \`node -e 0\`: ${(startup.first / startup.node0).toFixed(2)}x fresh, ${(startup.repeat / startup.node0).toFixed(2)}x unchanged` });
-  if (by.dynamo) list.push({ met: by.dynamo.first.wall < 1000, text: `Dynamo shape (${by.dynamo.variants} variants, ${by.dynamo.files} Dockerfiles, ${int(by.dynamo.renderedLines)} rendered lines) under 1.0 s: ${ms(by.dynamo.first.wall)} ms` });
+  list.push({
+    met: startup.first <= 4 * startup.node0,
+    text: `bundled example within 4x \`node -e 0\`: ${(startup.first / startup.node0).toFixed(2)}x fresh, ${(startup.repeat / startup.node0).toFixed(2)}x unchanged`,
+  });
+  if (by.dynamo)
+    list.push({
+      met: by.dynamo.first.wall < 1000,
+      text: `Dynamo shape (${by.dynamo.variants} variants, ${by.dynamo.files} Dockerfiles, ${int(by.dynamo.renderedLines)} rendered lines) under 1.0 s: ${ms(by.dynamo.first.wall)} ms`,
+    });
   const inproc = (s) => Object.values(s.first.stages).reduce((a, b) => a + b, 0);
   if (by[100] && by[5000]) {
     const base = by[10] ?? { variants: 0, first: { stages: {} } };
     const marginal = (s) => (inproc(s) - inproc(base)) / (s.variants - base.variants);
     const r = marginal(by[5000]) / marginal(by[100]);
     const at1000 = by[1000] ? `, ${marginal(by[1000]).toFixed(3)} ms at 1,000` : "";
-    list.push({ met: Math.abs(r - 1) <= 0.25, text: `linear: marginal in-process cost per variant (over the ${base.variants}-variant run) ${marginal(by[100]).toFixed(3)} ms at 100${at1000}, ${marginal(by[5000]).toFixed(3)} ms at 5,000 (${r >= 1 ? "+" : ""}${((r - 1) * 100).toFixed(0)}% against 100)` });
-    list.push({ met: by[5000].first.rssKb < 300 * 1024, text: `peak RSS at 5,000 variants under 300 MB: ${mb(by[5000].first.rssKb)} MB` });
+    list.push({
+      met: Math.abs(r - 1) <= 0.25,
+      text: `linear: marginal in-process cost per variant (over the ${base.variants}-variant run) ${marginal(by[100]).toFixed(3)} ms at 100${at1000}, ${marginal(by[5000]).toFixed(3)} ms at 5,000 (${r >= 1 ? "+" : ""}${((r - 1) * 100).toFixed(0)}% against 100)`,
+    });
+    list.push({
+      met: by[5000].first.rssKb < 300 * 1024,
+      text: `peak RSS at 5,000 variants under 300 MB: ${mb(by[5000].first.rssKb)} MB`,
+    });
   }
-  if (by[1000]?.buildx) list.push({ met: by[1000].first.wall < by[1000].buildx.wall, text: `ahead of \`docker buildx bake --print\` at 1,000 variants: ${ms(by[1000].first.wall)} ms vs ${ms(by[1000].buildx.wall)} ms (over the existing files, writing none: ${ms(by[1000].replan.wall)} ms)` });
-  if (audit) list.push({ met: audit.maxParsesPerTemplate === 1 && audit.rereads === 0 && audit.dockerfiles === audit.distinctContents && audit.maxWritesPerOutput <= 1 && audit.incrementalWrites === 0, text: `each template parsed once, no file read twice, identical content written once, unchanged files not rewritten` });
+  if (by[1000]?.buildx)
+    list.push({
+      met: by[1000].first.wall < by[1000].buildx.wall,
+      text: `ahead of \`docker buildx bake --print\` at 1,000 variants: ${ms(by[1000].first.wall)} ms vs ${ms(by[1000].buildx.wall)} ms (over the existing files, writing none: ${ms(by[1000].replan.wall)} ms)`,
+    });
+  if (audit)
+    list.push({
+      met:
+        audit.maxParsesPerTemplate === 1 &&
+        audit.rereads === 0 &&
+        audit.dockerfiles === audit.distinctContents &&
+        audit.maxWritesPerOutput <= 1 &&
+        audit.incrementalWrites === 0,
+      text: `each template parsed once, no file read twice, identical content written once, unchanged files not rewritten`,
+    });
   const worst = sizes.reduce((w, s) => Math.max(w, s.incremental.wall / s.first.wall), 0);
   list.push({ met: worst < 0.6, text: `incremental run under 60% of the first: at most ${(worst * 100).toFixed(0)}%` });
   return list;
@@ -302,26 +397,51 @@ function profileRun(size) {
   clean(dir);
   const out = join(WORK, "profiles");
   rmSync(out, { recursive: true, force: true });
-  const r = measure("node", ["--cpu-prof", "--cpu-prof-dir", out, "--cpu-prof-interval", "250", BIN, "plan", "--config", join(dir, "context.yaml"), "--verbose"], { cwd: dir, env: { BAKEPLAN_NO_CACHE: "1" } });
+  const r = measure(
+    "node",
+    [
+      "--cpu-prof",
+      "--cpu-prof-dir",
+      out,
+      "--cpu-prof-interval",
+      "250",
+      BIN,
+      "plan",
+      "--config",
+      join(dir, "context.yaml"),
+      "--verbose",
+    ],
+    { cwd: dir, env: { BAKEPLAN_NO_CACHE: "1" } },
+  );
   const file = join(out, readdirSync(out)[0]);
   const p = JSON.parse(readFileSync(file, "utf8"));
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map();
   p.samples.forEach((id, i) => {
     const f = byId.get(id).callFrame;
-    const url = f.url.includes("/node_modules/") ? f.url.slice(f.url.lastIndexOf("/node_modules/") + 14) : f.url.replace(`file://${REPO}/`, "");
+    const url = f.url.includes("/node_modules/")
+      ? f.url.slice(f.url.lastIndexOf("/node_modules/") + 14)
+      : f.url.replace(`file://${REPO}/`, "");
     const key = `${f.functionName || "(anonymous)"} ${url}${f.url ? `:${f.lineNumber + 1}` : ""}`;
     self.set(key, (self.get(key) ?? 0) + (p.timeDeltas[i] ?? 0));
   });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
-  const lines = [`Profile of one fresh \`bakeplan plan\` at size ${size} (node --cpu-prof, ${file}); wall ${ms(r.wall)} ms, ${ms(total / 1000)} ms sampled:`, r.stderr.replace(/^BENCH_TIME.*\n?/m, "").trim(), "", "| self ms | share | function |", "|---:|---:|---|"];
-  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) lines.push(`| ${ms(v / 1000)} | ${((100 * v) / total).toFixed(1)}% | \`${k}\` |`);
+  const lines = [
+    `Profile of one fresh \`bakeplan plan\` at size ${size} (node --cpu-prof, ${file}); wall ${ms(r.wall)} ms, ${ms(total / 1000)} ms sampled:`,
+    r.stderr.replace(/^BENCH_TIME.*\n?/m, "").trim(),
+    "",
+    "| self ms | share | function |",
+    "|---:|---:|---|",
+  ];
+  for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25))
+    lines.push(`| ${ms(v / 1000)} | ${((100 * v) / total).toFixed(1)}% | \`${k}\` |`);
   return lines.join("\n");
 }
 
 // --- main -----------------------------------------------------------------------------------------
 
-if (!existsSync(join(REPO, "dist", "bin.js"))) throw new Error("dist/ is missing: run `npm run build` (npm run bench builds first)");
+if (!existsSync(join(REPO, "dist", "bin.js")))
+  throw new Error("dist/ is missing: run `npm run build` (npm run bench builds first)");
 mkdirSync(WORK, { recursive: true });
 rmSync(STATE_DIR, { recursive: true, force: true });
 if (option("profile")) {
@@ -339,7 +459,10 @@ for (const size of SIZES) {
   results.sizes.push(sizeRun(size, buildx));
 }
 if (SIZES.includes("dynamo")) results.audit = auditRun("dynamo");
-results.loadavgEnd = os.loadavg().map((x) => x.toFixed(2)).join(" ");
+results.loadavgEnd = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(" ");
 writeFileSync(JSON_OUT, `${JSON.stringify(results, null, 2)}\n`);
 const table = report(results);
 writeFileSync(join(WORK, "results.md"), `${table}\n`);

@@ -28,7 +28,8 @@ export function parseSet(values: string[]): Override[] {
   return values.map((raw) => {
     const eq = raw.indexOf("=");
     const name = eq < 0 ? raw : raw.slice(0, eq);
-    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`--set ${raw}: expected NAME=VALUE with an ARG name`);
+    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new UsageError(`--set ${raw}: expected NAME=VALUE with an ARG name`);
     return { name, value: raw.slice(eq + 1) };
   });
 }
@@ -37,7 +38,12 @@ function addPlanOptions(cmd: Command): Command {
   return cmd
     .option("-c, --config <file>", "context file", "context.yaml")
     .option("--set <NAME=VALUE>", "override an ARG value (repeatable; highest precedence)", collect, [])
-    .option("--only <selector>", "only these targets: a target, a group, or axis=value[,axis=value] (repeatable)", collect, [])
+    .option(
+      "--only <selector>",
+      "only these targets: a target, a group, or axis=value[,axis=value] (repeatable)",
+      collect,
+      [],
+    )
     .addOption(new Option("--version <version>", "image version for tags and labels").env("BAKEPLAN_VERSION"))
     .addOption(new Option("--sha <sha>", "git commit for tags, labels and cache").env("BAKEPLAN_SHA"))
     .addOption(new Option("--branch <branch>", "git branch for tags and cache refs").env("BAKEPLAN_BRANCH"))
@@ -45,7 +51,8 @@ function addPlanOptions(cmd: Command): Command {
     .option("--strict", "treat warnings (e.g. an exclude that matches nothing) as errors", false)
     .option("--max-variants <n>", "raise the variant limit (default: limits.max_variants, 10000)", (v) => {
       const n = Number.parseInt(v, 10);
-      if (!Number.isInteger(n) || n <= 0 || String(n) !== v) throw new UsageError(`--max-variants ${v}: expected a positive whole number`);
+      if (!Number.isInteger(n) || n <= 0 || String(n) !== v)
+        throw new UsageError(`--max-variants ${v}: expected a positive whole number`);
       return n;
     })
     .option("-v, --verbose", "print stage timings and commands", false);
@@ -59,7 +66,8 @@ function given<K extends string>(opts: Record<string, unknown>, key: K): { [P in
 
 function planOptions(o: Record<string, unknown>): PlanCommandOptions {
   const inputs: BuildInputs = {};
-  for (const key of ["version", "sha", "branch", "registry"] as const) if (typeof o[key] === "string" && o[key] !== "") inputs[key] = o[key];
+  for (const key of ["version", "sha", "branch", "registry"] as const)
+    if (typeof o[key] === "string" && o[key] !== "") inputs[key] = o[key];
   return {
     config: o.config as string,
     set: parseSet(o.set as string[]),
@@ -115,7 +123,9 @@ Examples:
 export function buildProgram(output: Output, passThrough: string[] = []): Command {
   const program = new Command()
     .name("bakeplan")
-    .description("Turn a declarative support matrix (context.yaml + liquid templates) into per-variant Dockerfiles and a Docker Bake file.")
+    .description(
+      "Turn a declarative support matrix (context.yaml + liquid templates) into per-variant Dockerfiles and a Docker Bake file.",
+    )
     .version(VERSION, "-V, --version")
     .enablePositionalOptions()
     .showHelpAfterError()
@@ -123,7 +133,12 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
     .exitOverride();
 
   const sub = (name: string, description: string, examples: string) => {
-    const cmd = program.command(name).description(description).addHelpText("after", examples).exitOverride().configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) });
+    const cmd = program
+      .command(name)
+      .description(description)
+      .addHelpText("after", examples)
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) });
     return cmd.showHelpAfterError();
   };
 
@@ -139,32 +154,46 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
     .option("--all", "also list excluded combinations and why", false)
     .action(async (opts: Record<string, unknown>) => {
       const { list } = await import("./commands/list.js");
-      await list({ ...planOptions(opts), json: opts.json === true, all: opts.all === true }, output);
+      list({ ...planOptions(opts), json: opts.json === true, all: opts.all === true }, output);
     });
 
   addPlanOptions(sub("render", "print the Dockerfile of one target", EXAMPLES.render))
     .argument("<target>", "target name")
     .action(async (target: string, opts: Record<string, unknown>) => {
       const { render } = await import("./commands/render.js");
-      await render({ ...planOptions(opts), target }, output);
+      render({ ...planOptions(opts), target }, output);
     });
 
-  addPlanOptions(sub("explain", "show each value of a target with its source (file:line, key path) and the stage that declares it", EXAMPLES.explain))
+  addPlanOptions(
+    sub(
+      "explain",
+      "show each value of a target with its source (file:line, key path) and the stage that declares it",
+      EXAMPLES.explain,
+    ),
+  )
     .argument("<target>", "target name")
     .argument("[args...]", "only these ARGs")
     .action(async (target: string, args: string[], opts: Record<string, unknown>) => {
       const { explain } = await import("./commands/explain.js");
-      await explain({ ...planOptions(opts), target, args }, output);
+      explain({ ...planOptions(opts), target, args }, output);
     });
 
-  addPlanOptions(sub("check", "render in memory and compare with the files on disk; exit 1 with a diff when out of date", EXAMPLES.check))
+  addPlanOptions(
+    sub(
+      "check",
+      "render in memory and compare with the files on disk; exit 1 with a diff when out of date",
+      EXAMPLES.check,
+    ),
+  )
     .option("-o, --out <file>", "bake file to compare (default: docker-bake.json next to the context file)")
     .action(async (opts: Record<string, unknown>) => {
       const { check } = await import("./commands/check.js");
-      await check({ ...planOptions(opts), ...given(opts, "out") }, output);
+      check({ ...planOptions(opts), ...given(opts, "out") }, output);
     });
 
-  addPlanOptions(sub("bake", "plan, then build with docker buildx bake (arguments after -- go to buildx)", EXAMPLES.bake))
+  addPlanOptions(
+    sub("bake", "plan, then build with docker buildx bake (arguments after -- go to buildx)", EXAMPLES.bake),
+  )
     .argument("[targets...]", "targets or groups to build (default: the default group)")
     .option("-o, --out <file>", "bake file to write (default: docker-bake.json next to the context file)")
     .option("--push", "push the images (--push to buildx)", false)
@@ -172,8 +201,16 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
     .option("--builder <name>", "buildx builder to use")
     .option("--dry-run", "print the exact buildx command, shell-quoted; run and write nothing", false)
     .option("--metadata-file <file>", "keep buildx's metadata file here (default: a temp file)")
-    .option("--cache-warm", "build the selected targets to fill their registry cache only (output type=cacheonly), never push images", false)
-    .option("--one-by-one", "run one buildx bake per target, in order, instead of one for all (works around remote-cache misses, docker/buildx#414)", false)
+    .option(
+      "--cache-warm",
+      "build the selected targets to fill their registry cache only (output type=cacheonly), never push images",
+      false,
+    )
+    .option(
+      "--one-by-one",
+      "run one buildx bake per target, in order, instead of one for all (works around remote-cache misses, docker/buildx#414)",
+      false,
+    )
     .action(async (targets: string[], opts: Record<string, unknown>) => {
       const { bake } = await import("./commands/bake.js");
       await bake(
@@ -194,11 +231,20 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
       );
     });
 
-  addPlanOptions(sub("lint", "run BuildKit's Dockerfile checks (buildx bake --call check) and report findings at their template lines", EXAMPLES.lint))
+  addPlanOptions(
+    sub(
+      "lint",
+      "run BuildKit's Dockerfile checks (buildx bake --call check) and report findings at their template lines",
+      EXAMPLES.lint,
+    ),
+  )
     .argument("[targets...]", "targets or groups to lint (default: all)")
     .option("-o, --out <file>", "bake file to write (default: docker-bake.json next to the context file)")
     .option("--builder <name>", "buildx builder to use")
-    .option("--base-image <image>", "replace every image ARG (BASE_IMAGE, RUNTIME_IMAGE, ...) with this local image, for offline linting")
+    .option(
+      "--base-image <image>",
+      "replace every image ARG (BASE_IMAGE, RUNTIME_IMAGE, ...) with this local image, for offline linting",
+    )
     .action(async (targets: string[], opts: Record<string, unknown>) => {
       const { lint } = await import("./commands/lint.js");
       await lint(
@@ -234,7 +280,8 @@ export async function run(argv: string[], output: Output): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help")
+        return 0;
       return 2;
     }
     throw e;

@@ -5,11 +5,17 @@ export function checkValue(name: string, value: string, what: string): string[] 
   const problems: string[] = [];
   // eslint-disable-next-line no-control-regex -- a name with a line break must not break the message either
   if (/[\x00-\x1f]/.test(name)) name = JSON.stringify(name);
-  if (/[\n\r]/.test(value)) problems.push(`The ${what} ${name} contains a line break, which would start a new Dockerfile instruction; use a single line`);
+  if (/[\n\r]/.test(value))
+    problems.push(
+      `The ${what} ${name} contains a line break, which would start a new Dockerfile instruction; use a single line`,
+    );
   if (value.includes("\0")) problems.push(`The ${what} ${name} contains a NUL character`);
   // bake reads every string of the bake file through HCL, which normalises it to NFC (seen with
   // buildx 0.29.1 `bake --print`): the build would get different characters than the ones written.
-  if (value.normalize("NFC") !== value) problems.push(`The ${what} ${name} is not in Unicode normal form C; bake normalises every string, so the build would get different characters. Write it in NFC (${JSON.stringify(value.normalize("NFC"))})`);
+  if (value.normalize("NFC") !== value)
+    problems.push(
+      `The ${what} ${name} is not in Unicode normal form C; bake normalises every string, so the build would get different characters. Write it in NFC (${JSON.stringify(value.normalize("NFC"))})`,
+    );
   return problems;
 }
 
@@ -34,10 +40,13 @@ export function secretLikeReason(name: string, value: string): string | undefine
 }
 
 const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*";
-const DOMAIN = "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?";
+const DOMAIN =
+  "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?";
 const TAG = "[\\w][\\w.-]{0,127}";
 const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-const REFERENCE = new RegExp(`^(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+const REFERENCE = new RegExp(
+  `^(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`,
+);
 const REPOSITORY = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
 const REGISTRY = new RegExp(`^${DOMAIN}$`);
 const TAG_ONLY = new RegExp(`^${TAG}$`);
@@ -45,14 +54,20 @@ const TAG_ONLY = new RegExp(`^${TAG}$`);
 /** The distribution/reference grammar: [registry/]repo[:tag][@digest], repository lowercase. */
 export function checkImageReference(ref: string): string[] {
   if (REFERENCE.test(ref)) return [];
-  if (/[A-Z]/.test(ref.split(":")[0] ?? "") && REFERENCE.test(ref.toLowerCase())) return [`Invalid image reference "${ref}": the repository must be lowercase`];
+  if (/[A-Z]/.test(ref.split(":")[0] ?? "") && REFERENCE.test(ref.toLowerCase()))
+    return [`Invalid image reference "${ref}": the repository must be lowercase`];
   const tag = /:([^/:@]*)(@|$)/.exec(ref)?.[1];
-  if (tag !== undefined && tag.length > 128) return [`Invalid image reference "${ref}": the tag is ${tag.length} characters, at most 128 are allowed`];
-  return [`Invalid image reference "${ref}": expected [registry/]repository[:tag][@digest] with a lowercase repository`];
+  if (tag !== undefined && tag.length > 128)
+    return [`Invalid image reference "${ref}": the tag is ${tag.length} characters, at most 128 are allowed`];
+  return [
+    `Invalid image reference "${ref}": expected [registry/]repository[:tag][@digest] with a lowercase repository`,
+  ];
 }
 
 export function checkRepository(repo: string): string[] {
-  return REPOSITORY.test(repo) ? [] : [`Invalid repository "${repo}": use lowercase letters, digits and . _ - separated by /`];
+  return REPOSITORY.test(repo)
+    ? []
+    : [`Invalid repository "${repo}": use lowercase letters, digits and . _ - separated by /`];
 }
 
 export function checkRegistry(registry: string): string[] {
@@ -60,8 +75,11 @@ export function checkRegistry(registry: string): string[] {
 }
 
 export function checkTag(tag: string): string[] {
-  if (tag.length > 128) return [`Invalid tag "${tag.slice(0, 40)}…": ${tag.length} characters, at most 128 are allowed`];
-  return TAG_ONLY.test(tag) ? [] : [`Invalid tag "${tag}": use letters, digits, _ . - and start with a letter, digit or _`];
+  if (tag.length > 128)
+    return [`Invalid tag "${tag.slice(0, 40)}…": ${tag.length} characters, at most 128 are allowed`];
+  return TAG_ONLY.test(tag)
+    ? []
+    : [`Invalid tag "${tag}": use letters, digits, _ . - and start with a letter, digit or _`];
 }
 
 /** What docker/metadata-action does to a branch name before it goes into a tag. */

@@ -82,7 +82,12 @@ FROM runtime AS dev
 /** A throwaway project directory; `files` overrides or adds files (null removes one). */
 export function hardProject(files: Record<string, string | null> = {}): string {
   const all: Record<string, string> = {};
-  for (const [name, content] of Object.entries({ "context.yaml": HARD_CONTEXT, "templates/Dockerfile.liquid": HARD_TEMPLATE, ...files })) if (content !== null) all[name] = content;
+  for (const [name, content] of Object.entries({
+    "context.yaml": HARD_CONTEXT,
+    "templates/Dockerfile.liquid": HARD_TEMPLATE,
+    ...files,
+  }))
+    if (content !== null) all[name] = content;
   return testdir(all);
 }
 
@@ -99,7 +104,10 @@ export async function plannedProject(files: Record<string, string | null> = {}, 
  * The contract of a refused input: the exact exit code, every location in `at` present in stderr as
  * `file:line:col: key.path` (or `file: path` for a command-line option), the message, nothing on stdout.
  */
-export function expectRefused(res: CliResult, expected: { code?: number; at: string[]; message: string | RegExp }): void {
+export function expectRefused(
+  res: CliResult,
+  expected: { code?: number; at: string[]; message: string | RegExp },
+): void {
   expect(res.code, res.stderr).toBe(expected.code ?? 1);
   for (const at of expected.at) expect(res.stderr).toContain(at);
   if (typeof expected.message === "string") expect(res.stderr).toContain(expected.message);

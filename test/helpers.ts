@@ -41,7 +41,10 @@ export async function runCli(args: string[], cwd?: string): Promise<CliResult> {
   const previous = process.cwd();
   if (cwd) process.chdir(cwd);
   try {
-    const code = await main(["node", "bakeplan", ...args], { out: (s) => void (stdout += s), err: (s) => void (stderr += s) });
+    const code = await main(["node", "bakeplan", ...args], {
+      out: (s) => void (stdout += s),
+      err: (s) => void (stderr += s),
+    });
     return { code, stdout, stderr };
   } finally {
     if (cwd) process.chdir(previous);

@@ -34,7 +34,12 @@ export interface BakeOptions extends PlanCommandOptions {
 const MIN_BUILDX: [number, number, number] = [0, 17, 0];
 
 /** Target names to build: positional targets/groups plus --only selectors; the `default` group when none. */
-export function selectTargets(plan: Plan, files: ProjectFiles, names: string[], only: string[]): { args: string[]; targets: string[] } {
+export function selectTargets(
+  plan: Plan,
+  files: ProjectFiles,
+  names: string[],
+  only: string[],
+): { args: string[]; targets: string[] } {
   const all = plan.targets.map((t) => t.variant.name);
   const targets = new Set<string>();
   for (const name of names) {
@@ -43,21 +48,33 @@ export function selectTargets(plan: Plan, files: ProjectFiles, names: string[], 
     else if (all.includes(name)) targets.add(name);
     else {
       const hint = didYouMean(name, [...all, ...plan.groups.keys()]);
-      throw new UsageError(`Unknown target or group "${name}".${hint ? ` Did you mean "${hint}"?` : ""}\nTargets: ${all.join(", ")}\nGroups: ${[...plan.groups.keys()].join(", ")}`);
+      throw new UsageError(
+        `Unknown target or group "${name}".${hint ? ` Did you mean "${hint}"?` : ""}\nTargets: ${all.join(", ")}\nGroups: ${[...plan.groups.keys()].join(", ")}`,
+      );
     }
   }
   if (only.length > 0) {
     const picked = selectVariants(plan.matrix.variants, only, plan.groups, files.project).map((v) => v.name);
     picked.forEach((t) => targets.add(t));
-    return { args: [...new Set([...names.filter((n) => !plan.groups.has(n)), ...picked])].sort(), targets: [...targets].sort() };
+    return {
+      args: [...new Set([...names.filter((n) => !plan.groups.has(n)), ...picked])].sort(),
+      targets: [...targets].sort(),
+    };
   }
   if (names.length === 0) return { args: ["default"], targets: [...(plan.groups.get("default") ?? all)] };
   return { args: names, targets: [...targets].sort() };
 }
 
 export async function bake(opts: BakeOptions, output: Output): Promise<void> {
-  if (opts.cacheWarm && (opts.push || opts.load || opts.extra.some((x) => x === "--push" || x === "--load" || /\.(output|push|load)=/.test(x))))
-    throw new UsageError("--cache-warm writes only cache; it cannot be combined with --push, --load or an output override");
+  if (
+    opts.cacheWarm &&
+    (opts.push ||
+      opts.load ||
+      opts.extra.some((x) => x === "--push" || x === "--load" || /\.(output|push|load)=/.test(x)))
+  )
+    throw new UsageError(
+      "--cache-warm writes only cache; it cannot be combined with --push, --load or an output override",
+    );
   // The written plan is always the whole matrix, so `bakeplan check` stays green; selection is buildx's.
   const { files, plan } = planProject({ ...opts, only: [] }, output);
   const bakeFile = bakeFilePath(files, opts.out);
@@ -71,7 +88,8 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
     sets.push("*.output=type=cacheonly");
     for (const name of selection.targets) {
       const t = plan.targets.find((x) => x.variant.name === name)!;
-      for (const to of cacheRefs(files.project.context, t.variant, { ...opts.inputs, branch }, { forceWrite: true }).to) sets.push(`${name}.cache-to=${to}`);
+      for (const to of cacheRefs(files.project.context, t.variant, { ...opts.inputs, branch }, { forceWrite: true }).to)
+        sets.push(`${name}.cache-to=${to}`);
     }
   }
   const userMetadata = opts.metadataFile !== undefined ? resolve(opts.metadataFile) : undefined;
@@ -79,11 +97,14 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   const file = relative(files.dir, bakeFile) || bakeFile;
   // One buildx bake of the whole selection, or (--one-by-one) one per target: the workaround for
   // remote-cache misses when several targets share one bake (docker/buildx#414).
-  const runs = opts.oneByOne ? selection.targets.map((t) => ({ args: [t], targets: [t] })) : [{ args: selection.args, targets: selection.targets }];
+  const runs = opts.oneByOne
+    ? selection.targets.map((t) => ({ args: [t], targets: [t] }))
+    : [{ args: selection.args, targets: selection.targets }];
   const stamp = `${process.pid}-${Date.now()}`;
   const commands = runs.map((run, i) => {
     // With one run, buildx writes the user's metadata file itself; several runs are merged into it.
-    const metadataFile = runs.length === 1 && userMetadata ? userMetadata : join(tmpdir(), `bakeplan-metadata-${stamp}-${i}.json`);
+    const metadataFile =
+      runs.length === 1 && userMetadata ? userMetadata : join(tmpdir(), `bakeplan-metadata-${stamp}-${i}.json`);
     const argv = bakeArgv({
       file,
       targets: run.args,
@@ -92,7 +113,10 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
       ...(opts.builder ? { builder: opts.builder } : {}),
       metadataFile,
       ...(progressMode === undefined ? { progress: "rawjson" } : {}),
-      sets: runs.length === 1 ? sets : sets.filter((s) => s.startsWith("*.") || run.targets.some((t) => s.startsWith(`${t}.`))),
+      sets:
+        runs.length === 1
+          ? sets
+          : sets.filter((s) => s.startsWith("*.") || run.targets.some((t) => s.startsWith(`${t}.`))),
       extra: opts.extra,
     });
     return { ...run, argv, metadataFile, command: shellQuote(["docker", ...argv]) };
@@ -105,7 +129,11 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
 
   writePlan(plan, files.dir, bakeFile);
   await probeBuildx(MIN_BUILDX, opts.builder);
-  const writesCache = opts.cacheWarm || selection.targets.some((name) => (plan.targets.find((t) => t.variant.name === name)?.bake["cache-to"] ?? []).length > 0);
+  const writesCache =
+    opts.cacheWarm ||
+    selection.targets.some(
+      (name) => (plan.targets.find((t) => t.variant.name === name)?.bake["cache-to"] ?? []).length > 0,
+    );
   if (writesCache) await checkCacheExport(opts.builder);
 
   const stats: Progress["byTarget"] = new Map();
@@ -119,14 +147,28 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
       const raw = progressMode === undefined || progressMode === "rawjson" ? new RawProgress(c.targets) : undefined;
       const res = await runDocker(c.argv, {
         cwd: files.dir,
-        ...(raw ? { onStderrLine: (line: string) => output.err(progressMode === undefined ? raw.feed(line) : (raw.feed(line), `${line}\n`)) } : {}),
+        ...(raw
+          ? {
+              onStderrLine: (line: string) =>
+                output.err(progressMode === undefined ? raw.feed(line) : (raw.feed(line), `${line}\n`)),
+            }
+          : {}),
       });
       if (res.interrupted) throw new BuildxError("interrupted; buildx stopped", 130);
       const progress = raw ? raw.result() : parsePlainProgress(res.stderr, c.targets);
       if (res.exitCode !== 0) {
-        const which = progress.failedTargets.length > 0 ? `target ${progress.failedTargets.join(", ")} failed` : "see the buildx output above";
-        const before = runs.length > 1 ? ` (--one-by-one: ${done.length > 0 ? `built ${done.join(", ")} before it` : "it was the first"}; ${selection.targets.length - done.length - 1} not started)` : "";
-        throw new BuildxError(`docker buildx bake failed with exit code ${res.exitCode}: ${which}${before}`, res.exitCode);
+        const which =
+          progress.failedTargets.length > 0
+            ? `target ${progress.failedTargets.join(", ")} failed`
+            : "see the buildx output above";
+        const before =
+          runs.length > 1
+            ? ` (--one-by-one: ${done.length > 0 ? `built ${done.join(", ")} before it` : "it was the first"}; ${selection.targets.length - done.length - 1} not started)`
+            : "";
+        throw new BuildxError(
+          `docker buildx bake failed with exit code ${res.exitCode}: ${which}${before}`,
+          res.exitCode,
+        );
       }
       for (const [t, s] of progress.byTarget) stats.set(t, s);
       Object.assign(metadata, readMetadata(c.metadataFile));
@@ -164,9 +206,14 @@ function summaryTable(targets: string[], metadata: Record<string, unknown>, stat
   const rows = targets.map((t) => {
     const m = (metadata[t] ?? {}) as Record<string, unknown>;
     const s = stats.get(t);
-    const cache = !s || s.steps === 0 ? "-" : s.cached === s.steps ? "fully cached" : `${s.steps - s.cached} of ${s.steps} steps built`;
-    const digest = typeof m["containerimage.digest"] === "string" ? (m["containerimage.digest"] as string).slice(0, 19) : "-";
-    const tags = typeof m["image.name"] === "string" ? (m["image.name"] as string).split(",").join(" ") : "-";
+    const cache =
+      !s || s.steps === 0
+        ? "-"
+        : s.cached === s.steps
+          ? "fully cached"
+          : `${s.steps - s.cached} of ${s.steps} steps built`;
+    const digest = typeof m["containerimage.digest"] === "string" ? m["containerimage.digest"].slice(0, 19) : "-";
+    const tags = typeof m["image.name"] === "string" ? m["image.name"].split(",").join(" ") : "-";
     return [t, cache, digest, tags];
   });
   return table(["TARGET", "CACHE", "DIGEST", "TAGS"], rows);

@@ -10,18 +10,29 @@ export function findTarget(plan: Plan, name: string, source: YamlSource): Planne
   const target = plan.targets.find((t) => t.variant.name === name);
   if (target) return target;
   const excluded = plan.matrix.excluded.find((e) => e.name === name);
-  if (excluded) throw new UserError(`${name} is not built: ${excluded.rule.reason} (excluded by ${formatLocation(source.locate(excluded.rule.path))})`);
+  if (excluded)
+    throw new UserError(
+      `${name} is not built: ${excluded.rule.reason} (excluded by ${formatLocation(source.locate(excluded.rule.path))})`,
+    );
   const names = plan.targets.map((t) => t.variant.name);
   const hint = didYouMean(name, names);
-  throw new UsageError(`Unknown target "${name}".${hint ? ` Did you mean "${hint}"?` : ""} Targets: ${names.join(", ")}`);
+  throw new UsageError(
+    `Unknown target "${name}".${hint ? ` Did you mean "${hint}"?` : ""} Targets: ${names.join(", ")}`,
+  );
 }
 
-export async function explain(opts: PlanCommandOptions & { target: string; args: string[] }, output: Output): Promise<void> {
+export function explain(opts: PlanCommandOptions & { target: string; args: string[] }, output: Output): void {
   const { plan, files } = planProject(opts, output);
   const excluded = plan.matrix.excluded.find((e) => e.name === opts.target);
   if (excluded) {
-    output.out(`${opts.target} is not built (${Object.entries(excluded.values).map(([k, v]) => `${k}=${v}`).join(", ")})\n`);
-    output.out(`  excluded by ${formatLocation(files.project.source.locate(excluded.rule.path))}\n  reason: ${excluded.rule.reason}\n`);
+    output.out(
+      `${opts.target} is not built (${Object.entries(excluded.values)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ")})\n`,
+    );
+    output.out(
+      `  excluded by ${formatLocation(files.project.source.locate(excluded.rule.path))}\n  reason: ${excluded.rule.reason}\n`,
+    );
     return;
   }
   const t = findTarget(plan, opts.target, files.project.source);
@@ -32,21 +43,40 @@ export async function explain(opts: PlanCommandOptions & { target: string; args:
     const hint = didYouMean(name, known);
     throw new UsageError(`${v.name} has no ARG ${name}.${hint ? ` Did you mean ${hint}?` : ""}`);
   }
-  output.out(`${v.name} (${Object.entries(v.values).map(([k, val]) => `${k}=${val}`).join(", ")})\n`);
-  if (v.includedBy) output.out(`  included by ${formatLocation(files.project.source.locate(v.includedBy.path))}: ${v.includedBy.reason}\n`);
+  output.out(
+    `${v.name} (${Object.entries(v.values)
+      .map(([k, val]) => `${k}=${val}`)
+      .join(", ")})\n`,
+  );
+  if (v.includedBy)
+    output.out(
+      `  included by ${formatLocation(files.project.source.locate(v.includedBy.path))}: ${v.includedBy.reason}\n`,
+    );
   output.out(`  dockerfile: ${t.dockerfile}  stage: ${t.bake.target}\n`);
-  if (t.values.platforms) output.out(`  platforms: ${t.values.platforms.value.join(", ")}  (${formatLocation(t.values.platforms.source)})\n`);
+  if (t.values.platforms)
+    output.out(`  platforms: ${t.values.platforms.value.join(", ")}  (${formatLocation(t.values.platforms.source)})\n`);
   for (const tag of t.bake.tags ?? []) output.out(`  tag: ${tag}\n`);
   for (const c of t.bake["cache-from"] ?? []) output.out(`  cache-from: ${c}\n`);
   for (const c of t.bake["cache-to"] ?? []) output.out(`  cache-to: ${c}\n`);
 
-  const names = opts.args.length > 0 ? opts.args : [...new Set([...t.values.args.keys(), ...t.declarations.keys()])].sort(compareStrings);
+  const names =
+    opts.args.length > 0
+      ? opts.args
+      : [...new Set([...t.values.args.keys(), ...t.declarations.keys()])].sort(compareStrings);
   const rows: string[][] = [];
   for (const name of names) {
     const value = t.values.args.get(name);
     const decl = t.declarations.get(name);
-    const declared = decl ? `${decl.stage === "" ? "global" : `stage ${decl.stage}`}${decl.template ? ` (${files.project.context.build.templates}/${decl.template.template}:${decl.template.line})` : ""}` : "not declared: not sent to the build";
-    rows.push([name, value ? JSON.stringify(value.value) : "(no value: Dockerfile default)", value ? formatLocation(value.source) : "-", value?.layer ?? "-", declared]);
+    const declared = decl
+      ? `${decl.stage === "" ? "global" : `stage ${decl.stage}`}${decl.template ? ` (${files.project.context.build.templates}/${decl.template.template}:${decl.template.line})` : ""}`
+      : "not declared: not sent to the build";
+    rows.push([
+      name,
+      value ? JSON.stringify(value.value) : "(no value: Dockerfile default)",
+      value ? formatLocation(value.source) : "-",
+      value?.layer ?? "-",
+      declared,
+    ]);
   }
   output.out(`\n${table(["ARG", "VALUE", "SOURCE", "LAYER", "DECLARED"], rows)}`);
 }

@@ -59,17 +59,27 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
   if (opts.baseImage !== undefined) {
     for (const name of selection.targets) {
       const t = plan.targets.find((x) => x.variant.name === name)!;
-      for (const image of [...t.values.images].sort()) if (t.declarations.has(image)) sets.push(`${name}.args.${image}=${opts.baseImage}`);
+      for (const image of [...t.values.images].sort())
+        if (t.declarations.has(image)) sets.push(`${name}.args.${image}=${opts.baseImage}`);
     }
   }
-  const argv = bakeArgv({ file: relative(files.dir, bakeFile) || bakeFile, targets: selection.targets, call: "check,format=json", sets, ...(opts.builder ? { builder: opts.builder } : {}) });
+  const argv = bakeArgv({
+    file: relative(files.dir, bakeFile) || bakeFile,
+    targets: selection.targets,
+    call: "check,format=json",
+    sets,
+    ...(opts.builder ? { builder: opts.builder } : {}),
+  });
   const res = await runDocker(argv, { cwd: files.dir, captureStdout: true, quiet: true });
   if (res.interrupted) throw new BuildxError("interrupted; buildx stopped", 130);
   let parsed: CallCheckOutput;
   try {
     parsed = JSON.parse(res.stdout) as CallCheckOutput;
   } catch {
-    throw new BuildxError(`docker buildx bake --call check failed (exit ${res.exitCode}): ${lastLine(res.stderr) || "no output"}`, res.exitCode || 1);
+    throw new BuildxError(
+      `docker buildx bake --call check failed (exit ${res.exitCode}): ${lastLine(res.stderr) || "no output"}`,
+      res.exitCode || 1,
+    );
   }
 
   const templatesLabel = posix.normalize(files.project.context.build.templates);
@@ -90,14 +100,38 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
         continue;
       }
       const src = line > 0 ? templateLineOf(content, line, files.templates, templatesLabel) : undefined;
-      const where = src ? `${templatesLabel}/${src.template}${src.line ? `:${src.line}` : ""}` : `${t.dockerfile}:${line}`;
-      findings.set(key, { where, rule, detail: w.detail ?? w.description ?? "", dockerfile: t.dockerfile, line, targets: [name], ...(w.url ? { url: w.url } : {}) });
+      const where = src
+        ? `${templatesLabel}/${src.template}${src.line ? `:${src.line}` : ""}`
+        : `${t.dockerfile}:${line}`;
+      findings.set(key, {
+        where,
+        rule,
+        detail: w.detail ?? w.description ?? "",
+        dockerfile: t.dockerfile,
+        line,
+        targets: [name],
+        ...(w.url ? { url: w.url } : {}),
+      });
     }
   }
-  const sorted = [...findings.values()].sort((a, b) => (a.where < b.where ? -1 : a.where > b.where ? 1 : a.line - b.line));
-  for (const f of sorted) output.out(`${f.where}: ${f.rule}: ${f.detail} (${f.dockerfile}:${f.line}; ${f.targets.join(", ")})${f.url ? ` ${f.url}` : ""}\n`);
+  const sorted = [...findings.values()].sort((a, b) =>
+    a.where < b.where ? -1 : a.where > b.where ? 1 : a.line - b.line,
+  );
+  for (const f of sorted)
+    output.out(
+      `${f.where}: ${f.rule}: ${f.detail} (${f.dockerfile}:${f.line}; ${f.targets.join(", ")})${f.url ? ` ${f.url}` : ""}\n`,
+    );
   for (const e of errors) output.out(`error: ${e}\n`);
-  if (sorted.length > 0 || errors.length > 0) throw new UserError(`lint: ${sorted.length} finding(s)${errors.length ? `, ${errors.length} error(s)` : ""} in ${new Set(sorted.map((f) => f.dockerfile)).size} Dockerfile(s)`);
-  if (res.exitCode !== 0) throw new BuildxError(`docker buildx bake --call check failed (exit ${res.exitCode}): ${lastLine(res.stderr)}`, res.exitCode);
-  output.out(`lint: no findings in ${new Set(selection.targets.map((n) => plan.targets.find((t) => t.variant.name === n)!.dockerfile)).size} Dockerfile(s) (${selection.targets.length} targets)\n`);
+  if (sorted.length > 0 || errors.length > 0)
+    throw new UserError(
+      `lint: ${sorted.length} finding(s)${errors.length ? `, ${errors.length} error(s)` : ""} in ${new Set(sorted.map((f) => f.dockerfile)).size} Dockerfile(s)`,
+    );
+  if (res.exitCode !== 0)
+    throw new BuildxError(
+      `docker buildx bake --call check failed (exit ${res.exitCode}): ${lastLine(res.stderr)}`,
+      res.exitCode,
+    );
+  output.out(
+    `lint: no findings in ${new Set(selection.targets.map((n) => plan.targets.find((t) => t.variant.name === n)!.dockerfile)).size} Dockerfile(s) (${selection.targets.length} targets)\n`,
+  );
 }

@@ -3,7 +3,7 @@ import { compareStrings } from "../text.js";
 import { planProject } from "./shared.js";
 import { table } from "./table.js";
 
-export async function list(opts: PlanCommandOptions & { json: boolean; all: boolean }, output: Output): Promise<void> {
+export function list(opts: PlanCommandOptions & { json: boolean; all: boolean }, output: Output): void {
   const { plan, files } = planProject(opts, output);
   const axes = files.project.axes.map((a) => a.name);
   const built = plan.targets.map((t) => ({
@@ -15,13 +15,21 @@ export async function list(opts: PlanCommandOptions & { json: boolean; all: bool
     stage: t.bake.target,
     ...(t.variant.includedBy ? { reason: t.variant.includedBy.reason } : {}),
   }));
-  const excluded = opts.all ? plan.matrix.excluded.map((e) => ({ name: e.name, built: false, values: e.values, reason: e.rule.reason })) : [];
+  const excluded = opts.all
+    ? plan.matrix.excluded.map((e) => ({ name: e.name, built: false, values: e.values, reason: e.rule.reason }))
+    : [];
   const rows = [...built, ...excluded].sort((a, b) => compareStrings(a.name, b.name));
   if (opts.json) {
     output.out(`${JSON.stringify(rows, null, 2)}\n`);
     return;
   }
-  const header = ["NAME", ...axes.map((a) => a.toUpperCase()), "PLATFORMS", "DOCKERFILE", ...(opts.all ? ["REASON"] : [])];
+  const header = [
+    "NAME",
+    ...axes.map((a) => a.toUpperCase()),
+    "PLATFORMS",
+    "DOCKERFILE",
+    ...(opts.all ? ["REASON"] : []),
+  ];
   output.out(
     table(
       header,

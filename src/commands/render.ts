@@ -2,7 +2,7 @@ import type { Output, PlanCommandOptions } from "../cli.js";
 import { planProject } from "./shared.js";
 import { findTarget } from "./explain.js";
 
-export async function render(opts: PlanCommandOptions & { target: string }, output: Output): Promise<void> {
+export function render(opts: PlanCommandOptions & { target: string }, output: Output): void {
   const { plan, files } = planProject(opts, output);
   const target = findTarget(plan, opts.target, files.project.source);
   output.out(plan.files.find((f) => f.path === target.dockerfile)!.content);

@@ -29,7 +29,11 @@ export function planProject(opts: PlanCommandOptions, output: Output): { files: 
   if (opts.verbose) {
     // performance.now() counts from the process start: Node itself, loading modules, and the command's own checks.
     output.err(`bakeplan: start ${t0.toFixed(1)} ms (process start to planning)\n`);
-    output.err(`bakeplan: timings (ms): ${Object.entries(plan.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")}\n`);
+    output.err(
+      `bakeplan: timings (ms): ${Object.entries(plan.timings)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(", ")}\n`,
+    );
   }
   return { files, plan };
 }

@@ -15,7 +15,13 @@ export interface LoadResult {
 export function loadContext(file: string, text: string): LoadResult {
   const { source, value, issues } = YamlSource.parse(file, text);
   if (issues.length > 0) throw new ConfigError(issues);
-  if (value === null || value === undefined) throw new ConfigError([{ message: "Empty file: expected a mapping with project, axes, stage_axis and publish", location: { file, line: 1, col: 1 } }]);
+  if (value === null || value === undefined)
+    throw new ConfigError([
+      {
+        message: "Empty file: expected a mapping with project, axes, stage_axis and publish",
+        location: { file, line: 1, col: 1 },
+      },
+    ]);
 
   const parsed = ContextSchema.safeParse(value);
   if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((i) => describeZodIssue(i, source, value)));
@@ -54,11 +60,33 @@ function describeZodIssue(issue: z.core.$ZodIssue, source: YamlSource, root: unk
       const location = source.locate(path);
       if (issue.expected === "string" && (typeof actual === "number" || typeof actual === "boolean")) {
         const text = source.sourceText(path) ?? String(actual);
-        return [{ message: `Invalid type: expected a string, but YAML reads ${text} as the ${typeof actual} ${String(actual)}. Quote it: "${text}"`, location }];
+        return [
+          {
+            message: `Invalid type: expected a string, but YAML reads ${text} as the ${typeof actual} ${String(actual)}. Quote it: "${text}"`,
+            location,
+          },
+        ];
       }
-      if (actual === undefined) return [{ message: `Missing required key "${String(path[path.length - 1])}"`, location: source.locate(path.slice(0, -1)) }];
-      if (actual === null) return [{ message: `Empty value: expected ${issue.expected}${issue.expected === "string" ? ' (write "" for an empty string)' : ""}`, location }];
-      return [{ message: `Invalid type: expected ${issue.expected}, got ${Array.isArray(actual) ? "a list" : typeof actual === "object" ? "a mapping" : typeof actual}`, location }];
+      if (actual === undefined)
+        return [
+          {
+            message: `Missing required key "${String(path[path.length - 1])}"`,
+            location: source.locate(path.slice(0, -1)),
+          },
+        ];
+      if (actual === null)
+        return [
+          {
+            message: `Empty value: expected ${issue.expected}${issue.expected === "string" ? ' (write "" for an empty string)' : ""}`,
+            location,
+          },
+        ];
+      return [
+        {
+          message: `Invalid type: expected ${issue.expected}, got ${Array.isArray(actual) ? "a list" : typeof actual === "object" ? "a mapping" : typeof actual}`,
+          location,
+        },
+      ];
     }
     case "invalid_key": {
       // A record key that fails its pattern (e.g. an axis named `Framework`): point at the key.
@@ -70,7 +98,8 @@ function describeZodIssue(issue: z.core.$ZodIssue, source: YamlSource, root: unk
       // Report the branch that got furthest: its issues are the most specific.
       const branches = issue.errors;
       const best = branches.reduce((a, b) => (depth(b) > depth(a) ? b : a), branches[0] ?? []);
-      if (best.length > 0 && depth(best) > 0) return best.flatMap((sub) => describeZodIssue({ ...sub, path: [...path, ...sub.path] } as z.core.$ZodIssue, source, root));
+      if (best.length > 0 && depth(best) > 0)
+        return best.flatMap((sub) => describeZodIssue({ ...sub, path: [...path, ...sub.path] }, source, root));
       return [{ message: `Invalid value: ${unionHint(path)}`, location: source.locate(path) }];
     }
     default:
@@ -92,12 +121,18 @@ function knownKeys(path: KeyPath, _parent: unknown): string[] {
   let schema: z.core.$ZodType = ContextSchema;
   for (const seg of path) {
     schema = unwrap(schema);
-    const def = schema._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType; valueType?: z.core.$ZodType; options?: z.core.$ZodType[] };
+    const def = schema._zod.def as {
+      type: string;
+      shape?: Record<string, z.core.$ZodType>;
+      element?: z.core.$ZodType;
+      valueType?: z.core.$ZodType;
+      options?: z.core.$ZodType[];
+    };
     if (def.type === "object" && def.shape && typeof seg === "string" && def.shape[seg]) schema = def.shape[seg];
     else if (def.type === "array" && def.element) schema = def.element;
     else if (def.type === "record" && def.valueType) schema = def.valueType;
     else if (def.type === "union" && def.options) {
-      const rec = def.options.map(unwrap).find((o) => (o._zod.def as { type: string }).type === "record") as z.core.$ZodType | undefined;
+      const rec = def.options.map(unwrap).find((o) => (o._zod.def as { type: string }).type === "record");
       if (!rec) return [];
       schema = (rec._zod.def as unknown as { valueType: z.core.$ZodType }).valueType;
     } else return [];
@@ -110,7 +145,11 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
   let s = schema;
   for (;;) {
     const def = s._zod.def as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
-    if ((def.type === "optional" || def.type === "default" || def.type === "nullable" || def.type === "prefault") && def.innerType) s = def.innerType;
+    if (
+      (def.type === "optional" || def.type === "default" || def.type === "nullable" || def.type === "prefault") &&
+      def.innerType
+    )
+      s = def.innerType;
     else if (def.type === "pipe" && def.in) s = def.in;
     else return s;
   }

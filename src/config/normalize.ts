@@ -69,14 +69,26 @@ export function matchLabel(match: Match): string {
 
 export function normalize(context: Context, source: YamlSource): Project {
   const axes: Axis[] = [];
-  const layers: Layer[] = [{ kind: "defaults", label: "defaults", match: {}, rank: 0, values: context.defaults, path: ["defaults"] }];
+  const layers: Layer[] = [
+    { kind: "defaults", label: "defaults", match: {}, rank: 0, values: context.defaults, path: ["defaults"] },
+  ];
 
   for (const [name, def] of Object.entries(context.axes)) {
-    const entries: [string, AxisValueSpec][] = Array.isArray(def) ? def.map((v) => [v, {}]) : Object.entries(def).map(([v, spec]) => [v, spec ?? {}]);
+    const entries: [string, AxisValueSpec][] = Array.isArray(def)
+      ? def.map((v) => [v, {}])
+      : Object.entries(def).map(([v, spec]) => [v, spec ?? {}]);
     const values = entries.map(([value, spec], i): AxisValue => {
       const path: KeyPath = Array.isArray(def) ? ["axes", name, i] : ["axes", name, value];
       const { name: token, stage, package_manager, vars, description, ...layerValues } = spec;
-      if (Object.keys(layerValues).length > 0) layers.push({ kind: "axis", label: `${name}=${value}`, match: { [name]: [value] }, rank: 1, values: layerValues, path });
+      if (Object.keys(layerValues).length > 0)
+        layers.push({
+          kind: "axis",
+          label: `${name}=${value}`,
+          match: { [name]: [value] },
+          rank: 1,
+          values: layerValues,
+          path,
+        });
       return {
         axis: name,
         value,
@@ -94,10 +106,18 @@ export function normalize(context: Context, source: YamlSource): Project {
   context.combinations.forEach((c, i) => {
     const { when, description: _d, ...values } = c;
     const match = toMatch(when);
-    layers.push({ kind: "combination", label: matchLabel(match), match, rank: Math.max(2, Object.keys(match).length), values, path: ["combinations", i] });
+    layers.push({
+      kind: "combination",
+      label: matchLabel(match),
+      match,
+      rank: Math.max(2, Object.keys(match).length),
+      values,
+      path: ["combinations", i],
+    });
   });
 
-  const rules = (list: Context["exclude"], key: string): Rule[] => list.map((r, i) => ({ match: toMatch(r.when), reason: r.reason, path: [key, i] }));
+  const rules = (list: Context["exclude"], key: string): Rule[] =>
+    list.map((r, i) => ({ match: toMatch(r.when), reason: r.reason, path: [key, i] }));
   return {
     context,
     source,
@@ -106,6 +126,10 @@ export function normalize(context: Context, source: YamlSource): Project {
     layers,
     exclude: rules(context.exclude, "exclude"),
     include: rules(context.include, "include"),
-    groups: Object.entries(context.groups.define).map(([name, sel]) => ({ name, match: toMatch(sel), path: ["groups", "define", name] })),
+    groups: Object.entries(context.groups.define).map(([name, sel]) => ({
+      name,
+      match: toMatch(sel),
+      path: ["groups", "define", name],
+    })),
   };
 }

@@ -3,16 +3,24 @@ import { z } from "zod";
 // Every value that can reach a Dockerfile or the bake file is a YAML string. Numbers and booleans
 // are rejected (with a "quote it" hint, see load.ts) so that `3.10` never silently becomes `3.1`.
 
-const Identifier = z.string().regex(/^[a-z][a-z0-9_]*$/, "must be lower_snake_case (a-z, 0-9, _), starting with a letter");
+const Identifier = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*$/, "must be lower_snake_case (a-z, 0-9, _), starting with a letter");
 const ArgName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a Dockerfile ARG name (letters, digits, _)");
-const Platform = z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'must look like "linux/amd64" or "linux/arm64/v8"');
+const Platform = z
+  .string()
+  .regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'must look like "linux/amd64" or "linux/arm64/v8"');
 const NonEmpty = z.string().min(1, "must not be empty");
 
 const ValueMap = z.record(ArgName, z.string()).describe("ARG name -> value (strings only; quote numbers)");
 
 const SecretSource = z
   .strictObject({
-    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().describe("read the secret from this environment variable"),
+    env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      .optional()
+      .describe("read the secret from this environment variable"),
     src: NonEmpty.optional().describe("read the secret from this file"),
   })
   .refine((s) => (s.env === undefined) !== (s.src === undefined), { message: "give exactly one of env or src" });
@@ -75,9 +83,18 @@ export const ContextSchema = z
         context: NonEmpty.default(".").describe("build context of every target, relative to this file"),
         syntax: z.string().optional().describe('Dockerfile "# syntax=" line; default none, so offline builds work'),
         network: z.enum(["default", "host", "none"]).optional().describe("bake network attribute of every target"),
-        allow_secret_like: z.array(ArgName).default([]).describe("ARG names that look like secrets but are not (e.g. TOKENIZER_REF)"),
+        allow_secret_like: z
+          .array(ArgName)
+          .default([])
+          .describe("ARG names that look like secrets but are not (e.g. TOKENIZER_REF)"),
       })
-      .default({ templates: "templates", template: "Dockerfile.liquid", out_dir: "bake", context: ".", allow_secret_like: [] }),
+      .default({
+        templates: "templates",
+        template: "Dockerfile.liquid",
+        out_dir: "bake",
+        context: ".",
+        allow_secret_like: [],
+      }),
     axes: z.record(Identifier, AxisSchema).describe("matrix axes, in naming order"),
     stage_axis: Identifier.describe("the axis whose value picks the Dockerfile stage (bake `target`)"),
     defaults: z.strictObject(layerShape).default({}).describe("the global layer"),
@@ -90,7 +107,10 @@ export const ContextSchema = z
     groups: z
       .strictObject({
         per_axis: z.array(Identifier).default([]).describe("one bake group per value of these axes"),
-        define: z.record(z.string(), SelectorSchema).default({}).describe("named groups by selector; `default` is what a bare `docker buildx bake` builds"),
+        define: z
+          .record(z.string(), SelectorSchema)
+          .default({})
+          .describe("named groups by selector; `default` is what a bare `docker buildx bake` builds"),
       })
       .default({ per_axis: [], define: {} }),
     publish: z.strictObject({
@@ -99,7 +119,9 @@ export const ContextSchema = z
       tags: z
         .array(NonEmpty)
         .min(1)
-        .describe("tag patterns: {name} {version} {sha} {sha_short} {branch} and axis names; a tag whose input is absent is left out"),
+        .describe(
+          "tag patterns: {name} {version} {sha} {sha_short} {branch} and axis names; a tag whose input is absent is left out",
+        ),
     }),
     cache: z
       .strictObject({

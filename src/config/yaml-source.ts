@@ -1,4 +1,15 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+} from "yaml";
 import type { Issue, SourceLocation } from "../errors.js";
 
 export type KeyPath = readonly (string | number)[];
@@ -33,11 +44,16 @@ export class YamlSource {
       if (e.code === "DUPLICATE_KEY") {
         const key = /^["']?([^:"'\n]*)/.exec(text.slice(e.pos[0]))?.[1]?.trim() ?? "";
         const parent = source.mapPathAt(e.pos[0]);
-        return { message: `YAML: Duplicate key "${key}": keys of a mapping must be unique; remove or merge one of them`, location: source.at(e.pos[0], parent ? [...parent, key] : undefined) };
+        return {
+          message: `YAML: Duplicate key "${key}": keys of a mapping must be unique; remove or merge one of them`,
+          location: source.at(e.pos[0], parent ? [...parent, key] : undefined),
+        };
       }
       return { message: `YAML: ${firstLine(e.message)}`, location: source.at(e.pos[0]) };
     });
-    issues.push(...doc.warnings.map((w) => ({ message: `YAML: ${firstLine(w.message)}`, location: source.at(w.pos[0]) })));
+    issues.push(
+      ...doc.warnings.map((w) => ({ message: `YAML: ${firstLine(w.message)}`, location: source.at(w.pos[0]) })),
+    );
     if (issues.length > 0) return { source, value: undefined, issues };
     issues.push(...source.nonStringKeys());
     let value: unknown;
@@ -81,7 +97,8 @@ export class YamlSource {
       }
       const target = (opts.key && keyNode ? keyNode : node) as { range?: [number, number, number] } | undefined;
       if (target?.range) last = target;
-      else if ((keyNode as { range?: [number, number, number] } | undefined)?.range) last = keyNode as { range: [number, number, number] };
+      else if ((keyNode as { range?: [number, number, number] } | undefined)?.range)
+        last = keyNode as { range: [number, number, number] };
     }
     const offset = last?.range?.[0] ?? 0;
     return this.at(offset, path);

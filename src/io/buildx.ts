@@ -33,7 +33,9 @@ export function bakeArgv(c: BakeCommand): string[] {
 
 /** POSIX shell quoting, for --dry-run output that can be pasted into a shell. */
 export function shellQuote(args: readonly string[]): string {
-  return args.map((a) => (a !== "" && /^[A-Za-z0-9_./:=,+@%-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(" ");
+  return args
+    .map((a) => (a !== "" && /^[A-Za-z0-9_./:=,+@%-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
+    .join(" ");
 }
 
 export interface BuildxInfo {
@@ -54,20 +56,28 @@ export function versionAtLeast(v: [number, number, number], min: [number, number
   return true;
 }
 
-const HOW_TO_GET = "install Docker with the buildx plugin (https://docs.docker.com/build/install-buildx/), or run `make docker-up` in the bakeplan repository for a local engine";
+const HOW_TO_GET =
+  "install Docker with the buildx plugin (https://docs.docker.com/build/install-buildx/), or run `make docker-up` in the bakeplan repository for a local engine";
 
 async function docker(args: string[], opts: { cwd?: string } = {}) {
   const res = await execa("docker", args, { reject: false, ...opts });
-  if (res.exitCode === undefined || (res.failed && /ENOENT/.test(String(res.message)))) throw new BuildxError(`docker not found on PATH: ${HOW_TO_GET}`);
+  if (res.exitCode === undefined || (res.failed && /ENOENT/.test(String(res.message))))
+    throw new BuildxError(`docker not found on PATH: ${HOW_TO_GET}`);
   return res;
 }
 
 export async function probeBuildx(min: [number, number, number], builder?: string): Promise<BuildxInfo> {
   const res = await docker(["buildx", ...(builder ? ["--builder", builder] : []), "version"]);
-  if (res.exitCode !== 0) throw new BuildxError(`docker buildx is not available (${lastLine(String(res.stderr)) || `exit ${res.exitCode}`}): ${HOW_TO_GET}`);
+  if (res.exitCode !== 0)
+    throw new BuildxError(
+      `docker buildx is not available (${lastLine(String(res.stderr)) || `exit ${res.exitCode}`}): ${HOW_TO_GET}`,
+    );
   const info = parseBuildxVersion(String(res.stdout));
   if (!info) throw new BuildxError(`cannot read the buildx version from "${String(res.stdout).trim()}"`);
-  if (!versionAtLeast(info.semver, min)) throw new BuildxError(`buildx ${info.version} is too old: this plan needs buildx >= ${min.join(".")}. Upgrade: ${HOW_TO_GET}`);
+  if (!versionAtLeast(info.semver, min))
+    throw new BuildxError(
+      `buildx ${info.version} is too old: this plan needs buildx >= ${min.join(".")}. Upgrade: ${HOW_TO_GET}`,
+    );
   return info;
 }
 
@@ -77,7 +87,8 @@ export async function probeBuildx(min: [number, number, number], builder?: strin
  */
 export async function checkCacheExport(builder?: string): Promise<void> {
   const inspect = await docker(["buildx", "inspect", ...(builder ? [builder] : [])]);
-  if (inspect.exitCode !== 0) throw new BuildxError(`docker buildx inspect failed: ${lastLine(String(inspect.stderr))}`);
+  if (inspect.exitCode !== 0)
+    throw new BuildxError(`docker buildx inspect failed: ${lastLine(String(inspect.stderr))}`);
   const driver = /^Driver:\s*(\S+)/m.exec(String(inspect.stdout))?.[1];
   if (driver !== "docker") return;
   const info = await docker(["info", "--format", "{{json .DriverStatus}}"]);
@@ -99,7 +110,14 @@ export interface RunResult {
 /** Runs `docker <argv>` with live output, never through a shell; Ctrl-C stops buildx. */
 export async function runDocker(
   argv: string[],
-  opts: { cwd: string; captureStdout?: boolean; quiet?: boolean; /** Receives stderr line by line instead of the terminal (and of `stderr`). */ onStderrLine?: (line: string) => void },
+  opts: {
+    cwd: string;
+    captureStdout?: boolean;
+    quiet?: boolean;
+    /** Receives stderr line by line instead of the terminal (and of `stderr`). */ onStderrLine?: (
+      line: string,
+    ) => void;
+  },
 ): Promise<RunResult & { stdout: string }> {
   let child: ResultPromise | undefined;
   let interrupted = false;
@@ -118,8 +136,14 @@ export async function runDocker(
       stderr: opts.onStderrLine ? lineSink(opts.onStderrLine) : opts.quiet ? "pipe" : ["inherit", "pipe"],
     });
     const res = await child;
-    if (res.exitCode === undefined && !interrupted) throw new BuildxError(`docker could not be started (${res.message}): ${HOW_TO_GET}`);
-    return { exitCode: res.exitCode ?? 1, stdout: String(res.stdout ?? ""), stderr: String(res.stderr ?? ""), interrupted };
+    if (res.exitCode === undefined && !interrupted)
+      throw new BuildxError(`docker could not be started (${res.message}): ${HOW_TO_GET}`);
+    return {
+      exitCode: res.exitCode ?? 1,
+      stdout: String(res.stdout ?? ""),
+      stderr: String(res.stderr ?? ""),
+      interrupted,
+    };
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
@@ -128,6 +152,7 @@ export async function runDocker(
 
 /** An execa transform that hands each line to `fn` and keeps nothing (rawjson progress can be large). */
 function lineSink(fn: (line: string) => void) {
+  // eslint-disable-next-line require-yield -- a transform that yields nothing drops the line from the output
   return function* (line: unknown): Generator<string, void, unknown> {
     fn(String(line));
   };

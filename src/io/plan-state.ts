@@ -20,7 +20,16 @@
 // Only node: built-ins are imported here, so the up-to-date path stays cheap to load.
 
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -166,7 +175,9 @@ export class PlanState {
       const configStamp = stamp(config);
       if (configStamp === undefined) return undefined;
       const env = ["LANG", "LC_ALL", "LC_TIME", "TZ"].map((k) => [k, process.env[k] ?? null]);
-      const key = sha1(JSON.stringify({ FORMAT, cwd: process.cwd(), config, bakeFile, options, env, tool: toolIdentity() }));
+      const key = sha1(
+        JSON.stringify({ FORMAT, cwd: process.cwd(), config, bakeFile, options, env, tool: toolIdentity() }),
+      );
       const slot = createHash("sha256").update(`${config}\0${bakeFile}`).digest("hex").slice(0, 40);
       return new PlanState(join(dir, "plans", `${slot}.json`), key, config, configStamp, isRacy(config, Date.now()));
     } catch {
@@ -179,7 +190,13 @@ export class PlanState {
     try {
       const s = JSON.parse(readFileSync(this.file, "utf8")) as SavedState;
       // Cheapest first, and no file is read before every stamp matched (a full plan reads them again).
-      if (s.bakeplanPlanState !== FORMAT || s.key !== this.key || s.config.path !== this.configPath || s.config.stamp !== this.configStamp) return undefined;
+      if (
+        s.bakeplanPlanState !== FORMAT ||
+        s.key !== this.key ||
+        s.config.path !== this.configPath ||
+        s.config.stamp !== this.configStamp
+      )
+        return undefined;
       if (JSON.stringify(readdirSync(s.outDir.path).sort()) !== JSON.stringify(s.outDir.names)) return undefined;
       for (const [path, st] of s.outputs) if (stamp(path) !== st) return undefined;
       if (JSON.stringify(templateEntries(s.templates.dir)) !== JSON.stringify(s.templates.entries)) return undefined;
@@ -192,7 +209,11 @@ export class PlanState {
       // Saved again: outputs old enough by now are trusted by their stamp next time.
       if (checkedByContent) {
         const now = Date.now();
-        this.save({ ...s, savedAt: now, outputs: s.outputs.map(([p, st, d]) => (d !== undefined && isRacy(p, now) ? [p, st, d] : [p, st])) });
+        this.save({
+          ...s,
+          savedAt: now,
+          outputs: s.outputs.map(([p, st, d]) => (d !== undefined && isRacy(p, now) ? [p, st, d] : [p, st])),
+        });
       }
       return { ...s.printed, outputs: s.outputs.length };
     } catch {

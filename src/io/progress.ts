@@ -98,7 +98,6 @@ interface RawVertexState {
   reported: boolean;
 }
 
-
 /**
  * Reads buildx's rawjson progress line by line and renders it as plain-style text (`#3 [t stage
  * 1/2] RUN ...`, `#3 CACHED`, `#3 DONE 1.2s`, `#3 ERROR: ...`, log lines). Lines that are not JSON
@@ -134,7 +133,8 @@ export class RawProgress {
     for (const l of status.logs ?? []) {
       const state = l.vertex ? this.vertices.get(l.vertex) : undefined;
       if (!state || !l.data) continue;
-      for (const part of Buffer.from(l.data, "base64").toString("utf8").split("\n")) if (part.trim() !== "") text += `${this.header(state)}#${state.n} ${part.replace(/\r$/, "")}\n`;
+      for (const part of Buffer.from(l.data, "base64").toString("utf8").split("\n"))
+        if (part.trim() !== "") text += `${this.header(state)}#${state.n} ${part.replace(/\r$/, "")}\n`;
     }
     for (const w of status.warnings ?? []) {
       if (!w.short) continue;
@@ -190,7 +190,9 @@ export class RawProgress {
 
   /** Per-target step counts and the failed targets, from everything fed so far. */
   result(): Progress {
-    const byTarget = new Map<string, StepStats>(this.targets.map((t) => [t, { steps: 0, cached: 0, built: 0, errors: 0 }]));
+    const byTarget = new Map<string, StepStats>(
+      this.targets.map((t) => [t, { steps: 0, cached: 0, built: 0, errors: 0 }]),
+    );
     const vertices: Progress["vertices"] = new Map();
     const failed = new Set(this.failed);
     for (const [digest, v] of this.vertices) {

@@ -35,7 +35,12 @@ export function readProject(configPath: string): ProjectFiles {
   const loaded = loadContext(configLabel, readText(abs, "config file"));
   const dir = dirname(abs);
   const templatesDir = resolve(dir, loaded.project.context.build.templates);
-  return { ...loaded, dir, configLabel, templates: readTemplates(templatesDir, loaded.project.context.build.templates) };
+  return {
+    ...loaded,
+    dir,
+    configLabel,
+    templates: readTemplates(templatesDir, loaded.project.context.build.templates),
+  };
 }
 
 /** Every *.liquid file under the template directory; a link that leads outside it is an error. */
@@ -50,7 +55,9 @@ export function readTemplates(dir: string, label: string): TemplateFiles {
   const seenDirs = new Set<string>([root]);
   const outside: { rel: string; real: string }[] = [];
   const walk = (sub: string) => {
-    for (const entry of readdirSync(join(dir, sub), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    for (const entry of readdirSync(join(dir, sub), { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
       const rel = sub ? `${sub}/${entry.name}` : entry.name;
       const full = join(dir, rel);
       let real: string;
@@ -61,10 +68,13 @@ export function readTemplates(dir: string, label: string): TemplateFiles {
         try {
           link = readlinkSync(full);
         } catch {
-          throw new TemplateError(`Cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { file: `${label}/${rel}` });
+          throw new TemplateError(`Cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
+            file: `${label}/${rel}`,
+          });
         }
         const target = resolve(dirname(full), link);
-        if (target === root || target.startsWith(root + sep)) throw new TemplateError(`Broken link (to ${target})`, { file: `${label}/${rel}` });
+        if (target === root || target.startsWith(root + sep))
+          throw new TemplateError(`Broken link (to ${target})`, { file: `${label}/${rel}` });
         outside.push({ rel, real: target });
         continue;
       }
@@ -76,8 +86,7 @@ export function readTemplates(dir: string, label: string): TemplateFiles {
         if (seenDirs.has(real)) continue;
         seenDirs.add(real);
         walk(rel);
-      }
-      else if (entry.name.endsWith(".liquid")) files.set(rel, readFileSync(real, "utf8"));
+      } else if (entry.name.endsWith(".liquid")) files.set(rel, readFileSync(real, "utf8"));
     }
   };
   walk("");

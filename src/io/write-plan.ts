@@ -1,6 +1,22 @@
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
+import type * as Diff from "diff";
 import { OutputError } from "../errors.js";
 import { isGenerated } from "../render/dockerfile.js";
 import type { Plan } from "../plan/plan.js";
@@ -52,8 +68,10 @@ export function checkOutputPath(abs: string, projectDir: string, kind: "file" | 
   } catch {
     return;
   }
-  if (kind === "file" && st.isDirectory()) throw new OutputError(`${displayPath(abs)}: is a directory; give a file path for the bake file`);
-  if (kind === "directory" && st.isFile()) throw new OutputError(`${displayPath(abs)}: is a file; build.out_dir must be a directory`);
+  if (kind === "file" && st.isDirectory())
+    throw new OutputError(`${displayPath(abs)}: is a directory; give a file path for the bake file`);
+  if (kind === "directory" && st.isFile())
+    throw new OutputError(`${displayPath(abs)}: is a file; build.out_dir must be a directory`);
   if (st.isSymbolicLink()) {
     let real: string;
     try {
@@ -63,7 +81,10 @@ export function checkOutputPath(abs: string, projectDir: string, kind: "file" | 
       real = resolve(dirname(abs), readlinkSync(abs));
     }
     const root = realpathSync(projectDir);
-    if (!real.startsWith(root + sep)) throw new OutputError(`${displayPath(abs)}: is a link to ${real}, outside the project; bakeplan does not write through it`);
+    if (!real.startsWith(root + sep))
+      throw new OutputError(
+        `${displayPath(abs)}: is a link to ${real}, outside the project; bakeplan does not write through it`,
+      );
   }
 }
 
@@ -104,7 +125,10 @@ function tempPath(abs: string): string {
 
 function writeError(abs: string, e: unknown): OutputError {
   const code = (e as NodeJS.ErrnoException).code;
-  return new OutputError(`${displayPath(abs)}: cannot write (${code === "EACCES" || code === "EROFS" || code === "EPERM" ? "the directory is read-only" : (code ?? String(e))})`, { cause: e });
+  return new OutputError(
+    `${displayPath(abs)}: cannot write (${code === "EACCES" || code === "EROFS" || code === "EPERM" ? "the directory is read-only" : (code ?? String(e))})`,
+    { cause: e },
+  );
 }
 
 /** Writes `content` to a new temp file next to `abs` and returns its path; `abs` itself is not touched. */
@@ -166,7 +190,9 @@ function readJournal(outDir: string): Journal | undefined {
   try {
     j = JSON.parse(text) as Journal;
   } catch {
-    throw new OutputError(`${displayPath(path)}: unreadable journal of an interrupted plan; check ${displayPath(outDir)}/ with git, then delete it`);
+    throw new OutputError(
+      `${displayPath(path)}: unreadable journal of an interrupted plan; check ${displayPath(outDir)}/ with git, then delete it`,
+    );
   }
   // Only ever rename bakeplan's own temp files onto their siblings, and remove Dockerfiles in outDir.
   const ok = (p: { tmp: string; final: string }) => {
@@ -175,8 +201,18 @@ function readJournal(outDir: string): Journal | undefined {
     return dirname(tmp) === dirname(final) && TEMP_NAME.exec(basename(tmp))?.[1] === basename(final);
   };
   const inside = (rel: string) => dirname(resolve(outDir, rel)) === resolve(outDir) && rel.endsWith(".Dockerfile");
-  if (j?.bakeplanJournal !== 1 || !Array.isArray(j.renames) || !Array.isArray(j.remove) || !j.bake || !j.renames.every((r) => ok(r) && inside(r.final)) || !j.remove.every(inside) || !ok(j.bake))
-    throw new OutputError(`${displayPath(path)}: not a journal bakeplan wrote; check ${displayPath(outDir)}/ with git, then delete it`);
+  if (
+    j?.bakeplanJournal !== 1 ||
+    !Array.isArray(j.renames) ||
+    !Array.isArray(j.remove) ||
+    !j.bake ||
+    !j.renames.every((r) => ok(r) && inside(r.final)) ||
+    !j.remove.every(inside) ||
+    !ok(j.bake)
+  )
+    throw new OutputError(
+      `${displayPath(path)}: not a journal bakeplan wrote; check ${displayPath(outDir)}/ with git, then delete it`,
+    );
   return j;
 }
 
@@ -256,7 +292,13 @@ function fileStamp(abs: string): string | undefined {
 }
 
 /** `seen` carries what an earlier pass of this writer compared: a file with the same stamp since is not read again. */
-function changes(all: Output[], outDir: string, bakeFile: string, partial: boolean, seen?: Map<string, { stamp: string | undefined; same: boolean }>): Changes {
+function changes(
+  all: Output[],
+  outDir: string,
+  bakeFile: string,
+  partial: boolean,
+  seen?: Map<string, { stamp: string | undefined; same: boolean }>,
+): Changes {
   const summary: WriteSummary = { written: [], unchanged: [], removed: [], foreign: [] };
   const changed = all.filter((o) => {
     const stamp = fileStamp(o.abs);
@@ -359,14 +401,19 @@ function acquireLock(outDir: string): { release(): void } {
       return { release: () => rmSync(lockPath, { force: true }) };
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "EACCES" || code === "EROFS" || code === "EPERM") throw new OutputError(`${displayPath(outDir)}: cannot write (the directory is read-only)`);
-      if (code !== "EEXIST") throw new OutputError(`${displayPath(lockPath)}: cannot create lock (${code ?? String(e)})`);
+      if (code === "EACCES" || code === "EROFS" || code === "EPERM")
+        throw new OutputError(`${displayPath(outDir)}: cannot write (the directory is read-only)`);
+      if (code !== "EEXIST")
+        throw new OutputError(`${displayPath(lockPath)}: cannot create lock (${code ?? String(e)})`);
       const holder = Number.parseInt(readIfExists(lockPath) ?? "", 10);
       if (!Number.isNaN(holder) && !isAlive(holder)) {
         rmSync(lockPath, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new OutputError(`${displayPath(lockPath)}: another bakeplan (pid ${holder}) is writing this plan; waited ${LOCK_WAIT_MS / 1000}s`);
+      if (Date.now() > deadline)
+        throw new OutputError(
+          `${displayPath(lockPath)}: another bakeplan (pid ${holder}) is writing this plan; waited ${LOCK_WAIT_MS / 1000}s`,
+        );
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     }
   }
@@ -382,9 +429,17 @@ function isAlive(pid: number): boolean {
 }
 
 // `diff` (19 modules) is only needed by `check`: loaded on first use, not on every plan.
-let diffModule: typeof import("diff") | undefined;
-function createTwoFilesPatch(oldFileName: string, newFileName: string, oldStr: string, newStr: string, oldHeader: undefined, newHeader: undefined, options: { context: number }): string {
-  diffModule ??= createRequire(import.meta.url)("diff") as typeof import("diff");
+let diffModule: typeof Diff | undefined;
+function createTwoFilesPatch(
+  oldFileName: string,
+  newFileName: string,
+  oldStr: string,
+  newStr: string,
+  oldHeader: undefined,
+  newHeader: undefined,
+  options: { context: number },
+): string {
+  diffModule ??= createRequire(import.meta.url)("diff") as typeof Diff;
   return diffModule.createTwoFilesPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options);
 }
 
@@ -396,12 +451,26 @@ export function diffPlan(plan: Plan, projectDir: string, bakeFile: string): stri
     const current = readIfExists(o.abs);
     if (current === o.content) continue;
     const name = relative(projectDir, o.abs).split(sep).join("/");
-    patches.push(createTwoFilesPatch(current === undefined ? "/dev/null" : `a/${name}`, `b/${name}`, current ?? "", o.content, undefined, undefined, { context: 3 }));
+    patches.push(
+      createTwoFilesPatch(
+        current === undefined ? "/dev/null" : `a/${name}`,
+        `b/${name}`,
+        current ?? "",
+        o.content,
+        undefined,
+        undefined,
+        { context: 3 },
+      ),
+    );
   }
   const stale = plan.partial ? [] : staleFiles(outDirOf(plan, projectDir), new Set(all.map((o) => o.abs))).stale;
   for (const abs of stale) {
     const name = relative(projectDir, abs).split(sep).join("/");
-    patches.push(createTwoFilesPatch(`a/${name}`, "/dev/null", readFileSync(abs, "utf8"), "", undefined, undefined, { context: 3 }));
+    patches.push(
+      createTwoFilesPatch(`a/${name}`, "/dev/null", readFileSync(abs, "utf8"), "", undefined, undefined, {
+        context: 3,
+      }),
+    );
   }
   return patches.join("");
 }

@@ -44,7 +44,12 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
   const limit = opts.maxVariants ?? project.context.limits.max_variants;
   const product = axes.reduce((n, a) => n * a.values.length, 1);
   if (product > limit * 100)
-    throw new ConfigError([{ message: `The matrix has ${product} combinations, far above the limit of ${limit} variants. Exclude axis values, or raise limits.max_variants / --max-variants`, location: project.source.locate(["axes"]) }]);
+    throw new ConfigError([
+      {
+        message: `The matrix has ${product} combinations, far above the limit of ${limit} variants. Exclude axis values, or raise limits.max_variants / --max-variants`,
+        location: project.source.locate(["axes"]),
+      },
+    ]);
 
   const variants: Variant[] = [];
   const excluded: Excluded[] = [];
@@ -71,9 +76,20 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
     if (include) usedIncludes.add(include);
     if (exclude && !include) excluded.push({ values, name, rule: exclude });
     else {
-      variants.push({ values, name, dockerfileName: fileTokens.join("-") || "Dockerfile", stage, ...(exclude && include ? { includedBy: include } : {}) });
+      variants.push({
+        values,
+        name,
+        dockerfileName: fileTokens.join("-") || "Dockerfile",
+        stage,
+        ...(exclude && include ? { includedBy: include } : {}),
+      });
       if (variants.length > limit)
-        throw new ConfigError([{ message: `More than ${limit} variants: the matrix is larger than limits.max_variants. Raise it (or pass --max-variants) if this is intended`, location: project.source.locate(["axes"]) }]);
+        throw new ConfigError([
+          {
+            message: `More than ${limit} variants: the matrix is larger than limits.max_variants. Raise it (or pass --max-variants) if this is intended`,
+            location: project.source.locate(["axes"]),
+          },
+        ]);
     }
     for (let i = axes.length - 1; i >= 0; i--) {
       index[i]!++;
@@ -84,21 +100,35 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
 
   const errors: Issue[] = [];
   const warnings: Issue[] = [];
-  if (variants.length === 0) errors.push({ message: "Every combination is excluded: the matrix produces no variant", location: project.source.locate(["exclude"]) });
+  if (variants.length === 0)
+    errors.push({
+      message: "Every combination is excluded: the matrix produces no variant",
+      location: project.source.locate(["exclude"]),
+    });
   const byName = new Map<string, Variant>();
   const badTokens = new Set<AxisValue>();
   // Where a name comes from: the axis value's `name:` key when it has one, else the value itself.
   const tokenPath = (av: AxisValue) => (av.token !== av.value ? [...av.path, "name"] : av.path);
-  const axisValueOf = (axis: string, value: string) => project.axes.find((a) => a.name === axis)?.values.find((x) => x.value === value);
+  const axisValueOf = (axis: string, value: string) =>
+    project.axes.find((a) => a.name === axis)?.values.find((x) => x.value === value);
   for (const v of variants) {
     if (!NAME_CHARS.test(v.name)) {
-      const culprits = Object.entries(v.values).map(([a, x]) => axisValueOf(a, x)).filter((av): av is AxisValue => av !== undefined && av.token !== "" && !NAME_CHARS.test(av.token));
+      const culprits = Object.entries(v.values)
+        .map(([a, x]) => axisValueOf(a, x))
+        .filter((av): av is AxisValue => av !== undefined && av.token !== "" && !NAME_CHARS.test(av.token));
       for (const av of culprits) {
         if (badTokens.has(av)) continue;
         badTokens.add(av);
-        errors.push({ message: `Target name "${v.name}" (${label(v.values)}) has characters bake rejects: ${av.axis}=${av.value} contributes "${av.token}", and only [a-zA-Z0-9_-] are allowed. Set a \`name\` token on this value`, location: project.source.locate(tokenPath(av), { key: av.token === av.value }) });
+        errors.push({
+          message: `Target name "${v.name}" (${label(v.values)}) has characters bake rejects: ${av.axis}=${av.value} contributes "${av.token}", and only [a-zA-Z0-9_-] are allowed. Set a \`name\` token on this value`,
+          location: project.source.locate(tokenPath(av), { key: av.token === av.value }),
+        });
       }
-      if (culprits.length === 0) errors.push({ message: `Target name "${v.name}" (${label(v.values)}) has characters bake rejects; only [a-zA-Z0-9_-] are allowed. Set a \`name\` token on the axis values`, location: project.source.locate(["axes"]) });
+      if (culprits.length === 0)
+        errors.push({
+          message: `Target name "${v.name}" (${label(v.values)}) has characters bake rejects; only [a-zA-Z0-9_-] are allowed. Set a \`name\` token on the axis values`,
+          location: project.source.locate(["axes"]),
+        });
       continue;
     }
     const other = byName.get(v.name);
@@ -106,15 +136,34 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
       // Point at the first axis where the two differ: its values give the same token.
       const axis = Object.keys(v.values).find((a) => v.values[a] !== other.values[a]);
       const av = axis === undefined ? undefined : axisValueOf(axis, v.values[axis]!);
-      errors.push({ message: `Two variants map to the target name "${v.name}": ${label(other.values)} and ${label(v.values)}. Give the axis values distinct \`name\` tokens`, location: project.source.locate(av ? tokenPath(av) : ["axes"], { key: av !== undefined && av.token === av.value }) });
+      errors.push({
+        message: `Two variants map to the target name "${v.name}": ${label(other.values)} and ${label(v.values)}. Give the axis values distinct \`name\` tokens`,
+        location: project.source.locate(av ? tokenPath(av) : ["axes"], {
+          key: av !== undefined && av.token === av.value,
+        }),
+      });
     } else byName.set(v.name, v);
   }
-  for (const r of project.exclude) if (!usedExcludes.has(r)) warnings.push({ message: `This exclude only matches combinations an earlier exclude already matches (${matchLabel(r.match)})`, location: project.source.locate(r.path) });
+  for (const r of project.exclude)
+    if (!usedExcludes.has(r))
+      warnings.push({
+        message: `This exclude only matches combinations an earlier exclude already matches (${matchLabel(r.match)})`,
+        location: project.source.locate(r.path),
+      });
   for (const r of project.include) {
-    if (!usedIncludes.has(r)) warnings.push({ message: `This include only matches combinations an earlier include already matches (${matchLabel(r.match)})`, location: project.source.locate(r.path) });
-    else if (!variants.some((v) => v.includedBy === r)) warnings.push({ message: `This include only matches combinations no exclude removes (${matchLabel(r.match)}); it has no effect`, location: project.source.locate(r.path) });
+    if (!usedIncludes.has(r))
+      warnings.push({
+        message: `This include only matches combinations an earlier include already matches (${matchLabel(r.match)})`,
+        location: project.source.locate(r.path),
+      });
+    else if (!variants.some((v) => v.includedBy === r))
+      warnings.push({
+        message: `This include only matches combinations no exclude removes (${matchLabel(r.match)}); it has no effect`,
+        location: project.source.locate(r.path),
+      });
   }
-  if (opts.strict && warnings.length > 0) errors.push(...warnings.map((w) => ({ ...w, message: `${w.message} (an error with --strict)` })));
+  if (opts.strict && warnings.length > 0)
+    errors.push(...warnings.map((w) => ({ ...w, message: `${w.message} (an error with --strict)` })));
   if (errors.length > 0) throw new ConfigError(errors);
   return { variants, excluded, warnings };
 }
@@ -129,7 +178,12 @@ function label(values: Record<string, string>): string {
  * Targets picked by selectors: a target name, a group name, or `axis=value[,axis=value]`
  * (repeating an axis means "either"). Several selectors add up.
  */
-export function selectVariants(variants: Variant[], selectors: string[], groups: Map<string, string[]>, project: Project): Variant[] {
+export function selectVariants(
+  variants: Variant[],
+  selectors: string[],
+  groups: Map<string, string[]>,
+  project: Project,
+): Variant[] {
   if (selectors.length === 0) return variants;
   const picked = new Set<string>();
   for (const selector of selectors) {
@@ -138,18 +192,30 @@ export function selectVariants(variants: Variant[], selectors: string[], groups:
   return variants.filter((v) => picked.has(v.name));
 }
 
-function resolveSelector(selector: string, variants: Variant[], groups: Map<string, string[]>, project: Project): string[] {
+function resolveSelector(
+  selector: string,
+  variants: Variant[],
+  groups: Map<string, string[]>,
+  project: Project,
+): string[] {
   if (selector.includes("=")) {
     const match: Match = {};
     for (const part of selector.split(",")) {
       const [axis, value] = part.split("=", 2).map((s) => s.trim()) as [string, string | undefined];
       const def = project.axes.find((a) => a.name === axis);
-      if (!def || value === undefined) throw new UsageError(`Unknown axis "${axis}" in selector "${selector}". Axes: ${project.axes.map((a) => a.name).join(", ")}`);
-      if (!def.values.some((v) => v.value === value)) throw new UsageError(`Unknown value "${value}" for axis "${axis}" in selector "${selector}". Values: ${def.values.map((v) => v.value).join(", ")}`);
+      if (!def || value === undefined)
+        throw new UsageError(
+          `Unknown axis "${axis}" in selector "${selector}". Axes: ${project.axes.map((a) => a.name).join(", ")}`,
+        );
+      if (!def.values.some((v) => v.value === value))
+        throw new UsageError(
+          `Unknown value "${value}" for axis "${axis}" in selector "${selector}". Values: ${def.values.map((v) => v.value).join(", ")}`,
+        );
       (match[axis] ??= []).push(value);
     }
     const names = variants.filter((v) => matches(match, v.values)).map((v) => v.name);
-    if (names.length === 0) throw new UsageError(`Selector "${selector}" matches no target (the combination is excluded)`);
+    if (names.length === 0)
+      throw new UsageError(`Selector "${selector}" matches no target (the combination is excluded)`);
     return names;
   }
   const group = groups.get(selector);
@@ -157,5 +223,7 @@ function resolveSelector(selector: string, variants: Variant[], groups: Map<stri
   if (variants.some((v) => v.name === selector)) return [selector];
   const all = [...variants.map((v) => v.name), ...groups.keys()];
   const hint = didYouMean(selector, all);
-  throw new UsageError(`Unknown target or group "${selector}".${hint ? ` Did you mean "${hint}"?` : ""} Targets: ${variants.map((v) => v.name).join(", ")}. Groups: ${[...groups.keys()].join(", ")}`);
+  throw new UsageError(
+    `Unknown target or group "${selector}".${hint ? ` Did you mean "${hint}"?` : ""} Targets: ${variants.map((v) => v.name).join(", ")}. Groups: ${[...groups.keys()].join(", ")}`,
+  );
 }

@@ -56,7 +56,11 @@ function imageName(registry: string, repository: string): string {
   return registry ? `${registry}/${repository}` : repository;
 }
 
-export function imageTags(context: Context, variant: Variant, inputs: BuildInputs): { tags: string[]; problems: NamingProblem[] } {
+export function imageTags(
+  context: Context,
+  variant: Variant,
+  inputs: BuildInputs,
+): { tags: string[]; problems: NamingProblem[] } {
   const registry = inputs.registry ?? context.publish.registry;
   const problems: NamingProblem[] = [
     ...registryProblems(registry, inputs.registry !== undefined, ["publish", "registry"]),
@@ -67,7 +71,11 @@ export function imageTags(context: Context, variant: Variant, inputs: BuildInput
   for (const [i, pattern] of context.publish.tags.entries()) {
     const tag = fillPattern(pattern, values);
     if (tag === undefined) continue;
-    for (const m of checkTag(tag)) problems.push({ message: `${m} (built from the pattern "${pattern}" for ${variant.name})`, path: ["publish", "tags", i] });
+    for (const m of checkTag(tag))
+      problems.push({
+        message: `${m} (built from the pattern "${pattern}" for ${variant.name})`,
+        path: ["publish", "tags", i],
+      });
     const ref = `${imageName(registry, context.publish.repository)}:${tag}`;
     if (!tags.includes(ref)) tags.push(ref);
   }
@@ -80,19 +88,37 @@ export interface CacheRefs {
 }
 
 /** One cache ref per target and branch in a separate repository; read this branch, then the fallbacks. */
-export function cacheRefs(context: Context, variant: Variant, inputs: BuildInputs, opts: { forceWrite?: boolean } = {}): CacheRefs & { problems: NamingProblem[] } {
+export function cacheRefs(
+  context: Context,
+  variant: Variant,
+  inputs: BuildInputs,
+  opts: { forceWrite?: boolean } = {},
+): CacheRefs & { problems: NamingProblem[] } {
   const cache = context.cache;
   if (!cache) return { from: [], to: [], problems: [] };
   const registry = inputs.registry ?? cache.registry ?? context.publish.registry;
   const problems: NamingProblem[] = [
-    ...registryProblems(registry, inputs.registry !== undefined, cache.registry !== undefined ? ["cache", "registry"] : ["publish", "registry"]),
+    ...registryProblems(
+      registry,
+      inputs.registry !== undefined,
+      cache.registry !== undefined ? ["cache", "registry"] : ["publish", "registry"],
+    ),
     ...checkRepository(cache.repository).map((message) => ({ message, path: ["cache", "repository"] })),
   ];
   const base = placeholders(variant, inputs);
   const ref = (branch: string) => {
     const tag = fillPattern(cache.tag, { ...base, branch: sanitizeTagPart(branch) });
-    if (tag === undefined) problems.push({ message: `The cache tag pattern "${cache.tag}" uses a placeholder with no value (pass --version / --sha, or drop it from cache.tag)`, path: ["cache", "tag"] });
-    else for (const m of checkTag(tag)) problems.push({ message: `${m} (built from the pattern "${cache.tag}" for ${variant.name})`, path: ["cache", "tag"] });
+    if (tag === undefined)
+      problems.push({
+        message: `The cache tag pattern "${cache.tag}" uses a placeholder with no value (pass --version / --sha, or drop it from cache.tag)`,
+        path: ["cache", "tag"],
+      });
+    else
+      for (const m of checkTag(tag))
+        problems.push({
+          message: `${m} (built from the pattern "${cache.tag}" for ${variant.name})`,
+          path: ["cache", "tag"],
+        });
     return `${imageName(registry, cache.repository)}:${tag}`;
   };
   const branches = [...(inputs.branch !== undefined ? [inputs.branch] : []), ...cache.fallback];
@@ -102,7 +128,11 @@ export function cacheRefs(context: Context, variant: Variant, inputs: BuildInput
     if (!from.includes(r)) from.push(r);
   }
   const writes = inputs.branch !== undefined && (opts.forceWrite || cache.write_on.includes(inputs.branch));
-  const to = writes ? [`type=registry,ref=${ref(inputs.branch!)},mode=${cache.mode},image-manifest=true,oci-mediatypes=true,ignore-error=true`] : [];
+  const to = writes
+    ? [
+        `type=registry,ref=${ref(inputs.branch!)},mode=${cache.mode},image-manifest=true,oci-mediatypes=true,ignore-error=true`,
+      ]
+    : [];
   return { from, to, problems };
 }
 

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unsafe-enum-comparison, @typescript-eslint/unbound-method -- this file reaches into liquidjs internals; issue 8 replaces it */
 import type * as L from "liquidjs";
 import type { Context, Emitter, LiquidOptions, Template } from "liquidjs";
 import { liquidjs } from "./liquidjs.js";
@@ -27,10 +28,14 @@ const SLOW = Symbol("slow");
  * liquidjs's parse cache (one entry per file: each template is parsed once per run), which also
  * installs the direct renders on every template it stores.
  */
-export function acceleratingCache(mode: Acceleration, options: { operators?: unknown; jsTruthy?: boolean }): ParseCache {
+export function acceleratingCache(
+  mode: Acceleration,
+  options: { operators?: unknown; jsTruthy?: boolean },
+): ParseCache {
   const parsed = new Map<string, Template[] | Promise<Template[]>>();
   // Conditions are only compiled against liquid's default operators and truthiness.
-  const conditions = options.operators === undefined || options.operators === defaultOperators ? !options.jsTruthy : false;
+  const conditions =
+    options.operators === undefined || options.operators === defaultOperators ? !options.jsTruthy : false;
   return {
     read: (key) => parsed.get(key),
     write: (key, value) => {
@@ -50,7 +55,8 @@ function setRender(tpl: Template, render: RenderFn): void {
 function accelerate(templates: readonly Template[], mode: Acceleration, conditions: boolean): void {
   for (const tpl of templates) {
     if (tpl instanceof Output) accelerateOutput(tpl, mode);
-    else if (tpl.token.kind === TokenKind.HTML && typeof (tpl as { str?: unknown }).str === "string") accelerateHtml(tpl);
+    else if (tpl.token.kind === TokenKind.HTML && typeof (tpl as { str?: unknown }).str === "string")
+      accelerateHtml(tpl);
     else {
       if (conditions && tpl instanceof IfTag) accelerateIf(tpl, mode);
       else if (tpl instanceof IncludeTag) accelerateInclude(tpl, mode);
@@ -188,7 +194,10 @@ function compileCondition(value: ValueLike): Condition | undefined {
 }
 
 function accelerateIf(tag: L.IfTag, mode: Acceleration): void {
-  const { branches, elseTemplates } = tag as unknown as { branches: { value: ValueLike; templates: Template[] }[]; elseTemplates?: Template[] };
+  const { branches, elseTemplates } = tag as unknown as {
+    branches: { value: ValueLike; templates: Template[] }[];
+    elseTemplates?: Template[];
+  };
   const compiled = branches.map((b) => ({ test: compileCondition(b.value), templates: b.templates }));
   if (compiled.some((b) => !b.test)) return;
   const slow = tag.render as RenderFn;
@@ -205,8 +214,23 @@ function accelerateIf(tag: L.IfTag, mode: Acceleration): void {
 }
 
 function accelerateInclude(tag: L.IncludeTag, mode: Acceleration): void {
-  const t = tag as unknown as { file: unknown; currentFile?: string; withVar?: unknown; hash: { hash: Record<string, unknown> }; liquid: { options: { jekyllInclude?: unknown }; _parsePartialFile(file: string, sync: boolean, currentFile?: string): unknown } };
-  if (typeof t.file !== "string" || t.withVar !== undefined || Object.keys(t.hash.hash).length > 0 || t.liquid.options.jekyllInclude) return;
+  const t = tag as unknown as {
+    file: unknown;
+    currentFile?: string;
+    withVar?: unknown;
+    hash: { hash: Record<string, unknown> };
+    liquid: {
+      options: { jekyllInclude?: unknown };
+      _parsePartialFile(file: string, sync: boolean, currentFile?: string): unknown;
+    };
+  };
+  if (
+    typeof t.file !== "string" ||
+    t.withVar !== undefined ||
+    Object.keys(t.hash.hash).length > 0 ||
+    t.liquid.options.jekyllInclude
+  )
+    return;
   const file = t.file;
   const slow = tag.render as RenderFn;
   let partial: Template[] | undefined;

@@ -20,7 +20,7 @@ export function analyzeDockerfile(text: string): DockerfileShape {
   let continued = false;
   // Line by line as text.split("\n") would give them, without slicing the lines that cannot
   // matter: most are RUN/ENV/COPY instructions, comments or continuations (~1,000 per file).
-  for (let start = 0; start <= text.length; ) {
+  for (let start = 0; start <= text.length;) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
     const lineStart = start;
@@ -53,7 +53,10 @@ export function analyzeDockerfile(text: string): DockerfileShape {
     const arg = /^ARG[ \t]+([\s\S]+)$/i.exec(line);
     if (arg) {
       for (const name of argNames(arg[1]!)) {
-        if (stage === "" && AUTOMATIC_ARGS.has(name)) problems.push(`ARG ${name} is declared at global scope, which shadows the value BuildKit sets per platform; declare it inside the stage that uses it`);
+        if (stage === "" && AUTOMATIC_ARGS.has(name))
+          problems.push(
+            `ARG ${name} is declared at global scope, which shadows the value BuildKit sets per platform; declare it inside the stage that uses it`,
+          );
         if (!args.has(name)) args.set(name, stage);
       }
     }
@@ -111,5 +114,8 @@ export function dockerfileHeader(opts: { syntax?: string; sources: string; targe
 /** True for files bakeplan wrote (and may therefore replace or remove). */
 export function isGenerated(text: string): boolean {
   const lines = text.split("\n", 3);
-  return lines[0]?.startsWith(GENERATED_MARKER) === true || (lines[0]?.startsWith("# syntax=") === true && lines[1]?.startsWith(GENERATED_MARKER) === true);
+  return (
+    lines[0]?.startsWith(GENERATED_MARKER) === true ||
+    (lines[0]?.startsWith("# syntax=") === true && lines[1]?.startsWith(GENERATED_MARKER) === true)
+  );
 }

@@ -24,7 +24,12 @@ function sameLine(text: string, src: string): boolean {
  * with the template in order, so a line whose text appears twice in the template maps to the
  * occurrence that produced it.
  */
-export function templateLineOf(dockerfile: string, line: number, templates: TemplateFiles, dirLabel: string): TemplateLine | undefined {
+export function templateLineOf(
+  dockerfile: string,
+  line: number,
+  templates: TemplateFiles,
+  dirLabel: string,
+): TemplateLine | undefined {
   const lines = dockerfile.split("\n");
   const prefix = `# --- ${dirLabel}/`;
   let start = -1;

@@ -1,4 +1,12 @@
-import type { FS, Context, Emitter, Liquid as LiquidEngine, LiquidError as LiquidErrorType, TagToken, TopLevelToken } from "liquidjs";
+import type {
+  FS,
+  Context,
+  Emitter,
+  Liquid as LiquidEngine,
+  LiquidError as LiquidErrorType,
+  TagToken,
+  TopLevelToken,
+} from "liquidjs";
 import { TemplateError, type SourceLocation } from "../errors.js";
 import { dockerfileArgValue } from "../values.js";
 import { acceleratingCache, type Acceleration } from "./accelerate.js";
@@ -41,7 +49,16 @@ const MAX_DEPTH = 64;
 
 // Build-time platform ARGs are set by BuildKit per platform; declaring one with a value
 // (or at global scope) shadows the automatic value. https://docs.docker.com/build/building/variables/#multi-platform-build-arguments
-export const AUTOMATIC_ARGS = new Set(["TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT"]);
+export const AUTOMATIC_ARGS = new Set([
+  "TARGETPLATFORM",
+  "TARGETOS",
+  "TARGETARCH",
+  "TARGETVARIANT",
+  "BUILDPLATFORM",
+  "BUILDOS",
+  "BUILDARCH",
+  "BUILDVARIANT",
+]);
 
 /**
  * Liquid, strict, reading only the in-memory template files (so includes cannot leave the
@@ -79,7 +96,7 @@ export class TemplateEngine {
       cache: options.accelerate === false ? true : acceleratingCache(this.acceleration, {}),
       relativeReference: false,
     });
-    const engine = this;
+    const current = () => this.state();
     this.liquid.registerTag(SOURCE_TAG, sourceTag(dirLabel));
     this.liquid.registerTag(
       "arg",
@@ -93,17 +110,23 @@ export class TemplateEngine {
           if (this.names.length === 0) throw new Error("{% arg %} needs at least one ARG name");
           for (const n of this.names) {
             if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) throw new Error(`{% arg %}: "${n}" is not an ARG name`);
-            if (AUTOMATIC_ARGS.has(n)) throw new Error(`{% arg ${n} %}: ${n} is set by BuildKit per platform; write a plain "ARG ${n}" inside the stage that needs it`);
+            if (AUTOMATIC_ARGS.has(n))
+              throw new Error(
+                `{% arg ${n} %}: ${n} is set by BuildKit per platform; write a plain "ARG ${n}" inside the stage that needs it`,
+              );
           }
         }
-        *render(_ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
-          const state = engine.state();
+        render(_ctx: Context, emitter: Emitter): void {
+          const state = current();
           const line = (this.line ??= this.token.getPosition()[0] ?? 0);
           const template = this.token.file ?? "?";
           const lines: string[] = [];
           for (const name of this.names) {
             const value = state.args.get(name);
-            if (value === undefined) throw new Error(`ARG ${name} has no value for ${state.variantLabel}. Set it in context.yaml (defaults, an axis value or a combination), or write a plain "ARG ${name}" for an ARG without a default`);
+            if (value === undefined)
+              throw new Error(
+                `ARG ${name} has no value for ${state.variantLabel}. Set it in context.yaml (defaults, an axis value or a combination), or write a plain "ARG ${name}" for an ARG without a default`,
+              );
             state.declared.push({ name, template, line });
             lines.push(`ARG ${name}=${dockerfileArgValue(value)}`);
           }
@@ -121,17 +144,25 @@ export class TemplateEngine {
           const words = token.args.trim().split(/\s+/).filter(Boolean);
           const manager = /^manager=(.*)$/.exec(words[0] ?? "")?.[1];
           if (manager !== undefined) {
-            if (!(PACKAGE_MANAGERS as readonly string[]).includes(manager)) throw new Error(`{% install_packages %}: unknown manager "${manager}"; one of ${PACKAGE_MANAGERS.join(", ")}`);
+            if (!(PACKAGE_MANAGERS as readonly string[]).includes(manager))
+              throw new Error(
+                `{% install_packages %}: unknown manager "${manager}"; one of ${PACKAGE_MANAGERS.join(", ")}`,
+              );
             this.manager = manager as PackageManager;
             words.shift();
           }
           this.packages = words;
           if (this.packages.length === 0) throw new Error("{% install_packages %} needs at least one package");
-          for (const p of this.packages) if (!/^([a-z]+:)?[A-Za-z0-9][A-Za-z0-9.+_:=~*@-]*$/.test(p)) throw new Error(`{% install_packages %}: "${p}" is not a package name`);
+          for (const p of this.packages)
+            if (!/^([a-z]+:)?[A-Za-z0-9][A-Za-z0-9.+_:=~*@-]*$/.test(p))
+              throw new Error(`{% install_packages %}: "${p}" is not a package name`);
         }
-        *render(_ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
-          const pm = this.manager ?? engine.state().packageManager;
-          if (!pm) throw new Error("{% install_packages %} needs a package manager: set package_manager on the values of one axis (e.g. os), or write {% install_packages manager=dnf ... %}");
+        render(_ctx: Context, emitter: Emitter): void {
+          const pm = this.manager ?? current().packageManager;
+          if (!pm)
+            throw new Error(
+              "{% install_packages %} needs a package manager: set package_manager on the values of one axis (e.g. os), or write {% install_packages manager=dnf ... %}",
+            );
           emitter.write(installPackages(pm, this.packages));
         }
       },
@@ -145,12 +176,15 @@ export class TemplateEngine {
 
   /** Renders `entry` (a file name inside the template directory) for one variant. */
   render(entry: string, input: RenderInput): RenderOutput {
-    if (!this.files.has(entry)) throw new TemplateError(`Template not found. Files: ${[...this.files.keys()].join(", ") || "(none)"}`, { file: `${this.dirLabel}/${entry}` });
+    if (!this.files.has(entry))
+      throw new TemplateError(`Template not found. Files: ${[...this.files.keys()].join(", ") || "(none)"}`, {
+        file: `${this.dirLabel}/${entry}`,
+      });
     this.current = { ...input, declared: [], depth: 0 };
     try {
       const text = this.liquid.renderSync(this.liquid.parseFileSync(entry), input.scope) as string;
       return { text, declared: this.current.declared };
-    } catch (fastError) {
+    } catch {
       // Errors are reported from liquidjs's own render, with its messages and locations.
       this.current = { ...input, declared: [], depth: 0 };
       this.acceleration.fast = false;
@@ -170,7 +204,12 @@ export class TemplateEngine {
   private toTemplateError(e: unknown, entry: string, input: RenderInput): TemplateError {
     // liquidjs wraps a stack overflow (a dynamic include recursing) in a RenderError.
     const root = e instanceof LiquidError ? (innermost(e) as unknown as { originalError?: unknown }).originalError : e;
-    if (root instanceof RangeError) return new TemplateError(`Include nesting deeper than the stack allows (an include cycle?) while rendering ${input.variantLabel}`, { file: `${this.dirLabel}/${entry}` }, { cause: e });
+    if (root instanceof RangeError)
+      return new TemplateError(
+        `Include nesting deeper than the stack allows (an include cycle?) while rendering ${input.variantLabel}`,
+        { file: `${this.dirLabel}/${entry}` },
+        { cause: e },
+      );
     if (e instanceof LiquidError) {
       const inner = innermost(e);
       const token = inner.token as (TopLevelToken & { file?: string; props?: { file?: string }[] }) | undefined;
@@ -183,13 +222,24 @@ export class TemplateEngine {
       const undefinedName = /undefined variable: ([A-Za-z_][\w]*)/.exec(message)?.[1];
       if (undefinedName && input.hints.has(undefinedName)) message += `. ${input.hints.get(undefinedName)}`;
       const lookup = /Failed to lookup "([^"]*)"/.exec(message)?.[1];
-      if (lookup !== undefined && (lookup.startsWith("/") || lookup.split("/").includes(".."))) message = `Include "${lookup}" points outside ${this.dirLabel}/; includes resolve inside ${this.dirLabel}/ only`;
-      else if (/Failed to lookup|ENOENT/.test(message)) message += `. Includes resolve inside ${this.dirLabel}/ only; files there: ${[...this.files.keys()].join(", ")}`;
-      if (/Maximum call stack size exceeded/.test(message)) message = "Include nesting deeper than the stack allows: an include cycle (through an include of a variable?)";
-      const location: SourceLocation = { file: `${this.dirLabel}/${file}`, ...(line !== undefined ? { line } : {}), ...(col !== undefined ? { col } : {}) };
+      if (lookup !== undefined && (lookup.startsWith("/") || lookup.split("/").includes("..")))
+        message = `Include "${lookup}" points outside ${this.dirLabel}/; includes resolve inside ${this.dirLabel}/ only`;
+      else if (/Failed to lookup|ENOENT/.test(message))
+        message += `. Includes resolve inside ${this.dirLabel}/ only; files there: ${[...this.files.keys()].join(", ")}`;
+      if (/Maximum call stack size exceeded/.test(message))
+        message = "Include nesting deeper than the stack allows: an include cycle (through an include of a variable?)";
+      const location: SourceLocation = {
+        file: `${this.dirLabel}/${file}`,
+        ...(line !== undefined ? { line } : {}),
+        ...(col !== undefined ? { col } : {}),
+      };
       return new TemplateError(`${message} (rendering ${input.variantLabel})`, location, { cause: e });
     }
-    return new TemplateError(`${e instanceof Error ? e.message : String(e)} (rendering ${input.variantLabel})`, { file: `${this.dirLabel}/${entry}` }, { cause: e });
+    return new TemplateError(
+      `${e instanceof Error ? e.message : String(e)} (rendering ${input.variantLabel})`,
+      { file: `${this.dirLabel}/${entry}` },
+      { cause: e },
+    );
   }
 }
 
@@ -197,12 +247,12 @@ export class TemplateEngine {
 function memoryFs(files: Record<string, string>): FS {
   const normalize = (p: string) => p.replace(/^(\.\/)+/, "");
   return {
-    exists: async (p) => Object.hasOwn(files, normalize(p)),
+    exists: (p) => Promise.resolve(Object.hasOwn(files, normalize(p))),
     existsSync: (p) => Object.hasOwn(files, normalize(p)),
-    readFile: async (p) => readOrThrow(files, normalize(p)),
+    readFile: (p) => Promise.resolve().then(() => readOrThrow(files, normalize(p))),
     readFileSync: (p) => readOrThrow(files, normalize(p)),
     resolve: (_dir, file, ext) => (/\.[A-Za-z0-9]+$/.test(file) ? file : file + ext),
-    contains: async () => true,
+    contains: () => Promise.resolve(true),
     containsSync: () => true,
     sep: "/",
     dirname: (p) => p.split("/").slice(0, -1).join("/") || ".",
@@ -238,7 +288,7 @@ function sourceTag(dirLabel: string) {
       super(token, remain, liquid);
       this.marker = `# --- ${dirLabel}/${token.args.trim()} ---\n`;
     }
-    *render(_ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
+    render(_ctx: Context, emitter: Emitter): void {
       emitter.write(this.marker);
     }
   };

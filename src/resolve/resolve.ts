@@ -35,14 +35,26 @@ export const COMMAND_LINE = "command line";
  * combination naming more axes wins over one naming fewer) -> --set. Two layers of the same rank
  * that both apply and disagree are an error, never a silent pick.
  */
-export function resolveValues(project: Project, variant: Variant, overrides: readonly Override[] = [], layers = applicableLayers(project.layers, variant)): ResolvedValues {
+export function resolveValues(
+  project: Project,
+  variant: Variant,
+  overrides: readonly Override[] = [],
+  layers = applicableLayers(project.layers, variant),
+): ResolvedValues {
   const issues: Issue[] = [];
   const out: ResolvedValues = { args: new Map(), images: new Set(), labels: new Map(), secrets: new Map() };
   const rankOf = new Map<string, { rank: number; layer: Layer }>();
   // Same-rank conflicts, dropped when a higher layer (or --set) decides the value.
   const conflicts = new Map<string, Issue>();
 
-  const put = <T>(map: Map<string, Resolved<T>>, kind: string, key: string, value: T, layer: Layer, path: (string | number)[]) => {
+  const put = <T>(
+    map: Map<string, Resolved<T>>,
+    kind: string,
+    key: string,
+    value: T,
+    layer: Layer,
+    path: (string | number)[],
+  ) => {
     const id = `${kind}:${key}`;
     const prev = rankOf.get(id);
     if (prev && prev.rank === layer.rank && JSON.stringify(map.get(key)?.value) !== JSON.stringify(value)) {
@@ -65,17 +77,27 @@ export function resolveValues(project: Project, variant: Variant, overrides: rea
       put(out.args, "ARG", name, value, layer, ["images", name]);
       out.images.add(name);
     }
-    for (const [name, value] of Object.entries(v.labels ?? {})) put(out.labels, "label", name, value, layer, ["labels", name]);
-    for (const [id, secret] of Object.entries(v.secrets ?? {})) put(out.secrets, "secret", id, secret, layer, ["secrets", id]);
+    for (const [name, value] of Object.entries(v.labels ?? {}))
+      put(out.labels, "label", name, value, layer, ["labels", name]);
+    for (const [id, secret] of Object.entries(v.secrets ?? {}))
+      put(out.secrets, "secret", id, secret, layer, ["secrets", id]);
     if (v.platforms) {
       const prev = out.platforms;
       const prevRank = rankOf.get("platforms")?.rank;
       if (prev && prevRank === layer.rank && prev.value.join(",") !== v.platforms.join(",")) {
-        if (!conflicts.has("platforms")) conflicts.set("platforms", { message: `Conflicting platforms for ${variant.name} from ${prev.layer} and ${layer.label} at the same precedence`, location: project.source.locate([...layer.path, "platforms"]) });
+        if (!conflicts.has("platforms"))
+          conflicts.set("platforms", {
+            message: `Conflicting platforms for ${variant.name} from ${prev.layer} and ${layer.label} at the same precedence`,
+            location: project.source.locate([...layer.path, "platforms"]),
+          });
       } else {
         if (prevRank === undefined || prevRank < layer.rank) conflicts.delete("platforms");
         rankOf.set("platforms", { rank: layer.rank, layer });
-        out.platforms = { value: v.platforms, source: project.source.locate([...layer.path, "platforms"]), layer: layer.label };
+        out.platforms = {
+          value: v.platforms,
+          source: project.source.locate([...layer.path, "platforms"]),
+          layer: layer.label,
+        };
       }
     }
   }
@@ -85,7 +107,8 @@ export function resolveValues(project: Project, variant: Variant, overrides: rea
   for (const o of overrides) {
     const source: SourceLocation = { file: COMMAND_LINE, path: `--set ${o.name}` };
     for (const m of checkValue(o.name, o.value, "ARG")) issues.push({ message: m, location: source });
-    if (out.images.has(o.name)) for (const m of checkImageReference(o.value)) issues.push({ message: m, location: source });
+    if (out.images.has(o.name))
+      for (const m of checkImageReference(o.value)) issues.push({ message: m, location: source });
     out.args.set(o.name, { value: o.value, source, layer: "--set" });
   }
 
@@ -111,7 +134,7 @@ function locateIn(project: Project, layer: Layer, path: readonly (string | numbe
   let byLayer = locations.get(project.source);
   if (!byLayer) locations.set(project.source, (byLayer = new WeakMap()));
   let byPath = byLayer.get(layer);
-  if (!byPath) byLayer.set(layer, (byPath = new Map()));
+  if (!byPath) byLayer.set(layer, (byPath = new Map<string, SourceLocation>()));
   const key = path.join("\u0000");
   let location = byPath.get(key);
   if (!location) byPath.set(key, (location = project.source.locate([...layer.path, ...path])));

@@ -7,7 +7,16 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exampleCopy, REPO } from "../helpers.js";
 import { describeWithDocker, REGISTRY } from "./docker.js";
-import { bakeplan, e2eProject, ensureBuilt, localImages, registry, registryTags, summaryRows, type Project } from "./e2e.js";
+import {
+  bakeplan,
+  e2eProject,
+  ensureBuilt,
+  localImages,
+  registry,
+  registryTags,
+  summaryRows,
+  type Project,
+} from "./e2e.js";
 
 beforeAll(() => ensureBuilt());
 
@@ -39,15 +48,24 @@ describeWithDocker("engine", "bakeplan bake: failures, push, cache warming, one 
     }
     expect(buildxCode).not.toBe(0);
     expect(run.code).toBe(buildxCode);
-    expect(run.stderr).toContain('ERROR: process "/bin/sh -c sleep 1 && exit 7" did not complete successfully: exit code: 7');
-    expect(run.stderr).toMatch(new RegExp(`bakeplan: error: docker buildx bake failed with exit code ${buildxCode}: target beta-cuda13-dev failed\\n$`));
+    expect(run.stderr).toContain(
+      'ERROR: process "/bin/sh -c sleep 1 && exit 7" did not complete successfully: exit code: 7',
+    );
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `bakeplan: error: docker buildx bake failed with exit code ${buildxCode}: target beta-cuda13-dev failed\\n$`,
+      ),
+    );
     // No summary table for a failed bake.
     expect(run.stdout).not.toContain("TARGET");
   });
 
   it("--one-by-one: one buildx bake per target, in order; stops at the failing one and says what was built", async () => {
     const p = project();
-    const ok = await bakeplan(["bake", "alpha-cuda12", "beta-cuda12", "--one-by-one", "--registry", REGISTRY, "--branch", "main"], { cwd: p.dir });
+    const ok = await bakeplan(
+      ["bake", "alpha-cuda12", "beta-cuda12", "--one-by-one", "--registry", REGISTRY, "--branch", "main"],
+      { cwd: p.dir },
+    );
     expect(ok.code, ok.stderr.slice(-2000)).toBe(0);
     const commands = ok.stderr.split("\n").filter((l) => l.startsWith("bakeplan: docker buildx bake "));
     expect(commands).toHaveLength(2);
@@ -66,46 +84,78 @@ describeWithDocker("engine", "bakeplan bake: failures, push, cache warming, one 
     expect(await registryTags(p.cacheRepository)).toEqual(["alpha-cuda12-main", "beta-cuda12-main"]);
 
     p.edit("templates/Dockerfile.liquid", DEV_STEP, FAILING_DEV_STEP);
-    const failed = await bakeplan(["bake", "alpha-cuda12-dev", "beta-cuda12-dev", "beta-cuda13", "--one-by-one", "--registry", REGISTRY], { cwd: p.dir });
+    const failed = await bakeplan(
+      ["bake", "alpha-cuda12-dev", "beta-cuda12-dev", "beta-cuda13", "--one-by-one", "--registry", REGISTRY],
+      { cwd: p.dir },
+    );
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toContain("bakeplan: error: docker buildx bake failed with exit code 1: target beta-cuda12-dev failed (--one-by-one: built alpha-cuda12-dev before it; 1 not started)\n");
+    expect(failed.stderr).toContain(
+      "bakeplan: error: docker buildx bake failed with exit code 1: target beta-cuda12-dev failed (--one-by-one: built alpha-cuda12-dev before it; 1 not started)\n",
+    );
     expect(failed.stderr).not.toMatch(/bakeplan: docker buildx bake .* beta-cuda13$/m);
   });
 
   it("--push: the pushed manifest comes back from the registry with the digest bakeplan reported", async () => {
     const p = project();
     const meta = join(p.dir, "metadata.json");
-    const run = await bakeplan(["bake", "beta-cuda13", "--push", "--registry", REGISTRY, "--branch", "feat/push", "--metadata-file", meta], { cwd: p.dir });
+    const run = await bakeplan(
+      ["bake", "beta-cuda13", "--push", "--registry", REGISTRY, "--branch", "feat/push", "--metadata-file", meta],
+      { cwd: p.dir },
+    );
     expect(run.code, run.stderr.slice(-2000)).toBe(0);
-    const digest = (JSON.parse(readFileSync(meta, "utf8")) as Record<string, { "containerimage.digest": string }>)["beta-cuda13"]!["containerimage.digest"];
-    expect(summaryRows(run.stdout).get("beta-cuda13")).toEqual({ cache: "4 of 4 steps built", digest: digest.slice(0, 19), tags: [p.image("beta-cuda13", "feat-push"), p.image("beta-cuda13", "latest")] });
+    const digest = (JSON.parse(readFileSync(meta, "utf8")) as Record<string, { "containerimage.digest": string }>)[
+      "beta-cuda13"
+    ]!["containerimage.digest"];
+    expect(summaryRows(run.stdout).get("beta-cuda13")).toEqual({
+      cache: "4 of 4 steps built",
+      digest: digest.slice(0, 19),
+      tags: [p.image("beta-cuda13", "feat-push"), p.image("beta-cuda13", "latest")],
+    });
 
     expect(await registryTags(p.repository)).toEqual(["feat-push-beta-cuda13", "latest-beta-cuda13"]);
     const index = await registry(`/v2/${p.repository}/manifests/feat-push-beta-cuda13`);
     expect(index.status).toBe(200);
     expect(index.headers.get("docker-content-digest")).toBe(digest);
-    const parsed = JSON.parse(index.body) as { mediaType: string; manifests: { digest: string; platform: { os: string; architecture: string } }[] };
+    const parsed = JSON.parse(index.body) as {
+      mediaType: string;
+      manifests: { digest: string; platform: { os: string; architecture: string } }[];
+    };
     expect(parsed.mediaType).toBe("application/vnd.oci.image.index.v1+json");
     const amd64 = parsed.manifests.find((m) => m.platform.os === "linux" && m.platform.architecture === "amd64")!;
-    const manifest = JSON.parse((await registry(`/v2/${p.repository}/manifests/${amd64.digest}`)).body) as { config: { digest: string } };
-    const config = JSON.parse((await registry(`/v2/${p.repository}/blobs/${manifest.config.digest}`)).body) as { config: { Labels: Record<string, string> } };
+    const manifest = JSON.parse((await registry(`/v2/${p.repository}/manifests/${amd64.digest}`)).body) as {
+      config: { digest: string };
+    };
+    const config = JSON.parse((await registry(`/v2/${p.repository}/blobs/${manifest.config.digest}`)).body) as {
+      config: { Labels: Record<string, string> };
+    };
     expect(config.config.Labels["org.opencontainers.image.title"]).toBe("bakeplan e2e beta-cuda13");
   });
 
   it("--cache-warm: writes the target's own cache ref, no image anywhere, pushes nothing", async () => {
     const p = project();
     // feat/warm is not in cache.write_on, so a normal plan would not write cache at all.
-    const run = await bakeplan(["bake", "alpha-cuda13-dev", "--cache-warm", "--registry", REGISTRY, "--branch", "feat/warm"], { cwd: p.dir });
+    const run = await bakeplan(
+      ["bake", "alpha-cuda13-dev", "--cache-warm", "--registry", REGISTRY, "--branch", "feat/warm"],
+      { cwd: p.dir },
+    );
     expect(run.code, run.stderr.slice(-2000)).toBe(0);
     expect(await registryTags(p.cacheRepository)).toEqual(["alpha-cuda13-dev-feat-warm"]);
-    const cache = JSON.parse((await registry(`/v2/${p.cacheRepository}/manifests/alpha-cuda13-dev-feat-warm`)).body) as { mediaType: string; config: { mediaType: string } };
+    const cache = JSON.parse(
+      (await registry(`/v2/${p.cacheRepository}/manifests/alpha-cuda13-dev-feat-warm`)).body,
+    ) as { mediaType: string; config: { mediaType: string } };
     expect(cache.mediaType).toBe("application/vnd.oci.image.manifest.v1+json");
     expect(cache.config.mediaType).toBe("application/vnd.buildkit.cacheconfig.v0");
     expect(await registryTags(p.repository)).toEqual([]);
     expect(localImages(`${REGISTRY}/${p.repository}:`)).toEqual([]);
-    expect(summaryRows(run.stdout).get("alpha-cuda13-dev")).toEqual({ cache: "5 of 5 steps built", digest: "-", tags: [] });
+    expect(summaryRows(run.stdout).get("alpha-cuda13-dev")).toEqual({
+      cache: "5 of 5 steps built",
+      digest: "-",
+      tags: [],
+    });
 
-    const push = await bakeplan(["bake", "alpha-cuda13-dev", "--cache-warm", "--registry", REGISTRY, "--", "--push"], { cwd: p.dir });
+    const push = await bakeplan(["bake", "alpha-cuda13-dev", "--cache-warm", "--registry", REGISTRY, "--", "--push"], {
+      cwd: p.dir,
+    });
     expect(push.code).toBe(2);
     expect(push.stderr).toContain("--cache-warm writes only cache; it cannot be combined with --push");
   });
@@ -131,7 +181,11 @@ describeWithDocker("engine", "bakeplan bake interrupted", () => {
     const p = e2eProject();
     projects.push(p);
     p.edit("templates/Dockerfile.liquid", "RUN sleep 1 && cat /proc", "RUN sleep 60 && cat /proc");
-    const child = spawn(process.execPath, [join(REPO, "bin/bakeplan.js"), "bake", "alpha-cuda12", "--registry", REGISTRY], { cwd: p.dir, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      process.execPath,
+      [join(REPO, "bin/bakeplan.js"), "bake", "alpha-cuda12", "--registry", REGISTRY],
+      { cwd: p.dir, stdio: ["ignore", "pipe", "pipe"] },
+    );
     let stderr = "";
     const started = new Promise<void>((resolve) => {
       child.stderr.on("data", (d: Buffer) => {
@@ -139,7 +193,9 @@ describeWithDocker("engine", "bakeplan bake interrupted", () => {
         if (stderr.includes("RUN sleep 60")) resolve();
       });
     });
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on("close", (code) => resolve({ code, at: performance.now() })));
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      child.on("close", (code) => resolve({ code, at: performance.now() })),
+    );
     await started;
     const sent = performance.now();
     child.kill("SIGINT");
@@ -165,7 +221,10 @@ describeWithDocker("engine", "bakeplan lint on the e2e fixture", () => {
 
     const anchor = 'RUN sleep 1 && echo "beta=$BETA_REF" > /framework.txt';
     p.edit("templates/framework.liquid", anchor, `MAINTAINER nobody@example.com\n${anchor}`);
-    const line = readFileSync(join(p.dir, "templates/framework.liquid"), "utf8").split("\n").indexOf("MAINTAINER nobody@example.com") + 1;
+    const line =
+      readFileSync(join(p.dir, "templates/framework.liquid"), "utf8")
+        .split("\n")
+        .indexOf("MAINTAINER nobody@example.com") + 1;
     expect(line).toBe(8);
     const run = await bakeplan(["lint", "--registry", REGISTRY], { cwd: p.dir });
     expect(run.code).toBe(1);
@@ -173,7 +232,10 @@ describeWithDocker("engine", "bakeplan lint on the e2e fixture", () => {
     expect(findings).toHaveLength(2);
     for (const [i, n] of ["beta-cuda12", "beta-cuda13"].entries()) {
       // The rendered Dockerfile line, to check the mapping went through the real file.
-      const dockerfileLine = readFileSync(join(p.dir, `bake/${n}.Dockerfile`), "utf8").split("\n").indexOf("MAINTAINER nobody@example.com") + 1;
+      const dockerfileLine =
+        readFileSync(join(p.dir, `bake/${n}.Dockerfile`), "utf8")
+          .split("\n")
+          .indexOf("MAINTAINER nobody@example.com") + 1;
       expect(findings[i]).toBe(
         `templates/framework.liquid:${line}: MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label (bake/${n}.Dockerfile:${dockerfileLine}; ${n}, ${n}-dev) https://docs.docker.com/go/dockerfile/rule/maintainer-deprecated/`,
       );
@@ -187,18 +249,29 @@ describeWithDocker("buildx", "bakeplan bake --dry-run on the bundled example", (
     const dir = exampleCopy();
     const run = await bakeplan(["bake", "--dry-run", "vllm-cuda12"], { cwd: dir });
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^docker buildx bake -f docker-bake\.json --progress=rawjson --metadata-file \/\S+\/bakeplan-metadata-\d+-\d+-0\.json vllm-cuda12\n$/);
+    expect(run.stdout).toMatch(
+      /^docker buildx bake -f docker-bake\.json --progress=rawjson --metadata-file \/\S+\/bakeplan-metadata-\d+-\d+-0\.json vllm-cuda12\n$/,
+    );
     expect(existsSync(join(dir, "docker-bake.json"))).toBe(false);
     expect(existsSync(join(dir, "bake"))).toBe(false);
 
     // With the plan written, the printed command (plus --print, which builds nothing) selects exactly that target.
     expect((await bakeplan(["plan"], { cwd: dir })).code).toBe(0);
-    const printed = JSON.parse(execFileSync("sh", ["-c", `${run.stdout.trim()} --print`], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })) as { target: Record<string, { target: string }> };
+    const printed = JSON.parse(
+      execFileSync("sh", ["-c", `${run.stdout.trim()} --print`], {
+        cwd: dir,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }),
+    ) as { target: Record<string, { target: string }> };
     expect(Object.keys(printed.target)).toEqual(["vllm-cuda12"]);
     expect(printed.target["vllm-cuda12"]!.target).toBe("runtime");
 
     // From another directory, the command says where to run it.
-    const elsewhere = await bakeplan(["bake", "--dry-run", "-c", join(dir, "context.yaml"), "vllm-cuda12", "--cache-warm", "--branch", "feat/x"], { cwd: tmpdir() });
+    const elsewhere = await bakeplan(
+      ["bake", "--dry-run", "-c", join(dir, "context.yaml"), "vllm-cuda12", "--cache-warm", "--branch", "feat/x"],
+      { cwd: tmpdir() },
+    );
     expect(elsewhere.stdout).toMatch(
       new RegExp(
         `^cd ${dir.replaceAll("/", "\\/")} && docker buildx bake -f docker-bake\\.json --progress=rawjson --metadata-file \\S+ --set '\\*\\.output=type=cacheonly' --set vllm-cuda12\\.cache-to=type=registry,ref=123456789012\\.dkr\\.ecr\\.us-west-2\\.amazonaws\\.com/ai-dynamo/dynamo-cache:vllm-cuda12-feat-x,mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true vllm-cuda12\\n$`,

@@ -5,7 +5,20 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { describeWithDocker, REGISTRY } from "./docker.js";
-import { bakeplan, docker, e2eProject, ensureBuilt, localImages, rawVertices, registry, runSteps, summaryRows, TARGETS, type Project, type Run } from "./e2e.js";
+import {
+  bakeplan,
+  docker,
+  e2eProject,
+  ensureBuilt,
+  localImages,
+  rawVertices,
+  registry,
+  runSteps,
+  summaryRows,
+  TARGETS,
+  type Project,
+  type Run,
+} from "./e2e.js";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 /** Inputs of every bake here: tags and cache refs in the loopback registry, main writes cache. */
@@ -40,7 +53,11 @@ describeWithDocker("engine", "bakeplan bake: one bake of the fixture's 8 targets
       expect(row.tags).toEqual(tags);
       expect(row.cache).toBe(dev ? "5 of 5 steps built" : "4 of 4 steps built");
 
-      const [info] = JSON.parse(docker(["image", "inspect", ...tags])) as { Id: string; RepoTags: string[]; Config: { Labels: Record<string, string> } }[];
+      const [info] = JSON.parse(docker(["image", "inspect", ...tags])) as {
+        Id: string;
+        RepoTags: string[];
+        Config: { Labels: Record<string, string> };
+      }[];
       expect(info!.RepoTags.sort()).toEqual([...tags].sort());
       expect(info!.Id.slice(0, 19)).toBe(row.digest);
       expect(info!.Config.Labels).toEqual({
@@ -52,7 +69,9 @@ describeWithDocker("engine", "bakeplan bake: one bake of the fixture's 8 targets
       });
       // CMD cats what each stage wrote from its ARGs.
       const out = docker(["run", "--rm", "--network", "none", tags[0]!]);
-      expect(out).toBe(`nonce-${p.id}\ncuda=${cuda}\n${framework}=${framework === "alpha" ? "a1" : "b1"}\n${dev ? "dev" : "runtime"} ${framework} ${cuda}\n`);
+      expect(out).toBe(
+        `nonce-${p.id}\ncuda=${cuda}\n${framework}=${framework === "alpha" ? "a1" : "b1"}\n${dev ? "dev" : "runtime"} ${framework} ${cuda}\n`,
+      );
     }
   });
 
@@ -70,21 +89,29 @@ describeWithDocker("engine", "bakeplan bake: one bake of the fixture's 8 targets
     expect(steps.filter((s) => !s.cached)).toHaveLength(15);
     expect(steps.reduce((n, s) => n + s.targets.length, 0)).toBe(4 * 4 + 4 * 5);
     // The shared RUN wrote a random id once: every image has the same one.
-    const ids = new Set(TARGETS.map((t) => docker(["run", "--rm", "--network", "none", p.image(t, "main"), "cat", "/shared.id"]).trim()));
+    const ids = new Set(
+      TARGETS.map((t) => docker(["run", "--rm", "--network", "none", p.image(t, "main"), "cat", "/shared.id"]).trim()),
+    );
     expect(ids.size).toBe(1);
     expect([...ids][0]).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("round-trips the registry cache: after prune and image removal every RUN step is CACHED", async () => {
     // The exact cache settings the plan emits, read back from the bake file bakeplan wrote.
-    const bake = JSON.parse(readFileSync(join(p.dir, "docker-bake.json"), "utf8")) as { target: Record<string, { "cache-from": string[]; "cache-to": string[] }> };
+    const bake = JSON.parse(readFileSync(join(p.dir, "docker-bake.json"), "utf8")) as {
+      target: Record<string, { "cache-from": string[]; "cache-to": string[] }>;
+    };
     for (const target of TARGETS) {
-      expect(bake.target[target]!["cache-to"]).toEqual([`type=registry,ref=${p.cacheRef(target, "main")},mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`]);
+      expect(bake.target[target]!["cache-to"]).toEqual([
+        `type=registry,ref=${p.cacheRef(target, "main")},mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`,
+      ]);
       expect(bake.target[target]!["cache-from"]).toEqual([`type=registry,ref=${p.cacheRef(target, "main")}`]);
       // The cold bake wrote it: an OCI image manifest (what ECR accepts), at the target's own ref.
       const m = await registry(`/v2/${p.cacheRepository}/manifests/${target}-main`);
       expect(m.status, `${target} cache manifest`).toBe(200);
-      expect((JSON.parse(m.body) as { mediaType: string }).mediaType).toBe("application/vnd.oci.image.manifest.v1+json");
+      expect((JSON.parse(m.body) as { mediaType: string }).mediaType).toBe(
+        "application/vnd.oci.image.manifest.v1+json",
+      );
     }
 
     docker(["buildx", "prune", "-af"]);
@@ -95,7 +122,9 @@ describeWithDocker("engine", "bakeplan bake: one bake of the fixture's 8 targets
     const vertices = rawVertices(warm.stderr);
     // Each target imported its own cache ref, without error.
     for (const target of TARGETS) {
-      const imports = [...vertices.values()].filter((v) => [...v.names].some((n) => n === `[${target}] importing cache manifest from ${p.cacheRef(target, "main")}`));
+      const imports = [...vertices.values()].filter((v) =>
+        [...v.names].some((n) => n === `[${target}] importing cache manifest from ${p.cacheRef(target, "main")}`),
+      );
       expect(imports, `${target} imports its cache`).toHaveLength(1);
       expect(imports[0]!.error).toBeUndefined();
     }
@@ -105,15 +134,21 @@ describeWithDocker("engine", "bakeplan bake: one bake of the fixture's 8 targets
     const rows = summaryRows(warm.stdout);
     for (const target of TARGETS) expect(rows.get(target)?.cache, target).toBe("fully cached");
     // And the images are back.
-    expect(localImages(`${REGISTRY}/${p.repository}:`).sort()).toEqual(TARGETS.flatMap((t) => [p.image(t, "latest"), p.image(t, "main")]).sort());
+    expect(localImages(`${REGISTRY}/${p.repository}:`).sort()).toEqual(
+      TARGETS.flatMap((t) => [p.image(t, "latest"), p.image(t, "main")]).sort(),
+    );
   });
 
   it("changing one framework's ARG rebuilds only that framework's steps", async () => {
-    const betaDockerfiles = ["beta-cuda12", "beta-cuda13"].map((n) => readFileSync(join(p.dir, `bake/${n}.Dockerfile`), "utf8"));
+    const betaDockerfiles = ["beta-cuda12", "beta-cuda13"].map((n) =>
+      readFileSync(join(p.dir, `bake/${n}.Dockerfile`), "utf8"),
+    );
     p.edit("context.yaml", "ALPHA_REF: a1", "ALPHA_REF: a2");
     const run = ok(await bakeplan(["bake", "all", ...INPUTS, ...RAW], { cwd: p.dir }));
     // beta's Dockerfiles did not even change.
-    expect(["beta-cuda12", "beta-cuda13"].map((n) => readFileSync(join(p.dir, `bake/${n}.Dockerfile`), "utf8"))).toEqual(betaDockerfiles);
+    expect(
+      ["beta-cuda12", "beta-cuda13"].map((n) => readFileSync(join(p.dir, `bake/${n}.Dockerfile`), "utf8")),
+    ).toEqual(betaDockerfiles);
 
     const steps = runSteps(rawVertices(run.stderr));
     const alphaOnly = (s: { targets: string[] }) => s.targets.every((t) => t.startsWith("alpha-"));
@@ -127,11 +162,14 @@ describeWithDocker("engine", "bakeplan bake: one bake of the fixture's 8 targets
       "runtime alpha-cuda12,alpha-cuda12-dev",
       "runtime alpha-cuda13,alpha-cuda13-dev",
     ]);
-    for (const s of steps.filter((s) => !alphaOnly(s))) expect(s.cached, `${s.stage} ${s.targets.join(",")}`).toBe(true);
+    for (const s of steps.filter((s) => !alphaOnly(s)))
+      expect(s.cached, `${s.stage} ${s.targets.join(",")}`).toBe(true);
     const rows = summaryRows(run.stdout);
     for (const t of TARGETS.filter((t) => t.startsWith("beta-"))) expect(rows.get(t)?.cache, t).toBe("fully cached");
     expect(rows.get("alpha-cuda12")?.cache).toBe("2 of 4 steps built");
     expect(rows.get("alpha-cuda12-dev")?.cache).toBe("3 of 5 steps built");
-    expect(docker(["run", "--rm", "--network", "none", p.image("alpha-cuda13", "main"), "cat", "/framework.txt"])).toBe("alpha=a2\n");
+    expect(docker(["run", "--rm", "--network", "none", p.image("alpha-cuda13", "main"), "cat", "/framework.txt"])).toBe(
+      "alpha=a2\n",
+    );
   });
 });

@@ -9,7 +9,16 @@ import { REPO } from "../helpers.js";
 import { REGISTRY } from "./docker.js";
 
 export const FIXTURE = join(REPO, "test/fixtures/e2e");
-export const TARGETS = ["alpha-cuda12", "alpha-cuda12-dev", "alpha-cuda13", "alpha-cuda13-dev", "beta-cuda12", "beta-cuda12-dev", "beta-cuda13", "beta-cuda13-dev"];
+export const TARGETS = [
+  "alpha-cuda12",
+  "alpha-cuda12-dev",
+  "alpha-cuda13",
+  "alpha-cuda13-dev",
+  "beta-cuda12",
+  "beta-cuda12-dev",
+  "beta-cuda13",
+  "beta-cuda13-dev",
+];
 
 function newest(dir: string): number {
   let t = 0;
@@ -23,14 +32,17 @@ function newest(dir: string): number {
 
 /** Compiles src/ to dist/ when dist/bin.js is missing or older than a source file. */
 export function ensureBuilt(): void {
-  let built = 0;
+  let built: number;
   try {
     built = statSync(join(REPO, "dist/bin.js")).mtimeMs;
   } catch {
     built = 0;
   }
   if (built >= newest(join(REPO, "src"))) return;
-  execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: REPO, stdio: "inherit" });
+  execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+    cwd: REPO,
+    stdio: "inherit",
+  });
 }
 
 export interface Run {
@@ -45,18 +57,29 @@ export interface Run {
 export function bakeplan(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Run> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO, "bin/bakeplan.js"), ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(REPO, "bin/bakeplan.js"), ...args], {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, seconds: (performance.now() - t0) / 1000 }));
+    child.on("close", (code, signal) =>
+      resolve({ code, signal, stdout, stderr, seconds: (performance.now() - t0) / 1000 }),
+    );
   });
 }
 
 export function docker(args: string[], opts: { cwd?: string } = {}): string {
-  return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 300_000, ...opts });
+  return execFileSync("docker", args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 300_000,
+    ...opts,
+  });
 }
 
 /** A copy of the e2e fixture whose image and cache repositories (and a shared-stage nonce) are unique to this run. */
@@ -147,7 +170,7 @@ export async function registryTags(repo: string): Promise<string[]> {
 export function deleteRepository(repo: string): void {
   // Synchronous for afterAll: curl, since fetch is async.
   const curl = (args: string[]) => execFileSync("curl", ["-sS", "--max-time", "10", ...args], { encoding: "utf8" });
-  let tags: string[] = [];
+  let tags: string[];
   try {
     tags = (JSON.parse(curl([`http://${REGISTRY}/v2/${repo}/tags/list`])) as { tags?: string[] | null }).tags ?? [];
   } catch {
@@ -176,7 +199,9 @@ export function rawVertices(stderr: string): Map<string, Vertex> {
   const out = new Map<string, Vertex>();
   for (const line of stderr.split("\n")) {
     if (!line.startsWith("{")) continue;
-    const status = JSON.parse(line) as { vertexes?: { digest: string; name?: string; cached?: boolean; completed?: string; error?: string }[] };
+    const status = JSON.parse(line) as {
+      vertexes?: { digest: string; name?: string; cached?: boolean; completed?: string; error?: string }[];
+    };
     for (const v of status.vertexes ?? []) {
       const got = out.get(v.digest) ?? { digest: v.digest, names: new Set<string>(), cached: false, completed: false };
       if (v.name) got.names.add(v.name);
@@ -190,12 +215,30 @@ export function rawVertices(stderr: string): Map<string, Vertex> {
 }
 
 /** Vertices of RUN instructions, with the targets that use each. */
-export function runSteps(vertices: Map<string, Vertex>): { digest: string; targets: string[]; stage: string; command: string; cached: boolean; completed: boolean; error?: string }[] {
+export function runSteps(vertices: Map<string, Vertex>): {
+  digest: string;
+  targets: string[];
+  stage: string;
+  command: string;
+  cached: boolean;
+  completed: boolean;
+  error?: string;
+}[] {
   const steps = [];
   for (const v of vertices.values()) {
-    const parsed = [...v.names].map((n) => /^\[(\S+) (\S+) \d+\/\d+\] RUN (.*)$/.exec(n)).filter((m): m is RegExpExecArray => m !== null);
+    const parsed = [...v.names]
+      .map((n) => /^\[(\S+) (\S+) \d+\/\d+\] RUN (.*)$/.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null);
     if (parsed.length === 0) continue;
-    steps.push({ digest: v.digest, targets: [...new Set(parsed.map((m) => m[1]!))].sort(), stage: parsed[0]![2]!, command: parsed[0]![3]!, cached: v.cached, completed: v.completed, ...(v.error ? { error: v.error } : {}) });
+    steps.push({
+      digest: v.digest,
+      targets: [...new Set(parsed.map((m) => m[1]!))].sort(),
+      stage: parsed[0]![2]!,
+      command: parsed[0]![3]!,
+      cached: v.cached,
+      completed: v.completed,
+      ...(v.error ? { error: v.error } : {}),
+    });
   }
   return steps;
 }

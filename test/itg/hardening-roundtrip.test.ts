@@ -13,9 +13,56 @@ import { runCli, testdir } from "../helpers.js";
 import { expectTreeUnchanged, snapshotTree } from "../hardening-helpers.js";
 import { describeWithDocker } from "./docker.js";
 
-const FRAGMENTS = ["${", "%{", "$$", "$", "{", "}", "%", "${x}", "%{ if true }", "$${", '"', "'", "\\", "\\\\", "`", " ", "\t", "é", "日本", "😀", "\u0085", "\u2028", "\u00a0", ",", "=", "#", "a", "Z", "9", "\n", "\r", "\0", "\u0001", "AKIAIOSFODNN7EXAMPLE", "-----BEGIN RSA PRIVATE KEY-----", "e\u0301", "\u212B", "\u{2F800}"];
-const value = fc.oneof(fc.string({ unit: "binary", maxLength: 30 }), fc.array(fc.constantFrom(...FRAGMENTS), { maxLength: 10 }).map((a) => a.join("")));
-const labelKey = fc.oneof(fc.stringMatching(/^[a-z][a-z0-9.-]{0,20}$/), value.filter((k) => k !== "")).filter((k) => !k.startsWith("org.opencontainers."));
+const FRAGMENTS = [
+  "${",
+  "%{",
+  "$$",
+  "$",
+  "{",
+  "}",
+  "%",
+  "${x}",
+  "%{ if true }",
+  "$${",
+  '"',
+  "'",
+  "\\",
+  "\\\\",
+  "`",
+  " ",
+  "\t",
+  "é",
+  "日本",
+  "😀",
+  "\u0085",
+  "\u2028",
+  "\u00a0",
+  ",",
+  "=",
+  "#",
+  "a",
+  "Z",
+  "9",
+  "\n",
+  "\r",
+  "\0",
+  "\u0001",
+  "AKIAIOSFODNN7EXAMPLE",
+  "-----BEGIN RSA PRIVATE KEY-----",
+  "e\u0301",
+  "\u212B",
+  "\u{2F800}",
+];
+const value = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 30 }),
+  fc.array(fc.constantFrom(...FRAGMENTS), { maxLength: 10 }).map((a) => a.join("")),
+);
+const labelKey = fc
+  .oneof(
+    fc.stringMatching(/^[a-z][a-z0-9.-]{0,20}$/),
+    value.filter((k) => k !== ""),
+  )
+  .filter((k) => !k.startsWith("org.opencontainers."));
 const batch = fc.record({
   args: fc.array(value, { minLength: 1, maxLength: 25 }),
   labels: fc.uniqueArray(fc.tuple(labelKey, value), { maxLength: 10, selector: ([k]) => k }),
@@ -38,7 +85,12 @@ function project(args: string[], labels: [string, string][]): { yaml: string; en
     defaults: { args: argMap, labels: Object.fromEntries(labels) },
     publish: { registry: "", repository: "roundtrip/app", tags: ["{name}"] },
   };
-  const yaml = stringify(context, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN", lineWidth: 0, minContentWidth: 0 });
+  const yaml = stringify(context, {
+    defaultStringType: "QUOTE_DOUBLE",
+    defaultKeyType: "PLAIN",
+    lineWidth: 0,
+    minContentWidth: 0,
+  });
   // Where each entry starts, read back from the YAML itself (a value may span lines).
   const lineCounter = new LineCounter();
   const doc = parseDocument(yaml, { lineCounter });
@@ -57,8 +109,14 @@ function project(args: string[], labels: [string, string][]): { yaml: string; en
 }
 
 function bakePrint(dir: string): { args: Record<string, string>; labels: Record<string, string> } {
-  const out = execFileSync("docker", ["buildx", "bake", "--print", "-f", "docker-bake.json", "x"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  const t = (JSON.parse(out) as { target: Record<string, { args?: Record<string, string>; labels?: Record<string, string> }> }).target.x!;
+  const out = execFileSync("docker", ["buildx", "bake", "--print", "-f", "docker-bake.json", "x"], {
+    cwd: dir,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const t = (
+    JSON.parse(out) as { target: Record<string, { args?: Record<string, string>; labels?: Record<string, string> }> }
+  ).target.x!;
   return { args: t.args ?? {}, labels: t.labels ?? {} };
 }
 
@@ -82,11 +140,18 @@ async function planBatch(args: string[], labels: [string, string][]): Promise<{ 
     const located = [...res.stderr.matchAll(/^ {2}context\.yaml:(\d+):(\d+): defaults\.(args|labels)/gm)];
     expect(located.length, res.stderr).toBe(Number(count![1] ?? 1));
     const refused = new Set(located.map((m) => Number(m[1])));
-    for (const line of refused) expect(p.entries.some((e) => e.line === line), `error at line ${line}:\n${res.stderr}`).toBe(true);
+    for (const line of refused)
+      expect(
+        p.entries.some((e) => e.line === line),
+        `error at line ${line}:\n${res.stderr}`,
+      ).toBe(true);
     // Only line breaks, NUL, text bake would NFC-normalise, and secret-looking ARGs are refused.
     for (const e of p.entries.filter((x) => refused.has(x.line))) {
       const text = e.value + e.key;
-      expect(/[\n\r\0]|AKIA|PRIVATE KEY/.test(text) || text.normalize("NFC") !== text, JSON.stringify([e.key, e.value])).toBe(true);
+      expect(
+        /[\n\r\0]|AKIA|PRIVATE KEY/.test(text) || text.normalize("NFC") !== text,
+        JSON.stringify([e.key, e.value]),
+      ).toBe(true);
     }
     args = p.entries.filter((e) => e.kind === "args" && !refused.has(e.line)).map((e) => e.value);
     labels = p.entries.filter((e) => e.kind === "labels" && !refused.has(e.line)).map((e) => [e.key, e.value]);
@@ -116,8 +181,24 @@ describeWithDocker("engine", "hardening: ARG defaults round-trip through BuildKi
     await fc.assert(
       fc.asyncProperty(fc.array(value, { minLength: 1, maxLength: 25 }), async (args) => {
         const { dir, accepted } = await planBatch(args, []);
-        const bake = JSON.parse(readFileSync(join(dir, "docker-bake.json"), "utf8")) as { target: Record<string, { dockerfile: string }> };
-        const out = execFileSync("docker", ["buildx", "build", "--call", "outline,format=json", "--target", "runtime", "-f", bake.target.x!.dockerfile, "."], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        const bake = JSON.parse(readFileSync(join(dir, "docker-bake.json"), "utf8")) as {
+          target: Record<string, { dockerfile: string }>;
+        };
+        const out = execFileSync(
+          "docker",
+          [
+            "buildx",
+            "build",
+            "--call",
+            "outline,format=json",
+            "--target",
+            "runtime",
+            "-f",
+            bake.target.x!.dockerfile,
+            ".",
+          ],
+          { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+        );
         const outline = JSON.parse(out) as { args?: { name: string; value?: string }[] };
         const defaults = new Map((outline.args ?? []).map((a) => [a.name, a.value ?? ""]));
         for (const e of accepted) expect(defaults.get(e.key), JSON.stringify(e.value)).toBe(e.value);

@@ -15,14 +15,28 @@ type Target = Record<string, unknown>;
 describeWithDocker("buildx", "docker buildx bake --print over the bundled example", () => {
   it.each([
     { name: "local plan", flags: [] as string[] },
-    { name: "main branch build with version and sha", flags: ["--branch", "main", "--sha", "0123456789abcdef0123456789abcdef01234567", "--version", "1.2.0"] },
-    { name: "feature branch with a value containing ${...}", flags: ["--branch", "feat/x", "--set", "TENSORRTLLM_PIP_WHEEL=tensorrt-llm==${TRT_VER:-1.3.0rc11}%{x}"] },
+    {
+      name: "main branch build with version and sha",
+      flags: ["--branch", "main", "--sha", "0123456789abcdef0123456789abcdef01234567", "--version", "1.2.0"],
+    },
+    {
+      name: "feature branch with a value containing ${...}",
+      flags: ["--branch", "feat/x", "--set", "TENSORRTLLM_PIP_WHEEL=tensorrt-llm==${TRT_VER:-1.3.0rc11}%{x}"],
+    },
   ])("buildx reads back every target as planned: $name", async ({ flags }) => {
     const dir = exampleCopy();
     const res = await runCli(["plan", ...flags], dir);
     expect(res.code, res.stderr).toBe(0);
-    const planned = JSON.parse(readFileSync(join(dir, "docker-bake.json"), "utf8")) as { target: Record<string, Target>; group: Record<string, { targets: string[] }> };
-    const printed = JSON.parse(execFileSync("docker", ["buildx", "bake", "--print", "-f", "docker-bake.json", "all"], { cwd: dir, encoding: "utf8" })) as { target: Record<string, Target> };
+    const planned = JSON.parse(readFileSync(join(dir, "docker-bake.json"), "utf8")) as {
+      target: Record<string, Target>;
+      group: Record<string, { targets: string[] }>;
+    };
+    const printed = JSON.parse(
+      execFileSync("docker", ["buildx", "bake", "--print", "-f", "docker-bake.json", "all"], {
+        cwd: dir,
+        encoding: "utf8",
+      }),
+    ) as { target: Record<string, Target> };
 
     expect(Object.keys(printed.target).sort()).toEqual(Object.keys(planned.target).sort());
     const unescape = (s: string) => s.replaceAll("$${", "${").replaceAll("%%{", "%{");
@@ -37,25 +51,43 @@ describeWithDocker("buildx", "docker buildx bake --print over the bundled exampl
       expect(got.platforms, `${name} platforms`).toEqual(fromFile.platforms);
       expect(got.target, `${name} stage`).toBe(fromFile.target);
       expect(got.dockerfile, `${name} dockerfile`).toBe(fromFile.dockerfile);
-      expect(got["cache-from"], `${name} cache-from`).toEqual(((fromFile["cache-from"] as string[] | undefined) ?? []).map(csvEntry));
-      expect(got["cache-to"] ?? [], `${name} cache-to`).toEqual(((fromFile["cache-to"] as string[] | undefined) ?? []).map(csvEntry));
+      expect(got["cache-from"], `${name} cache-from`).toEqual(
+        ((fromFile["cache-from"] as string[] | undefined) ?? []).map(csvEntry),
+      );
+      expect(got["cache-to"] ?? [], `${name} cache-to`).toEqual(
+        ((fromFile["cache-to"] as string[] | undefined) ?? []).map(csvEntry),
+      );
       expect(got.secret, `${name} secret`).toEqual(((fromFile.secret as string[] | undefined) ?? []).map(csvEntry));
       // Nothing bakeplan emitted was silently dropped by bake.
       for (const key of Object.keys(ours)) expect(Object.keys(theirs), `${name} kept ${key}`).toContain(key);
     }
-    if (flags.includes("--set")) expect((printed.target["trtllm-cuda13"]!.args as Record<string, string>).TENSORRTLLM_PIP_WHEEL).toBe("tensorrt-llm==$${TRT_VER:-1.3.0rc11}%%{x}");
+    if (flags.includes("--set"))
+      expect((printed.target["trtllm-cuda13"]!.args as Record<string, string>).TENSORRTLLM_PIP_WHEEL).toBe(
+        "tensorrt-llm==$${TRT_VER:-1.3.0rc11}%%{x}",
+      );
   });
 
   it("vllm-cuda12 alone shows its stage, args, platforms, tags and cache entries", async () => {
     const dir = exampleCopy();
     expect((await runCli(["plan", "--branch", "main"], dir)).code).toBe(0);
-    const printed = JSON.parse(execFileSync("docker", ["buildx", "bake", "--print", "vllm-cuda12"], { cwd: dir, encoding: "utf8" })) as { target: Record<string, Target> };
+    const printed = JSON.parse(
+      execFileSync("docker", ["buildx", "bake", "--print", "vllm-cuda12"], { cwd: dir, encoding: "utf8" }),
+    ) as { target: Record<string, Target> };
     expect(Object.keys(printed.target)).toEqual(["vllm-cuda12"]);
     const t = printed.target["vllm-cuda12"]!;
     expect(t.target).toBe("runtime");
     expect(t.platforms).toEqual(["linux/amd64", "linux/arm64"]);
     expect((t.args as Record<string, string>).VLLM_REF).toBe("v0.19.1");
     expect(t.tags).toContain("123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-dynamo/dynamo:main-vllm-cuda12");
-    expect(t["cache-to"]).toEqual([{ type: "registry", ref: "123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-dynamo/dynamo-cache:vllm-cuda12-main", mode: "max", "image-manifest": "true", "oci-mediatypes": "true", "ignore-error": "true" }]);
+    expect(t["cache-to"]).toEqual([
+      {
+        type: "registry",
+        ref: "123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-dynamo/dynamo-cache:vllm-cuda12-main",
+        mode: "max",
+        "image-manifest": "true",
+        "oci-mediatypes": "true",
+        "ignore-error": "true",
+      },
+    ]);
   });
 });

@@ -22,7 +22,9 @@ describe("architecture", () => {
 
   it("only src/io/buildx.ts spawns processes", () => {
     const all = readdirSync(join(REPO, "src"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"));
-    const spawning = all.filter((f) => /from "(execa|node:child_process|child_process)"/.test(readFileSync(join(REPO, "src", f), "utf8")));
+    const spawning = all.filter((f) =>
+      /from "(execa|node:child_process|child_process)"/.test(readFileSync(join(REPO, "src", f), "utf8")),
+    );
     expect(spawning).toEqual(["io/buildx.ts"]);
   });
 

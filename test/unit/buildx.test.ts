@@ -16,22 +16,56 @@ describe("bakeArgv", () => {
         extra: ["--no-cache"],
       }),
     ).toEqual([
-      "buildx", "bake", "-f", "docker-bake.json", "--builder", "ci", "--progress=rawjson", "--metadata-file", "/tmp/m.json", "--push",
-      "--set", "*.output=type=cacheonly", "--set", "vllm-cuda12.cache-to=type=registry,ref=r/c:t", "--no-cache", "vllm-cuda12", "dev",
+      "buildx",
+      "bake",
+      "-f",
+      "docker-bake.json",
+      "--builder",
+      "ci",
+      "--progress=rawjson",
+      "--metadata-file",
+      "/tmp/m.json",
+      "--push",
+      "--set",
+      "*.output=type=cacheonly",
+      "--set",
+      "vllm-cuda12.cache-to=type=registry,ref=r/c:t",
+      "--no-cache",
+      "vllm-cuda12",
+      "dev",
     ]);
   });
 
   it("adds only what is asked for", () => {
-    expect(bakeArgv({ file: "b.json", targets: ["all"], call: "check,format=json" })).toEqual(["buildx", "bake", "-f", "b.json", "--call=check,format=json", "all"]);
+    expect(bakeArgv({ file: "b.json", targets: ["all"], call: "check,format=json" })).toEqual([
+      "buildx",
+      "bake",
+      "-f",
+      "b.json",
+      "--call=check,format=json",
+      "all",
+    ]);
     expect(bakeArgv({ file: "b.json", targets: [], load: true })).toEqual(["buildx", "bake", "-f", "b.json", "--load"]);
   });
 });
 
 describe("shellQuote", () => {
   it("leaves plain words alone and single-quotes the rest so a shell reads back the same argv", () => {
-    expect(shellQuote(["docker", "buildx", "bake", "-f", "docker-bake.json", "--set", "*.output=type=cacheonly", "it's", "", "a b", "$HOME"])).toBe(
-      "docker buildx bake -f docker-bake.json --set '*.output=type=cacheonly' 'it'\\''s' '' 'a b' '$HOME'",
-    );
+    expect(
+      shellQuote([
+        "docker",
+        "buildx",
+        "bake",
+        "-f",
+        "docker-bake.json",
+        "--set",
+        "*.output=type=cacheonly",
+        "it's",
+        "",
+        "a b",
+        "$HOME",
+      ]),
+    ).toBe("docker buildx bake -f docker-bake.json --set '*.output=type=cacheonly' 'it'\\''s' '' 'a b' '$HOME'");
   });
 });
 
@@ -106,7 +140,9 @@ describe("RawProgress", () => {
       vertex("sha256:shared", "[a shared 2/2] RUN sleep 1", { started: T0 }),
       vertex("sha256:shared", "[a-dev shared 2/2] RUN sleep 1", { started: T0 }),
       vertex("sha256:shared", "[b shared 2/2] RUN sleep 1", { started: T0 }),
-      JSON.stringify({ logs: [{ vertex: "sha256:shared", stream: 1, data: Buffer.from("hello\nworld\n").toString("base64") }] }),
+      JSON.stringify({
+        logs: [{ vertex: "sha256:shared", stream: 1, data: Buffer.from("hello\nworld\n").toString("base64") }],
+      }),
       vertex("sha256:shared", "[a shared 2/2] RUN sleep 1", { started: T0, completed: T1 }),
       vertex("sha256:shared", "[b shared 2/2] RUN sleep 1", { started: T0, completed: T1 }),
       vertex("sha256:dev", "[a-dev dev 1/1] RUN echo dev", { started: T0, completed: T1, cached: true }),
@@ -145,8 +181,16 @@ describe("RawProgress", () => {
   it("names the failed target, not targets whose cache ref is missing or whose steps were canceled", () => {
     const p = new RawProgress(["a", "b"]);
     const text = [
-      vertex("sha256:imp", "[b] importing cache manifest from r/c:b-main", { started: T0, completed: T0, error: "failed to configure registry cache importer: r/c:b-main: not found" }),
-      vertex("sha256:fail", "[a framework 1/1] RUN exit 7", { started: T0, completed: T1, error: 'process "/bin/sh -c exit 7" did not complete successfully: exit code: 7' }),
+      vertex("sha256:imp", "[b] importing cache manifest from r/c:b-main", {
+        started: T0,
+        completed: T0,
+        error: "failed to configure registry cache importer: r/c:b-main: not found",
+      }),
+      vertex("sha256:fail", "[a framework 1/1] RUN exit 7", {
+        started: T0,
+        completed: T1,
+        error: 'process "/bin/sh -c exit 7" did not complete successfully: exit code: 7',
+      }),
       vertex("sha256:cxl", "[b runtime 1/1] RUN sleep 5", { started: T0, completed: T1, error: "context canceled" }),
       "ERROR: target a: failed to solve: exit code: 7",
     ]

@@ -94,8 +94,12 @@ describe("list", () => {
 
   it("--all adds the excluded combinations with their reasons", async () => {
     const res = await runCli(["list", "--all"], miniProject({ "context.yaml": WITH_RULES }));
-    expect(res.stdout).toContain("(sglang-ubi)      sglang     ubi     runtime  -            excluded                  UBI on request\n");
-    expect(res.stdout).toContain("vllm-ubi          vllm       ubi     runtime  linux/amd64  bake/vllm-ubi.Dockerfile  OpenShift\n");
+    expect(res.stdout).toContain(
+      "(sglang-ubi)      sglang     ubi     runtime  -            excluded                  UBI on request\n",
+    );
+    expect(res.stdout).toContain(
+      "vllm-ubi          vllm       ubi     runtime  linux/amd64  bake/vllm-ubi.Dockerfile  OpenShift\n",
+    );
     expect(res.stdout).toContain("\n6 built, 2 excluded\n");
   });
 
@@ -124,7 +128,9 @@ describe("list", () => {
   });
 
   it("--json without --all lists built targets only", async () => {
-    const rows = JSON.parse((await runCli(["list", "--json"], miniProject({ "context.yaml": WITH_RULES }))).stdout) as { built: boolean }[];
+    const rows = JSON.parse((await runCli(["list", "--json"], miniProject({ "context.yaml": WITH_RULES }))).stdout) as {
+      built: boolean;
+    }[];
     expect(rows).toHaveLength(6);
     expect(rows.every((r) => r.built)).toBe(true);
   });
@@ -148,7 +154,9 @@ describe("render", () => {
   it("says why an excluded combination is not built, and where", async () => {
     const res = await runCli(["render", "sglang-ubi"], miniProject({ "context.yaml": WITH_RULES }));
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe("bakeplan: error: sglang-ubi is not built: UBI on request (excluded by context.yaml:32:5: exclude[0])\n");
+    expect(res.stderr).toBe(
+      "bakeplan: error: sglang-ubi is not built: UBI on request (excluded by context.yaml:32:5: exclude[0])\n",
+    );
   });
 });
 
@@ -174,21 +182,29 @@ describe("explain", () => {
   it("limits the table to the named ARGs and shows --set as the source", async () => {
     const res = await runCli(["explain", "sglang", "FW_REF", "--set", "FW_REF=x"], miniProject());
     const rows = res.stdout.split("\n").filter((l) => l.startsWith("FW_REF") || l.startsWith("BASE_IMAGE"));
-    expect(rows).toEqual(['FW_REF  "x"    command line: --set FW_REF  --set  stage runtime (templates/Dockerfile.liquid:3)']);
+    expect(rows).toEqual([
+      'FW_REF  "x"    command line: --set FW_REF  --set  stage runtime (templates/Dockerfile.liquid:3)',
+    ]);
   });
 
   it("shows cache refs and the include that brought a target back", async () => {
-    const res = await runCli(["explain", "vllm-ubi", "FW_REF", "--branch", "main"], miniProject({ "context.yaml": `${WITH_RULES}cache:\n  repository: demo/cache\n` }));
+    const res = await runCli(
+      ["explain", "vllm-ubi", "FW_REF", "--branch", "main"],
+      miniProject({ "context.yaml": `${WITH_RULES}cache:\n  repository: demo/cache\n` }),
+    );
     expect(res.stdout).toContain("  included by context.yaml:35:5: include[0]: OpenShift\n");
     expect(res.stdout).toContain("  cache-from: type=registry,ref=registry.example.com/demo/cache:vllm-ubi-main\n");
-    expect(res.stdout).toContain("  cache-to: type=registry,ref=registry.example.com/demo/cache:vllm-ubi-main,mode=max,");
+    expect(res.stdout).toContain(
+      "  cache-to: type=registry,ref=registry.example.com/demo/cache:vllm-ubi-main,mode=max,",
+    );
   });
 
   it("explains an excluded combination with its reason and the rule's position", async () => {
     const res = await runCli(["explain", "sglang-ubi-dev"], miniProject({ "context.yaml": WITH_RULES }));
     expect(res).toEqual({
       code: 0,
-      stdout: "sglang-ubi-dev is not built (framework=sglang, os=ubi, target=dev)\n  excluded by context.yaml:32:5: exclude[0]\n  reason: UBI on request\n",
+      stdout:
+        "sglang-ubi-dev is not built (framework=sglang, os=ubi, target=dev)\n  excluded by context.yaml:32:5: exclude[0]\n  reason: UBI on request\n",
       stderr: "",
     });
   });
@@ -205,7 +221,10 @@ describe("options", () => {
   it("reads --branch from BAKEPLAN_BRANCH", async () => {
     vi.stubEnv("BAKEPLAN_BRANCH", "release/1.0");
     try {
-      const res = await runCli(["explain", "vllm", "FW_REF"], miniProject({ "context.yaml": `${MINI_CONTEXT}cache:\n  repository: demo/cache\n` }));
+      const res = await runCli(
+        ["explain", "vllm", "FW_REF"],
+        miniProject({ "context.yaml": `${MINI_CONTEXT}cache:\n  repository: demo/cache\n` }),
+      );
       expect(res.stdout).toContain("cache-from: type=registry,ref=registry.example.com/demo/cache:vllm-release-1.0\n");
     } finally {
       vi.unstubAllEnvs();
@@ -219,8 +238,13 @@ describe("options", () => {
   });
 
   it("prints warnings on stderr and still succeeds", async () => {
-    const res = await runCli(["plan"], miniProject({ "context.yaml": MINI_CONTEXT.replace("  images:\n", "  args: {UNUSED: x}\n  images:\n") }));
+    const res = await runCli(
+      ["plan"],
+      miniProject({ "context.yaml": MINI_CONTEXT.replace("  images:\n", "  args: {UNUSED: x}\n  images:\n") }),
+    );
     expect(res.code).toBe(0);
-    expect(res.stderr).toBe("bakeplan: warning: context.yaml:25:10: defaults.args.UNUSED: ARG UNUSED is set here but no rendered Dockerfile declares it\n");
+    expect(res.stderr).toBe(
+      "bakeplan: warning: context.yaml:25:10: defaults.args.UNUSED: ARG UNUSED is set here but no rendered Dockerfile declares it\n",
+    );
   });
 });

@@ -19,7 +19,29 @@ function referenceTidy(text: string): string {
 }
 
 const dockerfileText = fc.string({
-  unit: fc.constantFrom("FROM a", "FROM --platform=x b AS s1", "from c as s2", "FROM d AS s1", "ARG A=1 B", "arg TARGETARCH", "ARG", "RUN x", " AS y", "a", " ", "\t", "\\", "\n", "\n", "\r", "#", "\u00a0", "\u2028", "\ufeff", "é"),
+  unit: fc.constantFrom(
+    "FROM a",
+    "FROM --platform=x b AS s1",
+    "from c as s2",
+    "FROM d AS s1",
+    "ARG A=1 B",
+    "arg TARGETARCH",
+    "ARG",
+    "RUN x",
+    " AS y",
+    "a",
+    " ",
+    "\t",
+    "\\",
+    "\n",
+    "\n",
+    "\r",
+    "#",
+    "\u00a0",
+    "\u2028",
+    "\ufeff",
+    "é",
+  ),
   maxLength: 60,
 });
 
@@ -40,9 +62,12 @@ describe("analyzeDockerfile and tidy", () => {
 
   it("tidy gives the reference's text", () => {
     fc.assert(
-      fc.property(fc.string({ unit: fc.constantFrom(" ", "\t", "\n", "\n", "\r", "\u2028", "\u2029", "\u00a0", "a", "\\") }), (text) => {
-        expect(tidy(text)).toBe(referenceTidy(text));
-      }),
+      fc.property(
+        fc.string({ unit: fc.constantFrom(" ", "\t", "\n", "\n", "\r", "\u2028", "\u2029", "\u00a0", "a", "\\") }),
+        (text) => {
+          expect(tidy(text)).toBe(referenceTidy(text));
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -95,7 +120,13 @@ function renderBoth(files: Record<string, string>, input: Partial<RenderInput>) 
     try {
       // Twice: the second render goes through the parse cache (where the fast paths are installed).
       engine.render("Dockerfile.liquid", { scope: {}, args: new Map(), hints: new Map(), variantLabel: "t", ...input });
-      return engine.render("Dockerfile.liquid", { scope: {}, args: new Map(), hints: new Map(), variantLabel: "t", ...input });
+      return engine.render("Dockerfile.liquid", {
+        scope: {},
+        args: new Map(),
+        hints: new Map(),
+        variantLabel: "t",
+        ...input,
+      });
     } catch (e) {
       return { error: (e as Error).message };
     }
@@ -114,8 +145,20 @@ describe("accelerated liquid renders", () => {
         fc.constantFrom<RenderInput["packageManager"]>("apt", "dnf", undefined),
         (main, part, s, x, packageManager) => {
           const files = { "Dockerfile.liquid": main.join(""), "part.liquid": part.join("") };
-          const scope = { s, v: { x }, n: 1, list: ["a", "b", "c"], nul: null, obj: { toLiquid: () => "tl" }, proto: Object.create({ inherited: "i" }) as object };
-          const { fast, slow } = renderBoth(files, { scope, args: new Map([["A", "1 2"]]), ...(packageManager ? { packageManager } : {}) });
+          const scope = {
+            s,
+            v: { x },
+            n: 1,
+            list: ["a", "b", "c"],
+            nul: null,
+            obj: { toLiquid: () => "tl" },
+            proto: Object.create({ inherited: "i" }) as object,
+          };
+          const { fast, slow } = renderBoth(files, {
+            scope,
+            args: new Map([["A", "1 2"]]),
+            ...(packageManager ? { packageManager } : {}),
+          });
           expect(fast).toEqual(slow);
         },
       ),
@@ -124,9 +167,13 @@ describe("accelerated liquid renders", () => {
   });
 
   it("take the fast path and the slow path in one render, with the same result", () => {
-    const files = { "Dockerfile.liquid": "FROM a AS runtime\n{% include 'part' %}{{ s }}{{ n }}{% if s == 'a' %}{{ list }}{% endif %}\n", "part.liquid": "{{ v.x }}|{{ v.size }}|{% if n == 1 %}one{% endif %}\n" };
+    const files = {
+      "Dockerfile.liquid":
+        "FROM a AS runtime\n{% include 'part' %}{{ s }}{{ n }}{% if s == 'a' %}{{ list }}{% endif %}\n",
+      "part.liquid": "{{ v.x }}|{{ v.size }}|{% if n == 1 %}one{% endif %}\n",
+    };
     const { fast, slow } = renderBoth(files, { scope: { s: "a", n: 1, list: ["p", "q"], v: { x: "X" } } });
     expect(fast).toEqual(slow);
-    expect(fast).toMatchObject({ text: expect.stringContaining("X|1|one") });
+    expect("text" in fast && fast.text).toContain("X|1|one");
   });
 });

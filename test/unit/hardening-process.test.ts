@@ -1,7 +1,17 @@
 // Hardening catalogue, properties that need real processes: a plan killed with SIGKILL, two plans
 // at once on one tree, and a read-only bake/ (as an unprivileged user when the tests run as root).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readProject } from "../../src/io/project-files.js";
@@ -14,7 +24,13 @@ const BIN = join(REPO, "bin/bakeplan.js");
 
 /** `make test` builds dist/ first; a bare `vitest run` after editing src/ gets a fresh build here. */
 beforeAll(() => {
-  const newest = (dir: string): number => Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
+  const newest = (dir: string): number =>
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
+        e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
+      ),
+    );
   const dist = join(REPO, "dist/bin.js");
   if (existsSync(dist) && statSync(dist).mtimeMs >= newest(join(REPO, "src"))) return;
   try {
@@ -44,7 +60,12 @@ function setGeneration(dir: string, g: number, n = 2): void {
     writeFileSync(join(dir, `${name}.new`), text);
     renameSync(join(dir, `${name}.new`), join(dir, name));
   };
-  put("context.yaml", HARD_CONTEXT.replace("framework: [vllm, sglang]", `framework: [${frameworks}]`).replace("target: [runtime, dev]", "target: [runtime]").replace('PYTHON_VERSION: "3.12"', `PYTHON_VERSION: "3.${g}"`));
+  put(
+    "context.yaml",
+    HARD_CONTEXT.replace("framework: [vllm, sglang]", `framework: [${frameworks}]`)
+      .replace("target: [runtime, dev]", "target: [runtime]")
+      .replace('PYTHON_VERSION: "3.12"', `PYTHON_VERSION: "3.${g}"`),
+  );
   if (!existsSync(join(dir, "templates/Dockerfile.liquid"))) put("templates/Dockerfile.liquid", HARD_TEMPLATE);
 }
 
@@ -62,20 +83,37 @@ function expectConsistent(dir: string, generations: { bake: string; files: Map<s
   const i = generations.findIndex((g) => g.bake === text);
   expect(i, "the bake file is one complete generation").toBeGreaterThanOrEqual(0);
   const bake = JSON.parse(text) as { target: Record<string, { dockerfile: string }> };
-  for (const t of Object.values(bake.target)) expect(readFileSync(join(dir, t.dockerfile), "utf8") === generations[i]!.files.get(t.dockerfile), t.dockerfile).toBe(true);
+  for (const t of Object.values(bake.target))
+    expect(
+      readFileSync(join(dir, t.dockerfile), "utf8") === generations[i]!.files.get(t.dockerfile),
+      t.dockerfile,
+    ).toBe(true);
   return i;
 }
 
-function run(dir: string, args: string[], opts: { uid?: number } = {}): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ["ignore", "ignore", "pipe"], ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}) });
+function run(
+  dir: string,
+  args: string[],
+  opts: { uid?: number } = {},
+): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    stdio: ["ignore", "ignore", "pipe"],
+    ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
+  });
   let stderr = "";
-  child.stderr!.on("data", (d: Buffer) => void (stderr += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((res) => child.on("close", (code, signal) => res({ code, signal, stderr })));
+  child.stderr.on("data", (d: Buffer) => void (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((res) =>
+    child.on("close", (code, signal) => res({ code, signal, stderr })),
+  );
   return { child, done };
 }
 
 function leftovers(dir: string): string[] {
-  return [...readdirSync(join(dir, "bake")).filter((n) => n.startsWith(".")), ...readdirSync(dir).filter((n) => n.endsWith(".tmp"))];
+  return [
+    ...readdirSync(join(dir, "bake")).filter((n) => n.startsWith(".")),
+    ...readdirSync(dir).filter((n) => n.endsWith(".tmp")),
+  ];
 }
 
 describe("hardening: a plan killed with SIGKILL", () => {

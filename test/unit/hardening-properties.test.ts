@@ -9,7 +9,7 @@ import { stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadContext } from "../../src/config/load.js";
 import { ConfigError } from "../../src/errors.js";
-import { BAKE_NAME } from "../../src/plan/bake-file.js";
+import { BAKE_NAME, type BakeFile } from "../../src/plan/bake-file.js";
 import { buildPlan, type Plan } from "../../src/plan/plan.js";
 import type { TemplateFiles } from "../../src/render/templates.js";
 import { checkImageReference, checkTag, dockerfileArgValue, sanitizeTagPart } from "../../src/values.js";
@@ -38,17 +38,34 @@ const matrixSpec: fc.Arbitrary<MatrixSpec> = fc
   })
   .chain(({ names, stages }) =>
     fc
-      .tuple(...names.map(() => fc.uniqueArray(fc.record({ value: axisValue, token }, { requiredKeys: ["value"] }), { minLength: 1, maxLength: 4, selector: (v) => v.value })))
+      .tuple(
+        ...names.map(() =>
+          fc.uniqueArray(fc.record({ value: axisValue, token }, { requiredKeys: ["value"] }), {
+            minLength: 1,
+            maxLength: 4,
+            selector: (v) => v.value,
+          }),
+        ),
+      )
       .chain((valueLists) => {
         const axes = names.map((name, i) => ({ name, values: valueLists[i]! }));
-        const rule = fc.record(Object.fromEntries(axes.map((a) => [a.name, fc.constantFrom(...a.values.map((v) => v.value))])), { requiredKeys: [] }).filter((r) => Object.keys(r).length > 0);
-        return fc.record({ axes: fc.constant(axes), stages: fc.constant(stages), exclude: fc.array(rule, { maxLength: 2 }) });
+        const rule = fc
+          .record(Object.fromEntries(axes.map((a) => [a.name, fc.constantFrom(...a.values.map((v) => v.value))])), {
+            requiredKeys: [],
+          })
+          .filter((r) => Object.keys(r).length > 0);
+        return fc.record({
+          axes: fc.constant(axes),
+          stages: fc.constant(stages),
+          exclude: fc.array(rule, { maxLength: 2 }),
+        });
       }),
   );
 
 function contextYaml(spec: MatrixSpec): string {
   const axes: Record<string, unknown> = {};
-  for (const a of spec.axes) axes[a.name] = Object.fromEntries(a.values.map((v) => [v.value, v.token === undefined ? {} : { name: v.token }]));
+  for (const a of spec.axes)
+    axes[a.name] = Object.fromEntries(a.values.map((v) => [v.value, v.token === undefined ? {} : { name: v.token }]));
   axes.target = Object.fromEntries(spec.stages.map((s) => [s, {}]));
   return stringify({
     project: { name: "prop" },
@@ -62,14 +79,28 @@ function contextYaml(spec: MatrixSpec): string {
 
 function templates(spec: MatrixSpec): TemplateFiles {
   const echo = spec.axes.map((a) => `{{ ${a.name} }}`).join(" ");
-  return new Map([["Dockerfile.liquid", `FROM scratch AS runtime\n{% arg PYTHON_VERSION %}\nRUN echo ${echo}\nFROM runtime AS dev\nFROM runtime AS test\n`]]);
+  return new Map([
+    [
+      "Dockerfile.liquid",
+      `FROM scratch AS runtime\n{% arg PYTHON_VERSION %}\nRUN echo ${echo}\nFROM runtime AS dev\nFROM runtime AS test\n`,
+    ],
+  ]);
 }
 
 /** What the names must be, computed without bakeplan: tokens joined by "-", minus excluded combinations. */
 function oracle(spec: MatrixSpec): { names: string[] } {
-  const axes = [...spec.axes.map((a) => ({ name: a.name, values: a.values.map((v) => ({ value: v.value, token: v.token ?? v.value })) })), { name: "target", values: spec.stages.map((s) => ({ value: s, token: s })) }];
+  const axes = [
+    ...spec.axes.map((a) => ({
+      name: a.name,
+      values: a.values.map((v) => ({ value: v.value, token: v.token ?? v.value })),
+    })),
+    { name: "target", values: spec.stages.map((s) => ({ value: s, token: s })) },
+  ];
   let combos: { values: Record<string, string>; tokens: string[] }[] = [{ values: {}, tokens: [] }];
-  for (const a of axes) combos = combos.flatMap((c) => a.values.map((v) => ({ values: { ...c.values, [a.name]: v.value }, tokens: [...c.tokens, v.token] })));
+  for (const a of axes)
+    combos = combos.flatMap((c) =>
+      a.values.map((v) => ({ values: { ...c.values, [a.name]: v.value }, tokens: [...c.tokens, v.token] })),
+    );
   const kept = combos.filter((c) => !spec.exclude.some((r) => Object.entries(r).every(([k, v]) => c.values[k] === v)));
   return { names: kept.map((c) => c.tokens.filter((t) => t !== "").join("-")) };
 }
@@ -108,7 +139,7 @@ describe("hardening properties: random valid matrices", () => {
           expect(new Set(planned).size).toBe(planned.length);
           for (const n of planned) expect(n).toMatch(BAKE_NAME);
           expect([...planned].sort()).toEqual([...names].sort());
-          expect(Object.keys(JSON.parse(first.plan.bakeJson).target).sort()).toEqual([...names].sort());
+          expect(Object.keys((JSON.parse(first.plan.bakeJson) as BakeFile).target).sort()).toEqual([...names].sort());
           expect(duplicates).toEqual([]);
           expect(illegal).toEqual([]);
         } else {
@@ -137,12 +168,20 @@ describe("hardening properties: random valid matrices", () => {
       fc.asyncProperty(matrixSpec, async (spec) => {
         const yaml = contextYaml(spec);
         const body = templates(spec).get("Dockerfile.liquid")!;
-        const [a, b] = [testdir({ "context.yaml": yaml, "templates/Dockerfile.liquid": body }), testdir({ "context.yaml": yaml, "templates/Dockerfile.liquid": body })];
+        const [a, b] = [
+          testdir({ "context.yaml": yaml, "templates/Dockerfile.liquid": body }),
+          testdir({ "context.yaml": yaml, "templates/Dockerfile.liquid": body }),
+        ];
         const [ra, rb] = [await runCli(["plan"], a), await runCli(["plan"], b)];
         expect(rb.code).toBe(ra.code);
         expect(rb.stderr.replaceAll(b, "<dir>")).toBe(ra.stderr.replaceAll(a, "<dir>"));
         if (ra.code !== 0) return;
-        const read = (dir: string) => [readFileSync(join(dir, "docker-bake.json"), "utf8"), ...readdirSync(join(dir, "bake")).sort().map((n) => `${n}\n${readFileSync(join(dir, "bake", n), "utf8")}`)];
+        const read = (dir: string) => [
+          readFileSync(join(dir, "docker-bake.json"), "utf8"),
+          ...readdirSync(join(dir, "bake"))
+            .sort()
+            .map((n) => `${n}\n${readFileSync(join(dir, "bake", n), "utf8")}`),
+        ];
         expect(read(b)).toEqual(read(a));
       }),
       { numRuns: 20 },
@@ -151,7 +190,14 @@ describe("hardening properties: random valid matrices", () => {
 });
 
 describe("hardening properties: branch names in tags and cache refs", () => {
-  const branch = fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), fc.array(fc.constantFrom("feature/", "Fix Bug", ".", "-", "..", "ü", "\n", "RUN x", "#", "a", "_"), { maxLength: 30 }).map((a) => a.join("")));
+  const branch = fc.oneof(
+    fc.string({ unit: "binary", maxLength: 200 }),
+    fc
+      .array(fc.constantFrom("feature/", "Fix Bug", ".", "-", "..", "ü", "\n", "RUN x", "#", "a", "_"), {
+        maxLength: 30,
+      })
+      .map((a) => a.join("")),
+  );
 
   it("are sanitised like docker/metadata-action: [^a-zA-Z0-9._-]+ -> '-', no leading '.' or '-', at most 128", () => {
     fc.assert(
@@ -160,7 +206,12 @@ describe("hardening properties: branch names in tags and cache refs", () => {
         expect(s).toMatch(/^(?![.-])[a-zA-Z0-9._-]{0,128}$/);
         expect(sanitizeTagPart(s)).toBe(s);
         // The reference: metadata-action's sanitizeTag plus the documented leading-character and length rule.
-        expect(s).toBe(b.replace(/[^a-zA-Z0-9._-]+/g, "-").replace(/^[.-]+/, "").slice(0, 128));
+        expect(s).toBe(
+          b
+            .replace(/[^a-zA-Z0-9._-]+/g, "-")
+            .replace(/^[.-]+/, "")
+            .slice(0, 128),
+        );
       }),
       { numRuns: 500 },
     );
@@ -181,26 +232,36 @@ cache:
 `;
     const tpl: TemplateFiles = new Map([["Dockerfile.liquid", "FROM scratch AS runtime\n"]]);
     fc.assert(
-      fc.property(branch, fc.string({ unit: "binary-ascii", maxLength: 20 }).filter((s) => !/[\n\r\0]/.test(s)), (b, version) => {
-        const { project } = loadContext("context.yaml", yaml);
-        let p: Plan;
-        try {
-          p = buildPlan(project, tpl, { configLabel: "context.yaml", inputs: { branch: b, version, sha: "0123456789abcdef" } });
-        } catch (e) {
-          if (!(e instanceof ConfigError)) throw e;
-          for (const issue of e.issues) {
-            expect(issue.message).toMatch(/Invalid tag .*(characters, at most 128|start with a letter, digit or _)/);
-            expect(issue.location?.path).toMatch(/^(publish\.tags\[\d\]|cache\.tag)$/);
-            expect(issue.location?.line).toBeGreaterThan(0);
+      fc.property(
+        branch,
+        fc.string({ unit: "binary-ascii", maxLength: 20 }).filter((s) => !/[\n\r\0]/.test(s)),
+        (b, version) => {
+          const { project } = loadContext("context.yaml", yaml);
+          let p: Plan;
+          try {
+            p = buildPlan(project, tpl, {
+              configLabel: "context.yaml",
+              inputs: { branch: b, version, sha: "0123456789abcdef" },
+            });
+          } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+            for (const issue of e.issues) {
+              expect(issue.message).toMatch(/Invalid tag .*(characters, at most 128|start with a letter, digit or _)/);
+              expect(issue.location?.path).toMatch(/^(publish\.tags\[\d\]|cache\.tag)$/);
+              expect(issue.location?.line).toBeGreaterThan(0);
+            }
+            return;
           }
-          return;
-        }
-        const t = p.targets[0]!.bake;
-        for (const ref of [...(t.tags ?? []), ...(t["cache-from"] ?? []).map((c) => c.replace(/^type=registry,ref=/, ""))]) {
-          expect(checkImageReference(ref), ref).toEqual([]);
-          expect(checkTag(ref.slice(ref.lastIndexOf(":") + 1))).toEqual([]);
-        }
-      }),
+          const t = p.targets[0]!.bake;
+          for (const ref of [
+            ...(t.tags ?? []),
+            ...(t["cache-from"] ?? []).map((c) => c.replace(/^type=registry,ref=/, "")),
+          ]) {
+            expect(checkImageReference(ref), ref).toEqual([]);
+            expect(checkTag(ref.slice(ref.lastIndexOf(":") + 1))).toEqual([]);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -223,7 +284,8 @@ function buildkitWord(word: string): string {
     const c = s[i]!;
     if (c === "\\" && i + 1 < s.length && '\\"$'.includes(s[i + 1]!)) out += s[++i];
     else if (c === '"') throw new Error(`unescaped quote in ${word}`);
-    else if (c === "$") out += ""; // a variable reference: the value would change
+    else if (c === "$")
+      out += ""; // a variable reference: the value would change
     else out += c;
   }
   return out;
@@ -233,7 +295,31 @@ describe("hardening properties: ARG defaults in the Dockerfile", () => {
   it("read back as exactly the value (model of BuildKit's double-quote lexer)", () => {
     const value = fc.oneof(
       fc.string({ unit: "binary", maxLength: 40 }),
-      fc.array(fc.constantFrom("${", "%{", "$$", "$", "{x}", '"', "'", "\\", "\\\\", "`", " ", "\t", "é", "😀", "#", "=", ",", "a"), { maxLength: 15 }).map((a) => a.join("")),
+      fc
+        .array(
+          fc.constantFrom(
+            "${",
+            "%{",
+            "$$",
+            "$",
+            "{x}",
+            '"',
+            "'",
+            "\\",
+            "\\\\",
+            "`",
+            " ",
+            "\t",
+            "é",
+            "😀",
+            "#",
+            "=",
+            ",",
+            "a",
+          ),
+          { maxLength: 15 },
+        )
+        .map((a) => a.join("")),
     );
     fc.assert(
       fc.property(

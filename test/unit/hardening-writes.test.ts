@@ -8,7 +8,14 @@ import { buildPlan, type Plan } from "../../src/plan/plan.js";
 import { readProject } from "../../src/io/project-files.js";
 import { JOURNAL_NAME, writePlan } from "../../src/io/write-plan.js";
 import { runCli, testdir } from "../helpers.js";
-import { expectRefused, expectTreeUnchanged, HARD_CONTEXT, HARD_TEMPLATE, plannedProject, snapshotTree } from "../hardening-helpers.js";
+import {
+  expectRefused,
+  expectTreeUnchanged,
+  HARD_CONTEXT,
+  HARD_TEMPLATE,
+  plannedProject,
+  snapshotTree,
+} from "../hardening-helpers.js";
 
 describe("hardening: output paths", () => {
   // Each starts from a planned project, then asks for a change (--set) so that plan would write.
@@ -32,7 +39,10 @@ describe("hardening: output paths", () => {
     const before = snapshotTree(dir);
     const outsideBefore = snapshotTree(outside);
     const res = await runCli(["plan", ...change, "--out", "linked.json"], dir);
-    expectRefused(res, { at: [`linked.json: is a link to ${join(outside, "victim.json")}`], message: "outside the project; bakeplan does not write through it" });
+    expectRefused(res, {
+      at: [`linked.json: is a link to ${join(outside, "victim.json")}`],
+      message: "outside the project; bakeplan does not write through it",
+    });
     expectTreeUnchanged(dir, before);
     expectTreeUnchanged(outside, outsideBefore);
   });
@@ -43,7 +53,10 @@ describe("hardening: output paths", () => {
     symlinkSync(join(outside, "not-yet.json"), join(dir, "dangling.json"));
     const before = snapshotTree(dir);
     const res = await runCli(["plan", ...change, "--out", "dangling.json"], dir);
-    expectRefused(res, { at: [`dangling.json: is a link to ${join(outside, "not-yet.json")}`], message: "outside the project" });
+    expectRefused(res, {
+      at: [`dangling.json: is a link to ${join(outside, "not-yet.json")}`],
+      message: "outside the project",
+    });
     expectTreeUnchanged(dir, before);
     expect(readdirSync(outside)).toEqual([]);
   });
@@ -51,7 +64,10 @@ describe("hardening: output paths", () => {
   it("outputs: build.out_dir is a link to outside the project", async () => {
     const dir = await plannedProject();
     const outside = testdir();
-    writeFileSync(join(dir, "context.yaml"), HARD_CONTEXT.replace("stage_axis:", "build:\n  out_dir: gen\nstage_axis:"));
+    writeFileSync(
+      join(dir, "context.yaml"),
+      HARD_CONTEXT.replace("stage_axis:", "build:\n  out_dir: gen\nstage_axis:"),
+    );
     symlinkSync(outside, join(dir, "gen"));
     const before = snapshotTree(dir);
     const res = await runCli(["plan"], dir);
@@ -62,7 +78,10 @@ describe("hardening: output paths", () => {
 
   it("outputs: build.out_dir is a file", async () => {
     const dir = await plannedProject();
-    writeFileSync(join(dir, "context.yaml"), HARD_CONTEXT.replace("stage_axis:", "build:\n  out_dir: notes.txt\nstage_axis:"));
+    writeFileSync(
+      join(dir, "context.yaml"),
+      HARD_CONTEXT.replace("stage_axis:", "build:\n  out_dir: notes.txt\nstage_axis:"),
+    );
     writeFileSync(join(dir, "notes.txt"), "mine\n");
     const before = snapshotTree(dir);
     const res = await runCli(["plan"], dir);
@@ -114,7 +133,9 @@ describe("hardening: check never writes; an unchanged plan rewrites nothing", ()
     before = snapshotTree(dir);
     const interrupted = await runCli(["check"], dir);
     expect(interrupted.code).toBe(1);
-    expect(interrupted.stderr).toContain(`bake/${JOURNAL_NAME}: a plan was interrupted (or is being written right now); run \`bakeplan plan\` to finish it`);
+    expect(interrupted.stderr).toContain(
+      `bake/${JOURNAL_NAME}: a plan was interrupted (or is being written right now); run \`bakeplan plan\` to finish it`,
+    );
     expectTreeUnchanged(dir, before);
   });
 });
@@ -122,7 +143,10 @@ describe("hardening: check never writes; an unchanged plan rewrites nothing", ()
 class Crash extends Error {}
 
 /** Plans `dir` in process and throws out of writePlan at the first hook call where `when` is true. */
-function crashAt(dir: string, when: (abs: string, phase: "stage" | "commit", n: number) => boolean): { crashed: boolean; calls: number } {
+function crashAt(
+  dir: string,
+  when: (abs: string, phase: "stage" | "commit", n: number) => boolean,
+): { crashed: boolean; calls: number } {
   const files = readProject(join(dir, "context.yaml"));
   const plan = buildPlan(files.project, files.templates, { configLabel: "context.yaml" });
   let n = 0;
@@ -141,7 +165,8 @@ function crashAt(dir: string, when: (abs: string, phase: "stage" | "commit", n: 
 function generatedSet(dir: string): { bake: string | undefined; dockerfiles: Record<string, string> } {
   const bakePath = join(dir, "docker-bake.json");
   const dockerfiles: Record<string, string> = {};
-  for (const name of readdirSync(join(dir, "bake")).sort()) if (name.endsWith(".Dockerfile")) dockerfiles[name] = readFileSync(join(dir, "bake", name), "utf8");
+  for (const name of readdirSync(join(dir, "bake")).sort())
+    if (name.endsWith(".Dockerfile")) dockerfiles[name] = readFileSync(join(dir, "bake", name), "utf8");
   return { bake: existsSync(bakePath) ? readFileSync(bakePath, "utf8") : undefined, dockerfiles };
 }
 
@@ -162,7 +187,9 @@ function expectConsistent(dir: string, generations: { bake: string; files: Recor
   const bake = JSON.parse(now.bake) as { target: Record<string, { dockerfile: string }> };
   for (const t of Object.values(bake.target)) {
     const name = t.dockerfile.replace(/^bake\//, "");
-    expect(now.dockerfiles[name], `${t.dockerfile} belongs to the bake file's generation`).toBe(gen!.files[`bake/${name}`]);
+    expect(now.dockerfiles[name], `${t.dockerfile} belongs to the bake file's generation`).toBe(
+      gen!.files[`bake/${name}`],
+    );
   }
 }
 
@@ -173,7 +200,9 @@ describe("hardening: atomic writes (crash injected between files)", () => {
     const oldPlan = planned(proto);
     const newContext = HARD_CONTEXT.replace("framework: [vllm, sglang]", "framework: [vllm, trtllm]");
     const newTemplate = `${HARD_TEMPLATE}RUN echo generation-2\n`;
-    const generations = [{ bake: oldPlan.bakeJson, files: Object.fromEntries(oldPlan.files.map((f) => [f.path, f.content])) }];
+    const generations = [
+      { bake: oldPlan.bakeJson, files: Object.fromEntries(oldPlan.files.map((f) => [f.path, f.content])) },
+    ];
 
     let points = 0;
     for (let k = 0; ; k++) {
@@ -182,18 +211,26 @@ describe("hardening: atomic writes (crash injected between files)", () => {
       writeFileSync(join(dir, "context.yaml"), newContext);
       writeFileSync(join(dir, "templates/Dockerfile.liquid"), newTemplate);
       const newPlan = planned(dir);
-      if (generations.length === 1) generations.push({ bake: newPlan.bakeJson, files: Object.fromEntries(newPlan.files.map((f) => [f.path, f.content])) });
+      if (generations.length === 1)
+        generations.push({
+          bake: newPlan.bakeJson,
+          files: Object.fromEntries(newPlan.files.map((f) => [f.path, f.content])),
+        });
 
       const { crashed } = crashAt(dir, (_abs, _phase, n) => n === k);
       if (!crashed) break;
       points++;
       expectConsistent(dir, generations);
-      if (existsSync(join(dir, "bake", JOURNAL_NAME))) expect((await runCli(["check"], dir)).stderr).toContain("a plan was interrupted");
+      if (existsSync(join(dir, "bake", JOURNAL_NAME)))
+        expect((await runCli(["check"], dir)).stderr).toContain("a plan was interrupted");
 
       // Recovery: plan again, and the tree is exactly the new set, with no leftovers.
       const res = await runCli(["plan"], dir);
       expect(res.code, res.stderr).toBe(0);
-      expect(generatedSet(dir)).toEqual({ bake: generations[1]!.bake, dockerfiles: Object.fromEntries(newPlan.files.map((f) => [f.path.replace(/^bake\//, ""), f.content])) });
+      expect(generatedSet(dir)).toEqual({
+        bake: generations[1]!.bake,
+        dockerfiles: Object.fromEntries(newPlan.files.map((f) => [f.path.replace(/^bake\//, ""), f.content])),
+      });
       expect(readdirSync(join(dir, "bake")).filter((n) => n.startsWith("."))).toEqual([]);
       expect(readdirSync(dir).filter((n) => n.endsWith(".tmp"))).toEqual([]);
       expect((await runCli(["check"], dir)).code).toBe(0);
@@ -218,7 +255,15 @@ describe("hardening: atomic writes (crash injected between files)", () => {
 
   it("a journal that bakeplan did not write is refused, not followed", async () => {
     const dir = await plannedProject();
-    writeFileSync(join(dir, "bake", JOURNAL_NAME), JSON.stringify({ bakeplanJournal: 1, renames: [], remove: ["../context.yaml"], bake: { tmp: "../.docker-bake.json.bakeplan-1-a.tmp", final: "../docker-bake.json" } }));
+    writeFileSync(
+      join(dir, "bake", JOURNAL_NAME),
+      JSON.stringify({
+        bakeplanJournal: 1,
+        renames: [],
+        remove: ["../context.yaml"],
+        bake: { tmp: "../.docker-bake.json.bakeplan-1-a.tmp", final: "../docker-bake.json" },
+      }),
+    );
     writeFileSync(join(dir, "templates/Dockerfile.liquid"), `${HARD_TEMPLATE}RUN echo generation-2\n`);
     const before = snapshotTree(dir);
     const res = await runCli(["plan"], dir);

@@ -233,7 +233,9 @@ describe("loadContext: semantic rules carry file:line:col and the key path", () 
 
 describe("loadContext", () => {
   it("reports every problem of a file at once, each with its own position", () => {
-    const err = loadError(edit("FW_REF: v1", "FW_REF: 3.10").replace("  platforms: [linux/amd64]", "  platform: [linux/amd64]"));
+    const err = loadError(
+      edit("FW_REF: v1", "FW_REF: 3.10").replace("  platforms: [linux/amd64]", "  platform: [linux/amd64]"),
+    );
     expect(err.issues.map((i) => i.location)).toEqual([
       { file: "context.yaml", line: 8, col: 17, path: "axes.framework.vllm.args.FW_REF" },
       { file: "context.yaml", line: 24, col: 3, path: "defaults.platform" },
@@ -258,10 +260,30 @@ describe("loadContext", () => {
       `${MINI_CONTEXT}combinations:\n  - when: {framework: vllm}\n    args: {A: "1"}\n  - when: {framework: vllm, os: ubi, target: dev}\n    args: {A: "2"}\n`,
     );
     expect(warnings).toEqual([]);
-    expect(project.axes.map((a) => [a.name, a.values.map((v) => [v.value, v.token, v.stage, v.packageManager ?? "-"])])).toEqual([
-      ["framework", [["vllm", "vllm", "vllm", "-"], ["sglang", "sglang", "sglang", "-"]]],
-      ["os", [["ubuntu", "", "ubuntu", "apt"], ["ubi", "ubi", "ubi", "dnf"]]],
-      ["target", [["runtime", "", "runtime", "-"], ["dev", "dev", "dev", "-"]]],
+    expect(
+      project.axes.map((a) => [a.name, a.values.map((v) => [v.value, v.token, v.stage, v.packageManager ?? "-"])]),
+    ).toEqual([
+      [
+        "framework",
+        [
+          ["vllm", "vllm", "vllm", "-"],
+          ["sglang", "sglang", "sglang", "-"],
+        ],
+      ],
+      [
+        "os",
+        [
+          ["ubuntu", "", "ubuntu", "apt"],
+          ["ubi", "ubi", "ubi", "dnf"],
+        ],
+      ],
+      [
+        "target",
+        [
+          ["runtime", "", "runtime", "-"],
+          ["dev", "dev", "dev", "-"],
+        ],
+      ],
     ]);
     expect(project.layers.map((l) => [l.label, l.rank])).toEqual([
       ["defaults", 0],

@@ -37,8 +37,10 @@ describe("expandMatrix", () => {
   });
 
   it("takes the Dockerfile stage from `stage`, and a name token from `name`", () => {
-    const yaml = MINI_CONTEXT.replace('    dev: {}', "    dev: {name: devel, stage: development}");
-    const dev = expandMatrix(loadProject(yaml)).variants.find((v) => v.values.target === "dev" && v.values.framework === "vllm" && v.values.os === "ubuntu");
+    const yaml = MINI_CONTEXT.replace("    dev: {}", "    dev: {name: devel, stage: development}");
+    const dev = expandMatrix(loadProject(yaml)).variants.find(
+      (v) => v.values.target === "dev" && v.values.framework === "vllm" && v.values.os === "ubuntu",
+    );
     expect(dev).toMatchObject({ name: "vllm-devel", dockerfileName: "vllm", stage: "development" });
   });
 
@@ -51,8 +53,17 @@ describe("expandMatrix", () => {
   });
 
   it("drops excluded combinations and keeps them, with the rule, for list --all and explain", () => {
-    const { variants, excluded } = expandMatrix(loadProject(`${MINI_CONTEXT}exclude:\n  - when: {framework: sglang, os: ubi}\n    reason: no sglang on UBI\n`));
-    expect(variants.map((v) => v.name)).toEqual(["vllm", "vllm-dev", "vllm-ubi", "vllm-ubi-dev", "sglang", "sglang-dev"]);
+    const { variants, excluded } = expandMatrix(
+      loadProject(`${MINI_CONTEXT}exclude:\n  - when: {framework: sglang, os: ubi}\n    reason: no sglang on UBI\n`),
+    );
+    expect(variants.map((v) => v.name)).toEqual([
+      "vllm",
+      "vllm-dev",
+      "vllm-ubi",
+      "vllm-ubi-dev",
+      "sglang",
+      "sglang-dev",
+    ]);
     expect(excluded.map((e) => [e.name, e.rule.reason, e.rule.path])).toEqual([
       ["sglang-ubi", "no sglang on UBI", ["exclude", 0]],
       ["sglang-ubi-dev", "no sglang on UBI", ["exclude", 0]],
@@ -62,7 +73,14 @@ describe("expandMatrix", () => {
   it("re-adds combinations an include matches, even though an exclude matches them too", () => {
     const yaml = `${MINI_CONTEXT}exclude:\n  - when: {os: ubi}\n    reason: UBI on request only\ninclude:\n  - when: {framework: vllm, os: ubi}\n    reason: OpenShift users\n`;
     const { variants, excluded } = expandMatrix(loadProject(yaml));
-    expect(variants.map((v) => v.name)).toEqual(["vllm", "vllm-dev", "vllm-ubi", "vllm-ubi-dev", "sglang", "sglang-dev"]);
+    expect(variants.map((v) => v.name)).toEqual([
+      "vllm",
+      "vllm-dev",
+      "vllm-ubi",
+      "vllm-ubi-dev",
+      "sglang",
+      "sglang-dev",
+    ]);
     expect(variants.filter((v) => v.includedBy).map((v) => [v.name, v.includedBy?.reason])).toEqual([
       ["vllm-ubi", "OpenShift users"],
       ["vllm-ubi-dev", "OpenShift users"],
@@ -80,14 +98,17 @@ describe("expandMatrix", () => {
     expect(expandMatrix(loadProject(yaml)).warnings).toEqual([]);
   });
 
-  const location = (w: { message: string; location?: { line?: number; col?: number; path?: string } }) => `${w.location?.line}:${w.location?.col}: ${w.location?.path}: ${w.message}`;
+  const location = (w: { message: string; location?: { line?: number; col?: number; path?: string } }) =>
+    `${w.location?.line}:${w.location?.col}: ${w.location?.path}: ${w.message}`;
 
   it("warns about an exclude that removes nothing, and --strict makes it an error", () => {
     // exclude[1] only matches combinations exclude[0] already removes.
     const yaml = `${MINI_CONTEXT}exclude:\n  - when: {framework: sglang, os: ubi}\n    reason: a\n  - when: {framework: sglang, os: ubi, target: dev}\n    reason: b\n`;
     const { warnings, variants } = expandMatrix(loadProject(yaml));
     expect(variants).toHaveLength(6);
-    expect(warnings.map(location)).toEqual(["34:5: exclude[1]: This exclude only matches combinations an earlier exclude already matches (framework=sglang, os=ubi, target=dev)"]);
+    expect(warnings.map(location)).toEqual([
+      "34:5: exclude[1]: This exclude only matches combinations an earlier exclude already matches (framework=sglang, os=ubi, target=dev)",
+    ]);
     expect(expandError(yaml, { strict: true }).message).toContain(
       "context.yaml:34:5: exclude[1]: This exclude only matches combinations an earlier exclude already matches (framework=sglang, os=ubi, target=dev) (an error with --strict)",
     );
@@ -109,7 +130,7 @@ describe("expandMatrix", () => {
   });
 
   it("fails when two variants get the same target name, naming both", () => {
-    const yaml = MINI_CONTEXT.replace("    ubi:\n", "    ubi:\n      name: \"\"\n");
+    const yaml = MINI_CONTEXT.replace("    ubi:\n", '    ubi:\n      name: ""\n');
     expect(expandError(yaml).message).toContain(
       'Two variants map to the target name "vllm": framework=vllm, os=ubuntu, target=runtime and framework=vllm, os=ubi, target=runtime. Give the axis values distinct `name` tokens',
     );
@@ -118,21 +139,25 @@ describe("expandMatrix", () => {
   it("fails when a target name has characters bake rejects", () => {
     const yaml = MINI_CONTEXT.replace("    ubi:\n", '    "ubi9.4":\n');
     const message = expandError(yaml).message;
-    expect(message).toContain('context.yaml:16:5: axes.os["ubi9.4"]: Target name "vllm-ubi9.4" (framework=vllm, os=ubi9.4, target=runtime) has characters bake rejects');
+    expect(message).toContain(
+      'context.yaml:16:5: axes.os["ubi9.4"]: Target name "vllm-ubi9.4" (framework=vllm, os=ubi9.4, target=runtime) has characters bake rejects',
+    );
     expect(message).toContain("only [a-zA-Z0-9_-] are allowed");
   });
 
   it("fails when every combination is excluded", () => {
-    expect(expandError(`${MINI_CONTEXT}exclude:\n  - when: {target: [runtime, dev]}\n    reason: none\n`).message).toContain(
-      "context.yaml:32:3: exclude: Every combination is excluded: the matrix produces no variant",
-    );
+    expect(
+      expandError(`${MINI_CONTEXT}exclude:\n  - when: {target: [runtime, dev]}\n    reason: none\n`).message,
+    ).toContain("context.yaml:32:3: exclude: Every combination is excluded: the matrix produces no variant");
   });
 
   it.each([
     { name: "limits.max_variants", yaml: `${MINI_CONTEXT}limits: {max_variants: 7}\n`, opts: {}, limit: 7 },
     { name: "--max-variants", yaml: MINI_CONTEXT, opts: { maxVariants: 5 }, limit: 5 },
   ])("stops at the variant limit from $name", ({ yaml, opts, limit }) => {
-    expect(expandError(yaml, opts).message).toContain(`More than ${limit} variants: the matrix is larger than limits.max_variants`);
+    expect(expandError(yaml, opts).message).toContain(
+      `More than ${limit} variants: the matrix is larger than limits.max_variants`,
+    );
   });
 
   it("lets --max-variants raise limits.max_variants", () => {
@@ -142,7 +167,9 @@ describe("expandMatrix", () => {
   it("refuses a product far above the limit before enumerating it", () => {
     const values = Array.from({ length: 60 }, (_, i) => `v${i}`).join(", ");
     const yaml = `project: {name: p}\naxes:\n  a: [${values}]\n  b: [${values}]\n  c: [${values}]\n  target: [runtime]\nstage_axis: target\npublish: {registry: r.example.com, repository: p, tags: ["{name}"]}\nlimits: {max_variants: 100}\n`;
-    expect(expandError(yaml).message).toContain("The matrix has 216000 combinations, far above the limit of 100 variants");
+    expect(expandError(yaml).message).toContain(
+      "The matrix has 216000 combinations, far above the limit of 100 variants",
+    );
   });
 });
 
@@ -190,8 +217,8 @@ describe("selectVariants", () => {
   it("refuses a selector that only matches excluded combinations", () => {
     const project = loadProject(`${MINI_CONTEXT}exclude:\n  - when: {framework: sglang, os: ubi}\n    reason: no\n`);
     const { variants } = expandMatrix(project);
-    expect(() => selectVariants(variants, ["framework=sglang,os=ubi"], computeGroups(project, variants), project)).toThrow(
-      'Selector "framework=sglang,os=ubi" matches no target (the combination is excluded)',
-    );
+    expect(() =>
+      selectVariants(variants, ["framework=sglang,os=ubi"], computeGroups(project, variants), project),
+    ).toThrow('Selector "framework=sglang,os=ubi" matches no target (the combination is excluded)');
   });
 });

@@ -46,13 +46,24 @@ describe("buildPlan: Dockerfiles", () => {
   });
 
   it("shares one Dockerfile between axis values that render the same content", () => {
-    const p = plan(MINI_CONTEXT, {}, templateFiles({ "Dockerfile.liquid": "{% arg BASE_IMAGE %}\nFROM ${BASE_IMAGE} AS runtime\nFROM runtime AS dev\n" }));
+    const p = plan(
+      MINI_CONTEXT,
+      {},
+      templateFiles({
+        "Dockerfile.liquid": "{% arg BASE_IMAGE %}\nFROM ${BASE_IMAGE} AS runtime\nFROM runtime AS dev\n",
+      }),
+    );
     expect(p.files.map((f) => [f.path, f.targets.length])).toEqual([["bake/sglang.Dockerfile", 8]]);
-    expect(new Set(Object.values(p.bakeFile.target).map((t) => t.dockerfile))).toEqual(new Set(["bake/sglang.Dockerfile"]));
+    expect(new Set(Object.values(p.bakeFile.target).map((t) => t.dockerfile))).toEqual(
+      new Set(["bake/sglang.Dockerfile"]),
+    );
   });
 
   it("gives each content its own file, named after a target, when a stage-axis value changes the content", () => {
-    const yaml = MINI_CONTEXT.replace("    dev: {}", '    dev:\n      args: {DEV_TOOLS: "1"}').replace("  images:\n", '  args: {DEV_TOOLS: "0"}\n  images:\n');
+    const yaml = MINI_CONTEXT.replace("    dev: {}", '    dev:\n      args: {DEV_TOOLS: "1"}').replace(
+      "  images:\n",
+      '  args: {DEV_TOOLS: "0"}\n  images:\n',
+    );
     const p = plan(yaml, {}, templateFiles({ "Dockerfile.liquid": `${MINI_TEMPLATE}{% arg DEV_TOOLS %}\n` }));
     expect(p.files.filter((f) => f.path.includes("vllm")).map((f) => [f.path, f.targets])).toEqual([
       ["bake/vllm-dev.Dockerfile", ["vllm-dev"]],
@@ -60,11 +71,19 @@ describe("buildPlan: Dockerfiles", () => {
       ["bake/vllm-ubi.Dockerfile", ["vllm-ubi"]],
       ["bake/vllm.Dockerfile", ["vllm"]],
     ]);
-    expect(target(p, "vllm-dev").args).toEqual({ BASE_IMAGE: "docker.io/library/ubuntu:24.04", DEV_TOOLS: "1", FW_REF: "v1" });
+    expect(target(p, "vllm-dev").args).toEqual({
+      BASE_IMAGE: "docker.io/library/ubuntu:24.04",
+      DEV_TOOLS: "1",
+      FW_REF: "v1",
+    });
   });
 
   it("is byte-identical on repeated runs and whatever order the templates were read in", () => {
-    const files = { "Dockerfile.liquid": `${MINI_TEMPLATE}{% include 'b' %}{% include 'a' %}`, "a.liquid": "RUN a\n", "b.liquid": "RUN b\n" };
+    const files = {
+      "Dockerfile.liquid": `${MINI_TEMPLATE}{% include 'b' %}{% include 'a' %}`,
+      "a.liquid": "RUN a\n",
+      "b.liquid": "RUN b\n",
+    };
     const reversed = Object.fromEntries(Object.entries(files).reverse());
     const first = plan(MINI_CONTEXT, {}, templateFiles(files));
     const second = plan(MINI_CONTEXT, {}, templateFiles(reversed));
@@ -73,7 +92,10 @@ describe("buildPlan: Dockerfiles", () => {
   });
 
   it("writes build.out_dir and build.context into paths relative to the project", () => {
-    const yaml = MINI_CONTEXT.replace("stage_axis: target\n", "stage_axis: target\nbuild: {out_dir: ./gen/docker/, context: ./src}\n");
+    const yaml = MINI_CONTEXT.replace(
+      "stage_axis: target\n",
+      "stage_axis: target\nbuild: {out_dir: ./gen/docker/, context: ./src}\n",
+    );
     const p = plan(yaml);
     expect(p.files[0]?.path).toBe("gen/docker/sglang-ubi.Dockerfile");
     expect(target(p, "vllm")).toMatchObject({ context: "src", dockerfile: "../gen/docker/vllm.Dockerfile" });
@@ -92,14 +114,23 @@ describe("buildPlan: args", () => {
 
   it("records the declaring stage and template line of each ARG, for explain", () => {
     const t = plan().targets.find((x) => x.variant.name === "vllm-dev");
-    expect(Object.fromEntries([...(t?.declarations ?? [])].map(([k, d]) => [k, `${d.stage || "global"} ${d.template?.template}:${d.template?.line}`]))).toEqual({
+    expect(
+      Object.fromEntries(
+        [...(t?.declarations ?? [])].map(([k, d]) => [
+          k,
+          `${d.stage || "global"} ${d.template?.template}:${d.template?.line}`,
+        ]),
+      ),
+    ).toEqual({
       BASE_IMAGE: "global Dockerfile.liquid:1",
       FW_REF: "runtime Dockerfile.liquid:3",
     });
   });
 
   it("applies --set to declared ARGs and refuses one that no Dockerfile declares", () => {
-    expect(target(plan(MINI_CONTEXT, { overrides: [{ name: "FW_REF", value: "v2" }] }), "vllm").args?.FW_REF).toBe("v2");
+    expect(target(plan(MINI_CONTEXT, { overrides: [{ name: "FW_REF", value: "v2" }] }), "vllm").args?.FW_REF).toBe(
+      "v2",
+    );
     expect(planError(MINI_CONTEXT, { overrides: [{ name: "FW_RF", value: "v2" }] }).message).toContain(
       "command line: --set FW_RF: No rendered Dockerfile declares ARG FW_RF. Declared: BASE_IMAGE, FW_REF",
     );
@@ -110,7 +141,10 @@ describe("buildPlan: args", () => {
     const p = plan(yaml, { only: ["framework=vllm,os=ubi"] });
     expect(p.targets.map((t) => t.variant.name)).toEqual(["vllm-ubi", "vllm-ubi-dev"]);
     expect(p.files.map((f) => f.path)).toEqual(["bake/vllm-ubi.Dockerfile"]);
-    expect(Object.fromEntries([...p.groups])).toEqual({ all: ["vllm-ubi", "vllm-ubi-dev"], default: ["vllm-ubi", "vllm-ubi-dev"] });
+    expect(Object.fromEntries([...p.groups])).toEqual({
+      all: ["vllm-ubi", "vllm-ubi-dev"],
+      default: ["vllm-ubi", "vllm-ubi-dev"],
+    });
     expect(p.warnings).toEqual([]);
   });
 });
@@ -150,7 +184,10 @@ describe("buildPlan: groups", () => {
 });
 
 describe("buildPlan: tags, cache and labels", () => {
-  const TAGS = MINI_CONTEXT.replace('  tags: ["{name}"]', '  tags:\n    - "{sha}-{name}"\n    - "{branch}-{name}"\n    - "{version}-{name}"\n    - "{sha_short}-{framework}{target}"\n    - "latest-{name}"');
+  const TAGS = MINI_CONTEXT.replace(
+    '  tags: ["{name}"]',
+    '  tags:\n    - "{sha}-{name}"\n    - "{branch}-{name}"\n    - "{version}-{name}"\n    - "{sha_short}-{framework}{target}"\n    - "latest-{name}"',
+  );
 
   // prettier-ignore
   it.each<{ inputs: BuildInputs; tags: string[] }>([
@@ -184,10 +221,15 @@ describe("buildPlan: tags, cache and labels", () => {
   });
 
   it("writes cache on every write_on branch, with the configured mode, registry, tag and fallbacks", () => {
-    const cache = 'cache:\n  registry: cache.example.com\n  repository: demo/cache\n  tag: "{branch}.{name}"\n  fallback: [develop, main]\n  write_on: [main, release]\n  mode: min\n';
+    const cache =
+      'cache:\n  registry: cache.example.com\n  repository: demo/cache\n  tag: "{branch}.{name}"\n  fallback: [develop, main]\n  write_on: [main, release]\n  mode: min\n';
     const t = target(plan(MINI_CONTEXT + cache, { inputs: { branch: "release" } }), "sglang-dev");
-    expect(t["cache-from"]).toEqual(["release", "develop", "main"].map((b) => `type=registry,ref=cache.example.com/demo/cache:${b}.sglang-dev`));
-    expect(t["cache-to"]).toEqual(["type=registry,ref=cache.example.com/demo/cache:release.sglang-dev,mode=min,image-manifest=true,oci-mediatypes=true,ignore-error=true"]);
+    expect(t["cache-from"]).toEqual(
+      ["release", "develop", "main"].map((b) => `type=registry,ref=cache.example.com/demo/cache:${b}.sglang-dev`),
+    );
+    expect(t["cache-to"]).toEqual([
+      "type=registry,ref=cache.example.com/demo/cache:release.sglang-dev,mode=min,image-manifest=true,oci-mediatypes=true,ignore-error=true",
+    ]);
   });
 
   it("labels images with OCI title, source, version and revision, and lets context labels override them", () => {
@@ -198,7 +240,10 @@ describe("buildPlan: tags, cache and labels", () => {
       "org.opencontainers.image.title": "demo vllm",
       "org.opencontainers.image.version": "1.2.0",
     });
-    const yaml = MINI_CONTEXT.replace("  name: demo\n", "  name: demo\n  title: Demo Inference\n").replace("  images:\n", "  labels:\n    org.opencontainers.image.vendor: Example\n  images:\n");
+    const yaml = MINI_CONTEXT.replace("  name: demo\n", "  name: demo\n  title: Demo Inference\n").replace(
+      "  images:\n",
+      "  labels:\n    org.opencontainers.image.vendor: Example\n  images:\n",
+    );
     expect(target(plan(yaml), "vllm-dev").labels).toEqual({
       "org.opencontainers.image.source": "https://example.com/demo",
       "org.opencontainers.image.title": "Demo Inference vllm-dev",
@@ -211,7 +256,11 @@ describe("buildPlan: tags, cache and labels", () => {
       "  images:\n",
       "  secrets:\n    aws-key-id: {env: AWS_ACCESS_KEY_ID}\n    netrc: {src: ~/.netrc}\n  images:\n",
     );
-    expect(target(plan(yaml), "vllm")).toMatchObject({ platforms: ["linux/amd64"], secret: ["id=aws-key-id,env=AWS_ACCESS_KEY_ID", "id=netrc,src=~/.netrc"], network: "host" });
+    expect(target(plan(yaml), "vllm")).toMatchObject({
+      platforms: ["linux/amd64"],
+      secret: ["id=aws-key-id,env=AWS_ACCESS_KEY_ID", "id=netrc,src=~/.netrc"],
+      network: "host",
+    });
   });
 });
 
@@ -234,7 +283,12 @@ describe("bake JSON escaping", () => {
     };
     const json = serializeBakeFile(file);
     const parsed = JSON.parse(json) as BakeFile;
-    expect(parsed.target.t?.args).toEqual({ GREETING: "hi $${USER}", DIRECTIVE: "%%{ if x }", PLAIN: "$HOME", ALREADY: "$$${X}" });
+    expect(parsed.target.t?.args).toEqual({
+      GREETING: "hi $${USER}",
+      DIRECTIVE: "%%{ if x }",
+      PLAIN: "$HOME",
+      ALREADY: "$$${X}",
+    });
     expect(parsed.target.t?.labels).toEqual({ "note.$${x}": "a %%{b}" });
     expect(parsed.target.t?.tags).toEqual(["r/$${repo}:t"]);
     expect(parsed.target.t?.["cache-from"]).toEqual(["type=registry,ref=r/c:$${branch}"]);
@@ -242,18 +296,30 @@ describe("bake JSON escaping", () => {
   });
 
   it("escapes values that come from context.yaml all the way into docker-bake.json", () => {
-    const yaml = MINI_CONTEXT.replace("FW_REF: v1", 'FW_REF: "v1 ${SUFFIX} %{x}"').replace("  images:\n", '  labels:\n    note: "${not_a_var}"\n  images:\n');
+    const yaml = MINI_CONTEXT.replace("FW_REF: v1", 'FW_REF: "v1 ${SUFFIX} %{x}"').replace(
+      "  images:\n",
+      '  labels:\n    note: "${not_a_var}"\n  images:\n',
+    );
     const p = plan(yaml);
     expect(p.bakeJson).toContain('"FW_REF": "v1 $${SUFFIX} %%{x}"');
     expect(p.bakeJson).toContain('"note": "$${not_a_var}"');
     expect(p.bakeJson).not.toMatch(/[^$]\$\{/);
-    expect(p.files.find((f) => f.path === "bake/vllm.Dockerfile")?.content).toContain('ARG FW_REF="v1 \\${SUFFIX} %{x}"');
+    expect(p.files.find((f) => f.path === "bake/vllm.Dockerfile")?.content).toContain(
+      'ARG FW_REF="v1 \\${SUFFIX} %{x}"',
+    );
   });
 
   it("sorts groups and targets and ends with a newline", () => {
-    const json = serializeBakeFile({ "//": "b", group: { z: { targets: ["b"] }, a: { targets: ["b"] } }, target: { b: { context: ".", dockerfile: "D", target: "s" }, a: { context: ".", dockerfile: "D", target: "s" } } });
+    const json = serializeBakeFile({
+      "//": "b",
+      group: { z: { targets: ["b"] }, a: { targets: ["b"] } },
+      target: { b: { context: ".", dockerfile: "D", target: "s" }, a: { context: ".", dockerfile: "D", target: "s" } },
+    });
     const parsed = JSON.parse(json) as BakeFile;
-    expect([Object.keys(parsed.group), Object.keys(parsed.target)]).toEqual([["a", "z"], ["a", "b"]]);
+    expect([Object.keys(parsed.group), Object.keys(parsed.target)]).toEqual([
+      ["a", "z"],
+      ["a", "b"],
+    ]);
     expect(json.endsWith("}\n")).toBe(true);
   });
 });
@@ -274,11 +340,14 @@ describe("checkBakeFile", () => {
 });
 
 describe("--set of a platform ARG", () => {
-  it.each(["TARGETARCH", "TARGETPLATFORM", "BUILDPLATFORM"])("refuses --set %s (it would override BuildKit's per-platform value)", async (name) => {
-    const dir = exampleCopy();
-    const res = await runCli(["plan", "--set", `${name}=arm64`], dir);
-    expect(res.code).toBe(1);
-    expect(res.stderr).toContain(`command line: --set ${name}: ${name} is set by BuildKit for each platform`);
-    expect(existsSync(join(dir, "docker-bake.json"))).toBe(false);
-  });
+  it.each(["TARGETARCH", "TARGETPLATFORM", "BUILDPLATFORM"])(
+    "refuses --set %s (it would override BuildKit's per-platform value)",
+    async (name) => {
+      const dir = exampleCopy();
+      const res = await runCli(["plan", "--set", `${name}=arm64`], dir);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain(`command line: --set ${name}: ${name} is set by BuildKit for each platform`);
+      expect(existsSync(join(dir, "docker-bake.json"))).toBe(false);
+    },
+  );
 });

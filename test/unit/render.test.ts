@@ -14,7 +14,13 @@ const LABEL = "vllm (framework=vllm)";
 
 function render(files: Record<string, string>, input: Partial<RenderInput> = {}) {
   const engine = new TemplateEngine(templateFiles(files), "templates");
-  return engine.render("Dockerfile.liquid", { scope: { framework: "vllm" }, args: new Map(), hints: new Map(), variantLabel: LABEL, ...input });
+  return engine.render("Dockerfile.liquid", {
+    scope: { framework: "vllm" },
+    args: new Map(),
+    hints: new Map(),
+    variantLabel: LABEL,
+    ...input,
+  });
 }
 
 function renderError(files: Record<string, string>, input: Partial<RenderInput> = {}): TemplateError {
@@ -83,12 +89,17 @@ describe("TemplateEngine: strict liquid with positions", () => {
   });
 
   it("adds the hint of a name that is not a template variable", () => {
-    const err = renderError({ "Dockerfile.liquid": "{% if target == 'dev' %}x{% endif %}" }, { hints: new Map([["target", "HINT: target is the stage axis"]]) });
+    const err = renderError(
+      { "Dockerfile.liquid": "{% if target == 'dev' %}x{% endif %}" },
+      { hints: new Map([["target", "HINT: target is the stage axis"]]) },
+    );
     expect(err.message).toContain("undefined variable: target. HINT: target is the stage axis");
   });
 
   it("tells, through buildPlan, that the stage axis is not a template variable", () => {
-    const err = planError({ "Dockerfile.liquid": "FROM a AS runtime\n{% if target == 'dev' %}RUN x{% endif %}\nFROM runtime AS dev\n" });
+    const err = planError({
+      "Dockerfile.liquid": "FROM a AS runtime\n{% if target == 'dev' %}RUN x{% endif %}\nFROM runtime AS dev\n",
+    });
     expect(err).toBeInstanceOf(TemplateError);
     expect(err.message).toContain(
       'templates/Dockerfile.liquid:2:7: undefined variable: target. "target" is the stage axis: templates render every stage and bake picks one (the bake `target`), so it is not a template variable',
@@ -96,15 +107,20 @@ describe("TemplateEngine: strict liquid with positions", () => {
   });
 
   it("marks where each template file starts, in render order", () => {
-    const { text } = render({ "Dockerfile.liquid": "FROM a AS b\n{% include 'parts/run' %}\nRUN last\n", "parts/run.liquid": "RUN included\n" });
-    expect(text).toBe("# --- templates/Dockerfile.liquid ---\nFROM a AS b\n# --- templates/parts/run.liquid ---\nRUN included\n\nRUN last\n");
+    const { text } = render({
+      "Dockerfile.liquid": "FROM a AS b\n{% include 'parts/run' %}\nRUN last\n",
+      "parts/run.liquid": "RUN included\n",
+    });
+    expect(text).toBe(
+      "# --- templates/Dockerfile.liquid ---\nFROM a AS b\n# --- templates/parts/run.liquid ---\nRUN included\n\nRUN last\n",
+    );
   });
 
   it("refuses a template that does not exist, listing the files", () => {
     const engine = new TemplateEngine(templateFiles({ "a.liquid": "" }), "templates");
-    expect(() => engine.render("Dockerfile.liquid", { scope: {}, args: new Map(), hints: new Map(), variantLabel: LABEL })).toThrow(
-      "templates/Dockerfile.liquid: Template not found. Files: a.liquid",
-    );
+    expect(() =>
+      engine.render("Dockerfile.liquid", { scope: {}, args: new Map(), hints: new Map(), variantLabel: LABEL }),
+    ).toThrow("templates/Dockerfile.liquid: Template not found. Files: a.liquid");
   });
 });
 
@@ -128,33 +144,57 @@ describe("TemplateEngine: includes stay inside the template directory", () => {
   it("refuses a link that leads outside the template directory when reading templates", () => {
     const dir = testdir({ "templates/Dockerfile.liquid": "FROM a\n", "secret.liquid": "outside\n" });
     symlinkSync(join(dir, "secret.liquid"), join(dir, "templates", "link.liquid"));
-    expect(() => readTemplates(join(dir, "templates"), "templates")).toThrow(/^templates\/link\.liquid: .*outside templates\/; templates may only include files inside it/);
+    expect(() => readTemplates(join(dir, "templates"), "templates")).toThrow(
+      /^templates\/link\.liquid: .*outside templates\/; templates may only include files inside it/,
+    );
   });
 
   it("refuses a linked directory outside the template directory", () => {
     const dir = testdir({ "templates/Dockerfile.liquid": "FROM a\n", "elsewhere/x.liquid": "outside\n" });
     symlinkSync(join(dir, "elsewhere"), join(dir, "templates", "shared"));
-    expect(() => readTemplates(join(dir, "templates"), "templates")).toThrow(/^templates\/shared: .*outside templates\/; templates may only include files inside it/);
+    expect(() => readTemplates(join(dir, "templates"), "templates")).toThrow(
+      /^templates\/shared: .*outside templates\/; templates may only include files inside it/,
+    );
   });
 
   it("reads links inside the template directory, and nested directories, once each", () => {
-    const dir = testdir({ "templates/Dockerfile.liquid": "FROM a\n", "templates/parts/run.liquid": "RUN x\n", "templates/notes.txt": "not a template" });
+    const dir = testdir({
+      "templates/Dockerfile.liquid": "FROM a\n",
+      "templates/parts/run.liquid": "RUN x\n",
+      "templates/notes.txt": "not a template",
+    });
     symlinkSync(join(dir, "templates", "parts", "run.liquid"), join(dir, "templates", "alias.liquid"));
     mkdirSync(join(dir, "templates", "empty"));
-    expect([...readTemplates(join(dir, "templates"), "templates").keys()]).toEqual(["Dockerfile.liquid", "alias.liquid", "parts/run.liquid"]);
+    expect([...readTemplates(join(dir, "templates"), "templates").keys()]).toEqual([
+      "Dockerfile.liquid",
+      "alias.liquid",
+      "parts/run.liquid",
+    ]);
   });
 
   it("reports a missing template directory", () => {
-    expect(() => readTemplates(join(testdir(), "templates"), "templates")).toThrow("templates: Template directory not found");
+    expect(() => readTemplates(join(testdir(), "templates"), "templates")).toThrow(
+      "templates: Template directory not found",
+    );
   });
 });
 
 describe("include cycles", () => {
   it.each<{ name: string; files: Record<string, string>; cycle: string[]; line: number; col: number }>([
-    { name: "a self include", files: { "Dockerfile.liquid": "FROM a\n{% include 'Dockerfile' %}" }, cycle: ["Dockerfile.liquid", "Dockerfile.liquid"], line: 2, col: 1 },
+    {
+      name: "a self include",
+      files: { "Dockerfile.liquid": "FROM a\n{% include 'Dockerfile' %}" },
+      cycle: ["Dockerfile.liquid", "Dockerfile.liquid"],
+      line: 2,
+      col: 1,
+    },
     {
       name: "a two-file cycle",
-      files: { "Dockerfile.liquid": "{% include 'a' %}", "a.liquid": "{% include 'b.liquid' %}", "b.liquid": "\n\n{%- render \"a\" %}" },
+      files: {
+        "Dockerfile.liquid": "{% include 'a' %}",
+        "a.liquid": "{% include 'b.liquid' %}",
+        "b.liquid": '\n\n{%- render "a" %}',
+      },
       cycle: ["a.liquid", "b.liquid", "a.liquid"],
       line: 3,
       col: 1,
@@ -164,19 +204,30 @@ describe("include cycles", () => {
   });
 
   it("does not mistake a shared include (a diamond) for a cycle", () => {
-    const files = { "Dockerfile.liquid": "{% include 'a' %}{% include 'b' %}", "a.liquid": "{% include 'c' %}", "b.liquid": "{% include 'c' %}", "c.liquid": "RUN c" };
+    const files = {
+      "Dockerfile.liquid": "{% include 'a' %}{% include 'b' %}",
+      "a.liquid": "{% include 'c' %}",
+      "b.liquid": "{% include 'c' %}",
+      "c.liquid": "RUN c",
+    };
     expect(findIncludeCycle(templateFiles(files))).toBeUndefined();
   });
 
   it("is refused by buildPlan with the file and line that closes it", () => {
-    const err = planError({ "Dockerfile.liquid": "FROM a AS runtime\n{% include 'a' %}", "a.liquid": "{% include 'b' %}", "b.liquid": "RUN b\n{% include 'a' %}" });
+    const err = planError({
+      "Dockerfile.liquid": "FROM a AS runtime\n{% include 'a' %}",
+      "a.liquid": "{% include 'b' %}",
+      "b.liquid": "RUN b\n{% include 'a' %}",
+    });
     expect(err).toBeInstanceOf(TemplateError);
     expect(err.message).toContain("templates/b.liquid:2:1: Include cycle: a.liquid -> b.liquid -> a.liquid");
   });
 
   it("is an error, not a crash, when a dynamic include recurses", () => {
     const err = renderError({ "Dockerfile.liquid": "{% assign n = 'Dockerfile' %}{% include n %}" });
-    expect(err.message).toContain("templates/Dockerfile.liquid: Include nesting deeper than the stack allows (an include cycle?)");
+    expect(err.message).toContain(
+      "templates/Dockerfile.liquid: Include nesting deeper than the stack allows (an include cycle?)",
+    );
   });
 });
 
@@ -201,7 +252,13 @@ describe("{% arg %}", () => {
   it("declares several ARGs, one line each, and records where each was declared", () => {
     const out = render(
       { "Dockerfile.liquid": "{% arg A B %}\nFROM x AS s\n{% include 'p' %}", "p.liquid": "\n{% arg C %}" },
-      { args: new Map([["A", "1"], ["B", "2"], ["C", "3"]]) },
+      {
+        args: new Map([
+          ["A", "1"],
+          ["B", "2"],
+          ["C", "3"],
+        ]),
+      },
     );
     expect(body(out.text)).toBe("ARG A=1\nARG B=2\nFROM x AS s\n\nARG C=3");
     expect(out.declared).toEqual([
@@ -225,7 +282,9 @@ describe("{% arg %}", () => {
 
 describe("global ARG of a BuildKit platform variable", () => {
   it("is refused in a rendered Dockerfile", () => {
-    const err = planError({ "Dockerfile.liquid": "ARG TARGETARCH\n{% arg BASE_IMAGE %}\nFROM ${BASE_IMAGE} AS runtime\nFROM runtime AS dev\n" });
+    const err = planError({
+      "Dockerfile.liquid": "ARG TARGETARCH\n{% arg BASE_IMAGE %}\nFROM ${BASE_IMAGE} AS runtime\nFROM runtime AS dev\n",
+    });
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.message).toContain(
       "bake/sglang.Dockerfile: ARG TARGETARCH is declared at global scope, which shadows the value BuildKit sets per platform; declare it inside the stage that uses it",
@@ -254,7 +313,12 @@ describe("analyzeDockerfile", () => {
       ].join("\n"),
     );
     expect(shape.stages).toEqual(["build", "runtime"]);
-    expect(Object.fromEntries(shape.args)).toEqual({ BASE_IMAGE: "", GLOBAL_TWO: "", LOWER: "build", IN_UNNAMED: "#2" });
+    expect(Object.fromEntries(shape.args)).toEqual({
+      BASE_IMAGE: "",
+      GLOBAL_TWO: "",
+      LOWER: "build",
+      IN_UNNAMED: "#2",
+    });
     expect(shape.problems).toEqual([]);
   });
 
@@ -264,7 +328,8 @@ describe("analyzeDockerfile", () => {
 });
 
 describe("{% install_packages %}", () => {
-  const PACKAGES = "curl apt:libssl-dev deb:git dnf:openssl-devel rpm:rpm-build yum:yum-utils microdnf:shadow-utils apk:musl-dev";
+  const PACKAGES =
+    "curl apt:libssl-dev deb:git dnf:openssl-devel rpm:rpm-build yum:yum-utils microdnf:shadow-utils apk:musl-dev";
 
   // prettier-ignore
   it.each<{ pm: PackageManager; command: string; cache: string }>([
@@ -294,19 +359,28 @@ describe("{% install_packages %}", () => {
   });
 
   it("uses manager= over the variant's package manager", () => {
-    const text = render({ "Dockerfile.liquid": "{% install_packages manager=dnf apt:x dnf:y z %}" }, { packageManager: "apt" }).text;
+    const text = render(
+      { "Dockerfile.liquid": "{% install_packages manager=dnf apt:x dnf:y z %}" },
+      { packageManager: "apt" },
+    ).text;
     expect(text).toContain("dnf install -y --setopt=keepcache=1 --setopt=install_weak_deps=0 --nodocs y z && \\");
     expect(text).not.toContain("apt-get");
   });
 
   it("leaves a comment when no package applies to the manager", () => {
-    expect(body(render({ "Dockerfile.liquid": "{% install_packages apt:libssl-dev %}" }, { packageManager: "apk" }).text)).toBe("# install_packages: nothing to install with apk");
+    expect(
+      body(render({ "Dockerfile.liquid": "{% install_packages apt:libssl-dev %}" }, { packageManager: "apk" }).text),
+    ).toBe("# install_packages: nothing to install with apk");
   });
 
   it("takes the package manager from the os axis through buildPlan", () => {
     const plan = buildPlan(loadProject(MINI_CONTEXT), templateFiles(), { configLabel: "context.yaml" });
-    expect(plan.files.find((f) => f.path === "bake/vllm.Dockerfile")?.content).toContain("apt-get install -y --no-install-recommends curl");
-    expect(plan.files.find((f) => f.path === "bake/vllm-ubi.Dockerfile")?.content).toContain("dnf install -y --setopt=keepcache=1 --setopt=install_weak_deps=0 --nodocs curl");
+    expect(plan.files.find((f) => f.path === "bake/vllm.Dockerfile")?.content).toContain(
+      "apt-get install -y --no-install-recommends curl",
+    );
+    expect(plan.files.find((f) => f.path === "bake/vllm-ubi.Dockerfile")?.content).toContain(
+      "dnf install -y --setopt=keepcache=1 --setopt=install_weak_deps=0 --nodocs curl",
+    );
   });
 
   // prettier-ignore
@@ -322,9 +396,17 @@ describe("{% install_packages %}", () => {
 
 describe("rendered Dockerfiles", () => {
   it("carry the header, the source markers and tidy blank lines", () => {
-    const plan = buildPlan(loadProject(MINI_CONTEXT), templateFiles({ "Dockerfile.liquid": "{% arg BASE_IMAGE %}\n\n\n\nFROM ${BASE_IMAGE} AS runtime   \n{% arg FW_REF %}\n{% include 'dev' %}", "dev.liquid": "FROM runtime AS dev\n\n\n" }), {
-      configLabel: "context.yaml",
-    });
+    const plan = buildPlan(
+      loadProject(MINI_CONTEXT),
+      templateFiles({
+        "Dockerfile.liquid":
+          "{% arg BASE_IMAGE %}\n\n\n\nFROM ${BASE_IMAGE} AS runtime   \n{% arg FW_REF %}\n{% include 'dev' %}",
+        "dev.liquid": "FROM runtime AS dev\n\n\n",
+      }),
+      {
+        configLabel: "context.yaml",
+      },
+    );
     expect(plan.files.find((f) => f.path === "bake/sglang.Dockerfile")?.content).toBe(
       [
         "# Generated by bakeplan from context.yaml and templates/. Do not edit: change those and run `bakeplan plan`.",
@@ -343,14 +425,22 @@ describe("rendered Dockerfiles", () => {
   });
 
   it("put the syntax directive on the first line when build.syntax is set", () => {
-    const yaml = MINI_CONTEXT.replace("stage_axis: target\n", "stage_axis: target\nbuild: {syntax: docker/dockerfile:1.10}\n");
+    const yaml = MINI_CONTEXT.replace(
+      "stage_axis: target\n",
+      "stage_axis: target\nbuild: {syntax: docker/dockerfile:1.10}\n",
+    );
     const plan = buildPlan(loadProject(yaml), templateFiles(), { configLabel: "context.yaml" });
-    expect(plan.files[0]?.content.split("\n").slice(0, 2)).toEqual(["# syntax=docker/dockerfile:1.10", expect.stringContaining("# Generated by bakeplan")]);
+    expect(plan.files[0]?.content.split("\n").slice(0, 2)).toEqual([
+      "# syntax=docker/dockerfile:1.10",
+      expect.stringContaining("# Generated by bakeplan"),
+    ]);
   });
 
   it("must define the stage each target builds", () => {
     const err = planError({ "Dockerfile.liquid": "FROM a AS runtime\n" });
-    expect(err.message).toContain('templates/Dockerfile.liquid: Stage "dev" (bake target of vllm-dev) is not defined in bake/sglang.Dockerfile. Stages: runtime');
+    expect(err.message).toContain(
+      'templates/Dockerfile.liquid: Stage "dev" (bake target of vllm-dev) is not defined in bake/sglang.Dockerfile. Stages: runtime',
+    );
   });
 });
 
@@ -359,6 +449,9 @@ describe("readTemplates", () => {
   it("keys files by their POSIX path relative to the template directory", () => {
     const dir = testdir({ "templates/Dockerfile.liquid": "A", "templates/a/b/c.liquid": "C" });
     writeFileSync(join(dir, "templates", "skip.tmpl"), "x");
-    expect(Object.fromEntries(readTemplates(join(dir, "templates"), "templates"))).toEqual({ "Dockerfile.liquid": "A", "a/b/c.liquid": "C" });
+    expect(Object.fromEntries(readTemplates(join(dir, "templates"), "templates"))).toEqual({
+      "Dockerfile.liquid": "A",
+      "a/b/c.liquid": "C",
+    });
   });
 });

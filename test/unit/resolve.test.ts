@@ -78,12 +78,20 @@ describe("resolveValues: precedence defaults < axis value < combination (more ax
 
   it("keeps values of lower layers that higher layers do not set, each with its own source", () => {
     const values = resolveFor(YAML, "vllm-cuda12-runtime", [{ name: "EXTRA", value: "x" }]);
-    expect(Object.fromEntries([...values.args].map(([k, r]) => [k, `${r.value} @ ${r.source.file}:${r.source.line ?? "-"} ${r.source.path}`]))).toEqual({
+    expect(
+      Object.fromEntries(
+        [...values.args].map(([k, r]) => [k, `${r.value} @ ${r.source.file}:${r.source.line ?? "-"} ${r.source.path}`]),
+      ),
+    ).toEqual({
       REF: "combo-2 @ context.yaml:29 combinations[0].args.REF",
-      CUDA: "12.9 @ context.yaml:12 axes.cuda[\"12.9\"].args.CUDA",
+      CUDA: '12.9 @ context.yaml:12 axes.cuda["12.9"].args.CUDA',
       EXTRA: "x @ command line:- --set EXTRA",
     });
-    expect(values.labels.get("team")).toEqual({ value: "infra", layer: "defaults", source: { file: "context.yaml", line: 23, col: 11, path: "defaults.labels.team" } });
+    expect(values.labels.get("team")).toEqual({
+      value: "infra",
+      layer: "defaults",
+      source: { file: "context.yaml", line: 23, col: 11, path: "defaults.labels.team" },
+    });
     expect(values.secrets.get("aws")?.value).toEqual({ env: "AWS_KEY" });
   });
 
@@ -101,12 +109,21 @@ describe("resolveValues: precedence defaults < axis value < combination (more ax
   });
 
   it("lets a one-axis combination win over the axis value itself", () => {
-    const yaml = YAML.replace("combinations:\n", 'combinations:\n  - when: {framework: vllm}\n    args: {REF: combo-1}\n');
-    expect(resolveFor(yaml, "vllm-cuda13-runtime").args.get("REF")).toMatchObject({ value: "combo-1", layer: "framework=vllm" });
+    const yaml = YAML.replace(
+      "combinations:\n",
+      "combinations:\n  - when: {framework: vllm}\n    args: {REF: combo-1}\n",
+    );
+    expect(resolveFor(yaml, "vllm-cuda13-runtime").args.get("REF")).toMatchObject({
+      value: "combo-1",
+      layer: "framework=vllm",
+    });
   });
 
   it("records which ARGs hold images", () => {
-    const yaml = YAML.replace("  args:\n    REF: default", "  images:\n    BASE_IMAGE: nvcr.io/nvidia/cuda:12.9.1-devel-ubuntu24.04\n  args:\n    REF: default");
+    const yaml = YAML.replace(
+      "  args:\n    REF: default",
+      "  images:\n    BASE_IMAGE: nvcr.io/nvidia/cuda:12.9.1-devel-ubuntu24.04\n  args:\n    REF: default",
+    );
     const values = resolveFor(yaml, "sglang-cuda13-runtime");
     expect([...values.images]).toEqual(["BASE_IMAGE"]);
     expect(values.args.get("BASE_IMAGE")?.value).toBe("nvcr.io/nvidia/cuda:12.9.1-devel-ubuntu24.04");
@@ -125,12 +142,21 @@ describe("resolveValues: precedence defaults < axis value < combination (more ax
 });
 
 describe("resolveValues: conflicts at the same precedence", () => {
-  const conflicting = YAML.replace("    sglang: {}", "    sglang:\n      args:\n        REF: from-sglang").replace('      name: cuda13\n', '      name: cuda13\n      args:\n        REF: from-cuda13\n');
+  const conflicting = YAML.replace("    sglang: {}", "    sglang:\n      args:\n        REF: from-sglang").replace(
+    "      name: cuda13\n",
+    "      name: cuda13\n      args:\n        REF: from-cuda13\n",
+  );
 
   it("is an error when two axis values that both apply disagree", () => {
     const err = resolveError(conflicting, "sglang-cuda13-runtime");
-    expect(err.message).toContain('Conflicting values for ARG REF in sglang-cuda13-runtime: "from-sglang" from framework=sglang and "from-cuda13" from cuda=13.0, at the same precedence');
-    expect(err.issues[0]?.location).toMatchObject({ file: "context.yaml", line: 18, path: 'axes.cuda["13.0"].args.REF' });
+    expect(err.message).toContain(
+      'Conflicting values for ARG REF in sglang-cuda13-runtime: "from-sglang" from framework=sglang and "from-cuda13" from cuda=13.0, at the same precedence',
+    );
+    expect(err.issues[0]?.location).toMatchObject({
+      file: "context.yaml",
+      line: 18,
+      path: 'axes.cuda["13.0"].args.REF',
+    });
   });
 
   it("is not an error when they agree", () => {
@@ -139,16 +165,27 @@ describe("resolveValues: conflicts at the same precedence", () => {
   });
 
   it("is settled by a combination naming both axes, as the message advises", () => {
-    const decided = conflicting.replace("combinations:\n", 'combinations:\n  - when: {framework: sglang, cuda: "13.0"}\n    args: {REF: decided}\n');
-    expect(resolveFor(decided, "sglang-cuda13-runtime").args.get("REF")).toMatchObject({ value: "decided", layer: "framework=sglang, cuda=13.0" });
+    const decided = conflicting.replace(
+      "combinations:\n",
+      'combinations:\n  - when: {framework: sglang, cuda: "13.0"}\n    args: {REF: decided}\n',
+    );
+    expect(resolveFor(decided, "sglang-cuda13-runtime").args.get("REF")).toMatchObject({
+      value: "decided",
+      layer: "framework=sglang, cuda=13.0",
+    });
   });
 
   it("is settled by --set, the highest precedence", () => {
-    expect(resolveFor(conflicting, "sglang-cuda13-runtime", [{ name: "REF", value: "cli" }]).args.get("REF")).toMatchObject({ value: "cli", layer: "--set" });
+    expect(
+      resolveFor(conflicting, "sglang-cuda13-runtime", [{ name: "REF", value: "cli" }]).args.get("REF"),
+    ).toMatchObject({ value: "cli", layer: "--set" });
   });
 
   it("is an error for two combinations naming the same number of axes", () => {
-    const yaml = YAML.replace("combinations:\n", 'combinations:\n  - when: {cuda: "12.9", target: runtime}\n    args: {REF: other}\n');
+    const yaml = YAML.replace(
+      "combinations:\n",
+      'combinations:\n  - when: {cuda: "12.9", target: runtime}\n    args: {REF: other}\n',
+    );
     expect(resolveError(yaml, "vllm-cuda12-runtime").message).toContain(
       'Conflicting values for ARG REF in vllm-cuda12-runtime: "other" from cuda=12.9, target=runtime and "combo-2" from framework=vllm, cuda=12.9, at the same precedence',
     );
@@ -170,7 +207,10 @@ describe("resolveValues: conflicts at the same precedence", () => {
       'combinations:\n  - when: {cuda: "12.9", target: dev}\n    platforms: [linux/arm64]\n  - when: {framework: vllm, target: dev}\n    platforms: [linux/amd64, linux/arm64]\n',
     );
     // combinations[3] (framework=vllm, cuda=12.9, target=dev) names three axes and sets linux/amd64.
-    expect(resolveFor(yaml, "vllm-cuda12-dev").platforms).toMatchObject({ value: ["linux/amd64"], layer: "framework=vllm, cuda=12.9, target=dev" });
+    expect(resolveFor(yaml, "vllm-cuda12-dev").platforms).toMatchObject({
+      value: ["linux/amd64"],
+      layer: "framework=vllm, cuda=12.9, target=dev",
+    });
   });
 });
 
@@ -188,21 +228,35 @@ describe("resolveValues: values that must not reach a build", () => {
   });
 
   it("accepts a secret-like name listed in build.allow_secret_like", () => {
-    const yaml = YAML.replace("    CUDA: none\n", "    CUDA: none\n    TOKENIZER_TOKEN: t5\n").replace("stage_axis: target\n", "stage_axis: target\nbuild: {allow_secret_like: [TOKENIZER_TOKEN]}\n");
+    const yaml = YAML.replace("    CUDA: none\n", "    CUDA: none\n    TOKENIZER_TOKEN: t5\n").replace(
+      "stage_axis: target\n",
+      "stage_axis: target\nbuild: {allow_secret_like: [TOKENIZER_TOKEN]}\n",
+    );
     expect(resolveFor(yaml, "sglang-cuda13-runtime").args.get("TOKENIZER_TOKEN")?.value).toBe("t5");
   });
 
   it.each([
-    { name: "a --set value with a line break", set: { name: "REF", value: "a\nRUN x" }, message: "command line: --set REF: The ARG REF contains a line break" },
-    { name: "a --set secret", set: { name: "GH_TOKEN", value: "x" }, message: "command line: --set GH_TOKEN: ARG GH_TOKEN looks like a secret" },
+    {
+      name: "a --set value with a line break",
+      set: { name: "REF", value: "a\nRUN x" },
+      message: "command line: --set REF: The ARG REF contains a line break",
+    },
+    {
+      name: "a --set secret",
+      set: { name: "GH_TOKEN", value: "x" },
+      message: "command line: --set GH_TOKEN: ARG GH_TOKEN looks like a secret",
+    },
   ])("refuses $name", ({ set, message }) => {
     expect(resolveError(YAML, "sglang-cuda13-runtime", [set]).message).toContain(message);
   });
 
   it("checks a --set of an image ARG as an image reference", () => {
-    const yaml = YAML.replace("  args:\n    REF: default", "  images:\n    BASE_IMAGE: ubuntu:24.04\n  args:\n    REF: default");
-    expect(resolveError(yaml, "sglang-cuda13-runtime", [{ name: "BASE_IMAGE", value: "Not An Image" }]).message).toContain(
-      'command line: --set BASE_IMAGE: Invalid image reference "Not An Image"',
+    const yaml = YAML.replace(
+      "  args:\n    REF: default",
+      "  images:\n    BASE_IMAGE: ubuntu:24.04\n  args:\n    REF: default",
     );
+    expect(
+      resolveError(yaml, "sglang-cuda13-runtime", [{ name: "BASE_IMAGE", value: "Not An Image" }]).message,
+    ).toContain('command line: --set BASE_IMAGE: Invalid image reference "Not An Image"');
   });
 });

@@ -12,7 +12,11 @@ describe("context.schema.json", () => {
   });
 
   it("rejects unknown top-level keys and requires what the loader requires, so editors flag what bakeplan refuses", () => {
-    const schema = JSON.parse(readFileSync(join(REPO, "context.schema.json"), "utf8")) as { additionalProperties?: boolean; required?: string[]; title?: string };
+    const schema = JSON.parse(readFileSync(join(REPO, "context.schema.json"), "utf8")) as {
+      additionalProperties?: boolean;
+      required?: string[];
+      title?: string;
+    };
     expect(schema.title).toBe("bakeplan context.yaml");
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(["project", "axes", "stage_axis", "publish"]);

@@ -5,7 +5,16 @@ const templates = new Map([
   ["Dockerfile.liquid", "{% include 'stage' %}\n"],
   [
     "stage.liquid",
-    ["FROM base AS a", "{% arg X %}", "MAINTAINER me", "{% if fw == 'b' %}", "FROM a AS b", "MAINTAINER me", "{% endif %}", "RUN echo {{ fw }} done"].join("\n"),
+    [
+      "FROM base AS a",
+      "{% arg X %}",
+      "MAINTAINER me",
+      "{% if fw == 'b' %}",
+      "FROM a AS b",
+      "MAINTAINER me",
+      "{% endif %}",
+      "RUN echo {{ fw }} done",
+    ].join("\n"),
   ],
 ]);
 

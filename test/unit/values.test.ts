@@ -1,11 +1,21 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkImageReference, checkRegistry, checkRepository, checkTag, checkValue, dockerfileArgValue, escapeBake, sanitizeTagPart, secretLikeReason } from "../../src/values.js";
+import {
+  checkImageReference,
+  checkRegistry,
+  checkRepository,
+  checkTag,
+  checkValue,
+  dockerfileArgValue,
+  escapeBake,
+  sanitizeTagPart,
+  secretLikeReason,
+} from "../../src/values.js";
 
 /** How bake's HCL template reader turns a JSON string back into text; throws where it would interpolate. */
 function hclRead(s: string): string {
   let out = "";
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     if (s.startsWith("$${", i) || s.startsWith("%%{", i)) {
       out += `${s[i]}{`;
       i += 3;
@@ -41,7 +51,12 @@ describe("escapeBake", () => {
   });
 
   it("gives back the original text when bake reads it, for any string", () => {
-    fc.assert(fc.property(fc.string({ unit: fc.constantFrom("$", "%", "{", "}", "a", " ") }), (s) => hclRead(escapeBake(s)) === s));
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom("$", "%", "{", "}", "a", " ") }),
+        (s) => hclRead(escapeBake(s)) === s,
+      ),
+    );
   });
 });
 
@@ -63,7 +78,12 @@ describe("dockerfileArgValue", () => {
   });
 
   it("reads back as exactly the value, for any single-line string", () => {
-    fc.assert(fc.property(fc.string().filter((s) => !/[\n\r]/.test(s)), (s) => dockerfileRead(dockerfileArgValue(s)) === s));
+    fc.assert(
+      fc.property(
+        fc.string().filter((s) => !/[\n\r]/.test(s)),
+        (s) => dockerfileRead(dockerfileArgValue(s)) === s,
+      ),
+    );
   });
 });
 
@@ -83,10 +103,12 @@ describe("sanitizeTagPart (docker/metadata-action's branch sanitising)", () => {
   });
 
   it("always yields a valid tag or an empty string", () => {
-    fc.assert(fc.property(fc.string(), (s) => {
-      const tag = sanitizeTagPart(s);
-      return tag === "" || checkTag(tag).length === 0;
-    }));
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        const tag = sanitizeTagPart(s);
+        return tag === "" || checkTag(tag).length === 0;
+      }),
+    );
   });
 });
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { OutputError } from "../../src/errors.js";
 import { readProject } from "../../src/io/project-files.js";
 import { diffPlan, JOURNAL_NAME, writePlan } from "../../src/io/write-plan.js";
+import type { BakeFile } from "../../src/plan/bake-file.js";
 import { buildPlan } from "../../src/plan/plan.js";
 import { exampleCopy, MINI_CONTEXT, miniProject, runCli } from "../helpers.js";
 
@@ -23,7 +24,8 @@ const rel = (dir: string) => (abs: string) => abs.slice(dir.length + 1);
 
 /** Sets every output file's mtime to PAST, so a later rewrite is visible. */
 function age(dir: string): void {
-  for (const f of [...DOCKERFILES.map((n) => join(dir, "bake", n)), join(dir, "docker-bake.json")]) if (existsSync(f)) utimesSync(f, PAST, PAST);
+  for (const f of [...DOCKERFILES.map((n) => join(dir, "bake", n)), join(dir, "docker-bake.json")])
+    if (existsSync(f)) utimesSync(f, PAST, PAST);
 }
 
 function mtime(path: string): number {
@@ -60,7 +62,11 @@ describe("writePlan", () => {
     age(dir);
     writeFileSync(join(dir, "context.yaml"), MINI_CONTEXT.replace("FW_REF: v1", "FW_REF: v2"));
     const summary = write(dir);
-    expect(summary.written.map(rel(dir))).toEqual(["bake/vllm-ubi.Dockerfile", "bake/vllm.Dockerfile", "docker-bake.json"]);
+    expect(summary.written.map(rel(dir))).toEqual([
+      "bake/vllm-ubi.Dockerfile",
+      "bake/vllm.Dockerfile",
+      "docker-bake.json",
+    ]);
     expect(readFileSync(join(dir, "bake", "vllm.Dockerfile"), "utf8")).toContain("ARG FW_REF=v2");
     expect(mtime(join(dir, "bake", "sglang.Dockerfile"))).toBe(PAST.getTime());
     expect(mtime(join(dir, "bake", "vllm.Dockerfile"))).not.toBe(PAST.getTime());
@@ -76,14 +82,23 @@ describe("writePlan", () => {
     const summary = write(dir);
     expect(summary.removed.map(rel(dir))).toEqual(["bake/sglang-ubi.Dockerfile", "bake/vllm-ubi.Dockerfile"]);
     expect(summary.foreign.map(rel(dir))).toEqual(["bake/README.md", "bake/custom.Dockerfile"]);
-    expect(readdirSync(join(dir, "bake")).sort()).toEqual([".gitkeep", "README.md", "custom.Dockerfile", "sglang.Dockerfile", "vllm.Dockerfile"]);
+    expect(readdirSync(join(dir, "bake")).sort()).toEqual([
+      ".gitkeep",
+      "README.md",
+      "custom.Dockerfile",
+      "sglang.Dockerfile",
+      "vllm.Dockerfile",
+    ]);
     expect(readFileSync(join(dir, "bake", "custom.Dockerfile"), "utf8")).toBe("FROM scratch\n");
   });
 
   it("finishes a plan interrupted after its commit point on the next write", () => {
     const dir = miniProject();
     write(dir);
-    writeFileSync(join(dir, "context.yaml"), MINI_CONTEXT.replace("FW_REF: v1", "FW_REF: v2").replace("FW_REF: s1", "FW_REF: s2"));
+    writeFileSync(
+      join(dir, "context.yaml"),
+      MINI_CONTEXT.replace("FW_REF: v1", "FW_REF: v2").replace("FW_REF: s1", "FW_REF: s2"),
+    );
     const plan = planIn(dir);
     let commits = 0;
     expect(() =>
@@ -101,8 +116,16 @@ describe("writePlan", () => {
   });
 
   it.each([
-    { name: "build.out_dir is a file", setup: (dir: string) => writeFileSync(join(dir, "bake"), "x"), message: "bake: is a file; build.out_dir must be a directory" },
-    { name: "the bake file path is a directory", setup: (dir: string) => mkdirSync(join(dir, "docker-bake.json")), message: "docker-bake.json: is a directory; give a file path for the bake file" },
+    {
+      name: "build.out_dir is a file",
+      setup: (dir: string) => writeFileSync(join(dir, "bake"), "x"),
+      message: "bake: is a file; build.out_dir must be a directory",
+    },
+    {
+      name: "the bake file path is a directory",
+      setup: (dir: string) => mkdirSync(join(dir, "docker-bake.json")),
+      message: "docker-bake.json: is a directory; give a file path for the bake file",
+    },
   ])("refuses to write when $name", ({ setup, message }) => {
     const dir = miniProject();
     setup(dir);
@@ -120,8 +143,15 @@ describe("writePlan", () => {
 describe("plan and check commands", () => {
   it("check exits 0 right after plan", async () => {
     const dir = miniProject();
-    expect(await runCli(["plan"], dir)).toMatchObject({ code: 0, stdout: "8 targets, 4 Dockerfiles -> docker-bake.json\nfiles: 5 written, 0 unchanged, 0 removed\n" });
-    expect(await runCli(["check"], dir)).toEqual({ code: 0, stdout: "up to date: 4 Dockerfiles and the bake file\n", stderr: "" });
+    expect(await runCli(["plan"], dir)).toMatchObject({
+      code: 0,
+      stdout: "8 targets, 4 Dockerfiles -> docker-bake.json\nfiles: 5 written, 0 unchanged, 0 removed\n",
+    });
+    expect(await runCli(["check"], dir)).toEqual({
+      code: 0,
+      stdout: "up to date: 4 Dockerfiles and the bake file\n",
+      stderr: "",
+    });
   });
 
   it("check exits 1 with a unified diff after a hand edit, and writes nothing", async () => {
@@ -137,7 +167,9 @@ describe("plan and check commands", () => {
     expect(res.stdout).toContain("--- a/bake/vllm.Dockerfile\n+++ b/bake/vllm.Dockerfile\n@@ ");
     expect(res.stdout).toContain("\n-ARG FW_REF=hand-edited\n+ARG FW_REF=v1\n");
     expect(res.stdout).not.toContain("sglang.Dockerfile");
-    expect(res.stderr).toContain("bakeplan: error: generated files are out of date (diff above); run `bakeplan plan` with the same options");
+    expect(res.stderr).toContain(
+      "bakeplan: error: generated files are out of date (diff above); run `bakeplan plan` with the same options",
+    );
     expect(readFileSync(edited, "utf8")).toContain("ARG FW_REF=hand-edited");
     for (const n of DOCKERFILES) expect(mtime(join(dir, "bake", n))).toBe(PAST.getTime());
 
@@ -162,10 +194,15 @@ describe("plan and check commands", () => {
     const dir = miniProject();
     await runCli(["plan"], dir);
     writeFileSync(join(dir, "bake", "notes.txt"), "mine\n");
-    writeFileSync(join(dir, "context.yaml"), `${MINI_CONTEXT}exclude:\n  - when: {framework: sglang, os: ubi}\n    reason: gone\n`);
+    writeFileSync(
+      join(dir, "context.yaml"),
+      `${MINI_CONTEXT}exclude:\n  - when: {framework: sglang, os: ubi}\n    reason: gone\n`,
+    );
     const res = await runCli(["plan"], dir);
     expect(res.code).toBe(0);
-    expect(res.stdout).toBe("6 targets, 3 Dockerfiles -> docker-bake.json\nfiles: 1 written, 3 unchanged, 1 removed\n  removed bake/sglang-ubi.Dockerfile\n");
+    expect(res.stdout).toBe(
+      "6 targets, 3 Dockerfiles -> docker-bake.json\nfiles: 1 written, 3 unchanged, 1 removed\n  removed bake/sglang-ubi.Dockerfile\n",
+    );
     expect(res.stderr).toBe("bakeplan: note: bake/notes.txt was not generated by bakeplan; left alone\n");
   });
 });
@@ -179,7 +216,11 @@ describe("a plan of some targets (--only)", () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain("0 removed");
     expect(readdirSync(join(dir, "bake")).sort()).toEqual(before);
-    expect(Object.keys(JSON.parse(readFileSync(join(dir, "vllm-bake.json"), "utf8")).target).every((t) => t.startsWith("vllm-"))).toBe(true);
+    expect(
+      Object.keys((JSON.parse(readFileSync(join(dir, "vllm-bake.json"), "utf8")) as BakeFile).target).every((t) =>
+        t.startsWith("vllm-"),
+      ),
+    ).toBe(true);
     const check = await runCli(["check", "--only", "framework=vllm", "--out", "vllm-bake.json"], dir);
     expect(check.code, check.stdout).toBe(0);
     expect((await runCli(["check"], dir)).code).toBe(0);
