@@ -49,10 +49,10 @@ bake: dist/bin.js ## plan, then build: make bake TARGETS="vllm-cuda12 sglang-cud
 lint: dist/bin.js ## BuildKit Dockerfile checks over the rendered Dockerfiles
 	$(BAKEPLAN) lint $(TARGETS)
 
-docker-up: ## install and start Docker engine, buildx, a registry on 127.0.0.1:5000, local/busybox:1
-	scripts/docker-up
+docker-up: ## install and start Docker engines (ENGINES=N, default 1), buildx, a registry on 127.0.0.1:5000, local/busybox:1
+	scripts/docker-up --engines $(or $(ENGINES),1)
 
-docker-down: ## stop what docker-up started
+docker-down: ## stop what docker-up started (every engine and the registry)
 	scripts/docker-down
 
 bench: dist/bin.js ## planning benchmark (prints figures)
