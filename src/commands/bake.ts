@@ -82,13 +82,13 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
 
   const sets: string[] = [];
   if (opts.cacheWarm) {
-    const cache = files.project.context.cache;
+    const cache = files.project.cache;
     if (!cache) throw new UsageError("--cache-warm needs a `cache:` section in context.yaml");
-    const branch = opts.inputs.branch ?? cache.write_on[0] ?? "main";
+    const branch = opts.inputs.branch ?? cache.writeOn[0] ?? "main";
     sets.push("*.output=type=cacheonly");
     for (const name of selection.targets) {
       const t = plan.targets.find((x) => x.variant.name === name)!;
-      for (const to of cacheRefs(files.project.context, t.variant, { ...opts.inputs, branch }, { forceWrite: true }).to)
+      for (const to of cacheRefs(files.project, t.variant, { ...opts.inputs, branch }, { forceWrite: true }).to)
         sets.push(`${name}.cache-to=${to}`);
     }
   }

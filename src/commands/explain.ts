@@ -68,7 +68,7 @@ export function explain(opts: PlanCommandOptions & { target: string; args: strin
     const value = t.values.args.get(name);
     const decl = t.declarations.get(name);
     const declared = decl
-      ? `${decl.stage === "" ? "global" : `stage ${decl.stage}`}${decl.template ? ` (${files.project.context.build.templates}/${decl.template.template}:${decl.template.line})` : ""}`
+      ? `${decl.stage === "" ? "global" : `stage ${decl.stage}`}${decl.template ? ` (${files.project.build.templates}/${decl.template.template}:${decl.template.line})` : ""}`
       : "not declared: not sent to the build";
     rows.push([
       name,

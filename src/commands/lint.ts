@@ -1,4 +1,3 @@
-import { posix } from "node:path";
 import { relative } from "node:path";
 import type { Output, PlanCommandOptions } from "../cli.js";
 import { BuildxError, UserError } from "../errors.js";
@@ -82,7 +81,7 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
     );
   }
 
-  const templatesLabel = posix.normalize(files.project.context.build.templates);
+  const templatesLabel = files.project.build.templates;
   const findings = new Map<string, Finding>();
   const errors: string[] = [];
   for (const name of selection.targets) {

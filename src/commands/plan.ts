@@ -64,7 +64,7 @@ export async function plan(opts: PlanCommandOptions & { out?: string }, output: 
   if (notes) output.err(notes);
   if (state && bakeFile === bakeFileKey)
     state.record({
-      templatesDir: resolve(files.dir, files.project.context.build.templates),
+      templatesDir: resolve(files.dir, files.project.build.templates),
       templates: files.templates,
       outDir: resolve(files.dir, plan.outDir),
       outputs: [

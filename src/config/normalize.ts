@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import type { AxisValueSpec, Context, LayerValues, Selector, PACKAGE_MANAGERS } from "./schema.js";
 import type { KeyPath, YamlSource } from "./yaml-source.js";
 
@@ -43,16 +44,63 @@ export interface Rule {
   path: KeyPath;
 }
 
+export interface BuildSettings {
+  /**
+   * The template directory relative to the project directory, normalised (`./templates/` ->
+   * `templates`): how files are read and how markers, errors and `explain` name templates.
+   */
+  templates: string;
+  /** The top-level template, by its name inside the template directory. */
+  template: string;
+  /** Output directory of the Dockerfiles, relative to the project directory. */
+  outDir: string;
+  /** Build context of every target, relative to the project directory. */
+  context: string;
+  syntax?: string;
+  network?: "default" | "host" | "none";
+  /** ARG names that look like secrets but are not. */
+  allowSecretLike: ReadonlySet<string>;
+}
+
+export interface Publish {
+  registry: string;
+  repository: string;
+  tags: string[];
+}
+
+export interface Cache {
+  registry?: string;
+  repository: string;
+  tag: string;
+  fallback: string[];
+  writeOn: string[];
+  mode: "min" | "max";
+}
+
+export interface Group {
+  name: string;
+  match: Match;
+  path: KeyPath;
+}
+
 /** context.yaml in canonical form: the input of every later stage. */
 export interface Project {
-  context: Context;
   source: YamlSource;
+  meta: { name: string; title?: string; source?: string };
+  build: BuildSettings;
+  publish: Publish;
+  cache?: Cache;
   axes: Axis[];
   stageAxis: string;
   layers: Layer[];
   exclude: Rule[];
   include: Rule[];
-  groups: { name: string; match: Match; path: KeyPath }[];
+  groups: {
+    /** One group per value of each of these axes. */
+    perAxis: { axis: string; path: KeyPath }[];
+    define: Group[];
+  };
+  limits: { maxVariants: number };
 }
 
 export function toMatch(selector: Selector): Match {
@@ -94,9 +142,9 @@ export function normalize(context: Context, source: YamlSource): Project {
         value,
         token: token ?? value,
         stage: stage ?? value,
-        ...(package_manager ? { packageManager: package_manager } : {}),
+        packageManager: package_manager,
         vars: vars ?? {},
-        ...(description !== undefined ? { description } : {}),
+        description,
         path,
       };
     });
@@ -119,17 +167,49 @@ export function normalize(context: Context, source: YamlSource): Project {
   const rules = (list: Context["exclude"], key: string): Rule[] =>
     list.map((r, i) => ({ match: toMatch(r.when), reason: r.reason, path: [key, i] }));
   return {
-    context,
     source,
+    meta: context.project,
+    build: buildSettings(context.build),
+    publish: context.publish,
+    cache: context.cache && {
+      registry: context.cache.registry,
+      repository: context.cache.repository,
+      tag: context.cache.tag,
+      fallback: context.cache.fallback,
+      writeOn: context.cache.write_on,
+      mode: context.cache.mode,
+    },
     axes,
     stageAxis: context.stage_axis,
     layers,
     exclude: rules(context.exclude, "exclude"),
     include: rules(context.include, "include"),
-    groups: Object.entries(context.groups.define).map(([name, sel]) => ({
-      name,
-      match: toMatch(sel),
-      path: ["groups", "define", name],
-    })),
+    groups: {
+      perAxis: context.groups.per_axis.map((axis, i) => ({ axis, path: ["groups", "per_axis", i] })),
+      define: Object.entries(context.groups.define).map(([name, sel]) => ({
+        name,
+        match: toMatch(sel),
+        path: ["groups", "define", name],
+      })),
+    },
+    limits: { maxVariants: context.limits.max_variants },
   };
+}
+
+function buildSettings(build: Context["build"]): BuildSettings {
+  return {
+    templates: directoryLabel(build.templates),
+    template: build.template,
+    outDir: posix.normalize(build.out_dir),
+    context: posix.normalize(build.context),
+    syntax: build.syntax,
+    network: build.network,
+    allowSecretLike: new Set(build.allow_secret_like),
+  };
+}
+
+/** `./templates/` -> `templates`: every consumer appends `/name`, so no trailing slash. */
+function directoryLabel(dir: string): string {
+  const normalized = posix.normalize(dir);
+  return normalized.length > 1 ? normalized.replace(/\/+$/, "") : normalized;
 }

@@ -111,14 +111,13 @@ const selectorsNameKnownAxes: Rule = (ctx) => {
     if (Object.keys(rule.match).length === 0)
       ctx.error([...rule.path, "when"], "Empty selector: name at least one axis");
   }
-  for (const group of project.groups) checkMatch(ctx, group.match, group.path);
-  project.context.groups.per_axis.forEach((axis, i) => {
-    if (!project.axes.some((a) => a.name === axis)) ctx.error(["groups", "per_axis", i], `Unknown axis "${axis}"`);
-  });
+  for (const group of project.groups.define) checkMatch(ctx, group.match, group.path);
+  for (const { axis, path } of project.groups.perAxis)
+    if (!project.axes.some((a) => a.name === axis)) ctx.error(path, `Unknown axis "${axis}"`);
 };
 
 const layerValuesAreSafe: Rule = (ctx) => {
-  const allowed = new Set(ctx.project.context.build.allow_secret_like);
+  const allowed = ctx.project.build.allowSecretLike;
   for (const layer of ctx.project.layers) {
     const v = layer.values;
     for (const [name, value] of Object.entries(v.args ?? {})) {
@@ -145,14 +144,19 @@ const layerValuesAreSafe: Rule = (ctx) => {
 
 /** Project fields become labels; axis values reach target names, tags and template variables. */
 const namesAndLabelsAreSingleLine: Rule = (ctx) => {
-  const { project, build } = ctx.project.context;
+  const { meta, build } = ctx.project;
   // build.syntax is the Dockerfile's first line and the paths reach its header comment and the bake file.
-  for (const key of ["syntax", "templates", "template", "out_dir", "context"] as const) {
-    const value = build[key];
+  const settings = [
+    ["syntax", build.syntax],
+    ["templates", build.templates],
+    ["template", build.template],
+    ["out_dir", build.outDir],
+    ["context", build.context],
+  ] as const;
+  for (const [key, value] of settings)
     if (value !== undefined) for (const m of checkValue(`build.${key}`, value, "setting")) ctx.error(["build", key], m);
-  }
   for (const key of ["name", "title", "source"] as const) {
-    const value = project[key];
+    const value = meta[key];
     if (value !== undefined)
       for (const m of checkValue(`project.${key}`, value, "label value")) ctx.error(["project", key], m);
   }
@@ -168,7 +172,7 @@ const namesAndLabelsAreSingleLine: Rule = (ctx) => {
 };
 
 const tagPatternsUseKnownPlaceholders: Rule = (ctx) => {
-  const { context, axes } = ctx.project;
+  const { publish, cache, axes } = ctx.project;
   const known = [...TAG_PLACEHOLDERS, ...axes.map((a) => a.name)];
   const check = (pattern: string, path: KeyPath, required: string[] = []) => {
     const used = [...pattern.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]!);
@@ -199,11 +203,11 @@ const tagPatternsUseKnownPlaceholders: Rule = (ctx) => {
         `Invalid tag pattern "${pattern}": ${literal.length} characters without the placeholders, a tag has at most 128`,
       );
   };
-  context.publish.tags.forEach((t, i) => check(t, ["publish", "tags", i]));
-  if (context.cache) check(context.cache.tag, ["cache", "tag"], ["name", "branch"]);
+  publish.tags.forEach((t, i) => check(t, ["publish", "tags", i]));
+  if (cache) check(cache.tag, ["cache", "tag"], ["name", "branch"]);
   // A pattern differs between targets only through {name} or an axis placeholder; {sha}, {branch} and constants do not.
   const perTarget = ["name", ...axes.map((a) => a.name)];
-  if (!context.publish.tags.some((t) => perTarget.some((p) => t.includes(`{${p}}`)))) {
+  if (!publish.tags.some((t) => perTarget.some((p) => t.includes(`{${p}}`)))) {
     ctx.warnings.push({
       message: "No tag pattern contains {name}: every target would push the same tags",
       location: ctx.project.source.locate(["publish", "tags"]),
@@ -212,7 +216,7 @@ const tagPatternsUseKnownPlaceholders: Rule = (ctx) => {
 };
 
 const registriesAndRepositoriesAreValid: Rule = (ctx) => {
-  const { publish, cache } = ctx.project.context;
+  const { publish, cache } = ctx.project;
   if (publish.registry) for (const m of checkRegistry(publish.registry)) ctx.error(["publish", "registry"], m);
   for (const m of checkRepository(publish.repository)) ctx.error(["publish", "repository"], m);
   if (cache?.registry) for (const m of checkRegistry(cache.registry)) ctx.error(["cache", "registry"], m);
@@ -220,7 +224,7 @@ const registriesAndRepositoriesAreValid: Rule = (ctx) => {
 };
 
 const cacheIsSeparateFromImages: Rule = (ctx) => {
-  const { publish, cache } = ctx.project.context;
+  const { publish, cache } = ctx.project;
   if (!cache) return;
   const cacheRegistry = cache.registry ?? publish.registry;
   if (cacheRegistry === publish.registry && cache.repository === publish.repository)

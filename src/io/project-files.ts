@@ -34,13 +34,8 @@ export function readProject(configPath: string): ProjectFiles {
   const configLabel = displayPath(abs);
   const loaded = loadContext(configLabel, readText(abs, "config file"));
   const dir = dirname(abs);
-  const templatesDir = resolve(dir, loaded.project.context.build.templates);
-  return {
-    ...loaded,
-    dir,
-    configLabel,
-    templates: readTemplates(templatesDir, loaded.project.context.build.templates),
-  };
+  const { templates } = loaded.project.build;
+  return { ...loaded, dir, configLabel, templates: readTemplates(resolve(dir, templates), templates) };
 }
 
 /** Every *.liquid file under the template directory; a link that leads outside it is an error. */

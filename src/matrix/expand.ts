@@ -41,7 +41,7 @@ const NAME_CHARS = /^[a-zA-Z0-9_-]+$/;
 /** The cartesian product of the axes, minus excludes, plus includes, each with its names. */
 export function expandMatrix(project: Project, opts: { maxVariants?: number; strict?: boolean } = {}): Matrix {
   const { axes, stageAxis } = project;
-  const limit = opts.maxVariants ?? project.context.limits.max_variants;
+  const limit = opts.maxVariants ?? project.limits.maxVariants;
   const product = axes.reduce((n, a) => n * a.values.length, 1);
   if (product > limit * 100)
     throw new ConfigError([

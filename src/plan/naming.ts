@@ -1,4 +1,4 @@
-import type { Context } from "../config/schema.js";
+import type { Project } from "../config/normalize.js";
 import type { KeyPath } from "../config/yaml-source.js";
 import type { Variant } from "../matrix/expand.js";
 import { checkRegistry, checkRepository, checkTag, sanitizeTagPart } from "../values.js";
@@ -57,18 +57,18 @@ function imageName(registry: string, repository: string): string {
 }
 
 export function imageTags(
-  context: Context,
+  { publish }: Pick<Project, "publish">,
   variant: Variant,
   inputs: BuildInputs,
 ): { tags: string[]; problems: NamingProblem[] } {
-  const registry = inputs.registry ?? context.publish.registry;
+  const registry = inputs.registry ?? publish.registry;
   const problems: NamingProblem[] = [
     ...registryProblems(registry, inputs.registry !== undefined, ["publish", "registry"]),
-    ...checkRepository(context.publish.repository).map((message) => ({ message, path: ["publish", "repository"] })),
+    ...checkRepository(publish.repository).map((message) => ({ message, path: ["publish", "repository"] })),
   ];
   const values = placeholders(variant, inputs);
   const tags: string[] = [];
-  for (const [i, pattern] of context.publish.tags.entries()) {
+  for (const [i, pattern] of publish.tags.entries()) {
     const tag = fillPattern(pattern, values);
     if (tag === undefined) continue;
     for (const m of checkTag(tag))
@@ -76,7 +76,7 @@ export function imageTags(
         message: `${m} (built from the pattern "${pattern}" for ${variant.name})`,
         path: ["publish", "tags", i],
       });
-    const ref = `${imageName(registry, context.publish.repository)}:${tag}`;
+    const ref = `${imageName(registry, publish.repository)}:${tag}`;
     if (!tags.includes(ref)) tags.push(ref);
   }
   return { tags, problems };
@@ -89,14 +89,13 @@ export interface CacheRefs {
 
 /** One cache ref per target and branch in a separate repository; read this branch, then the fallbacks. */
 export function cacheRefs(
-  context: Context,
+  { publish, cache }: Pick<Project, "publish" | "cache">,
   variant: Variant,
   inputs: BuildInputs,
   opts: { forceWrite?: boolean } = {},
 ): CacheRefs & { problems: NamingProblem[] } {
-  const cache = context.cache;
   if (!cache) return { from: [], to: [], problems: [] };
-  const registry = inputs.registry ?? cache.registry ?? context.publish.registry;
+  const registry = inputs.registry ?? cache.registry ?? publish.registry;
   const problems: NamingProblem[] = [
     ...registryProblems(
       registry,
@@ -127,7 +126,7 @@ export function cacheRefs(
     const r = `type=registry,ref=${ref(b)}`;
     if (!from.includes(r)) from.push(r);
   }
-  const writes = inputs.branch !== undefined && (opts.forceWrite || cache.write_on.includes(inputs.branch));
+  const writes = inputs.branch !== undefined && (opts.forceWrite || cache.writeOn.includes(inputs.branch));
   const to = writes
     ? [
         `type=registry,ref=${ref(inputs.branch!)},mode=${cache.mode},image-manifest=true,oci-mediatypes=true,ignore-error=true`,
@@ -136,11 +135,15 @@ export function cacheRefs(
   return { from, to, problems };
 }
 
-export function ociLabels(context: Context, variant: Variant, inputs: BuildInputs): Record<string, string> {
+export function ociLabels(
+  { meta }: Pick<Project, "meta">,
+  variant: Variant,
+  inputs: BuildInputs,
+): Record<string, string> {
   const labels: Record<string, string> = {
-    "org.opencontainers.image.title": `${context.project.title ?? context.project.name} ${variant.name}`,
+    "org.opencontainers.image.title": `${meta.title ?? meta.name} ${variant.name}`,
   };
-  if (context.project.source) labels["org.opencontainers.image.source"] = context.project.source;
+  if (meta.source) labels["org.opencontainers.image.source"] = meta.source;
   if (inputs.version !== undefined) labels["org.opencontainers.image.version"] = inputs.version;
   if (inputs.sha !== undefined) labels["org.opencontainers.image.revision"] = inputs.sha;
   return labels;

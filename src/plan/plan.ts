@@ -93,16 +93,16 @@ export function computeGroups(project: Project, variants: readonly Variant[]): M
     variants.map((v) => v.name),
     ["axes"],
   );
-  project.context.groups.per_axis.forEach((axisName, i) => {
+  for (const { axis: axisName, path } of project.groups.perAxis) {
     const axis = project.axes.find((a) => a.name === axisName);
     for (const value of axis?.values ?? [])
       add(
         value.token || value.value,
         variants.filter((v) => v.values[axisName] === value.value).map((v) => v.name),
-        ["groups", "per_axis", i],
+        path,
       );
-  });
-  for (const g of project.groups)
+  }
+  for (const g of project.groups.define)
     add(
       g.name,
       variants.filter((v) => matches(g.match, v.values)).map((v) => v.name),
@@ -122,7 +122,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     timings[stage] = (timings[stage] ?? 0) + (now - t0);
     t0 = now;
   };
-  const { context } = project;
+  const { build } = project;
   const inputs = opts.inputs ?? {};
   const overrides = opts.overrides ?? [];
   checkInputs(inputs);
@@ -157,7 +157,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   if (issues.length > 0) throw new ConfigError(issues);
   lap("resolve");
 
-  const templatesLabel = posix.normalize(context.build.templates);
+  const templatesLabel = build.templates;
   const cycle = findIncludeCycle(templates);
   if (cycle)
     throw new TemplateError(`Include cycle: ${cycle.cycle.join(" -> ")}`, {
@@ -199,7 +199,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
       const pm = project.axes
         .flatMap((a) => a.values)
         .find((v) => v.packageManager && variant.values[v.axis] === v.value)?.packageManager;
-      const r = engine.render(context.build.template, {
+      const r = engine.render(build.template, {
         scope,
         args: new Map([...values.args].map(([k, v]) => [k, v.value])),
         ...(pm ? { packageManager: pm } : {}),
@@ -231,8 +231,8 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     if (prev === undefined || compareStrings(candidate, prev) < 0) fileNameOf.set(content, candidate);
   }
 
-  const outDir = posix.normalize(context.build.out_dir);
-  const bakeContext = posix.normalize(context.build.context);
+  const outDir = build.outDir;
+  const bakeContext = build.context;
   const shapes = new Map<Content, ReturnType<typeof analyzeDockerfile>>();
   const targets: PlannedTarget[] = [];
   const targetsOfFile = new Map<string, string[]>();
@@ -252,7 +252,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     if (!shape.stages.includes(variant.stage))
       issues.push({
         message: `Stage "${variant.stage}" (bake target of ${variant.name}) is not defined in ${path}. Stages: ${shape.stages.join(", ") || "(none)"}`,
-        location: { file: `${templatesLabel}/${context.build.template}` },
+        location: { file: `${templatesLabel}/${build.template}` },
       });
     targetsOfFile.set(path, [...(targetsOfFile.get(path) ?? []), variant.name]);
 
@@ -276,14 +276,14 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
       if (v !== undefined) args[name] = v.value;
     }
 
-    const tags = imageTags(context, variant, inputs);
-    const cache = cacheRefs(context, variant, inputs);
+    const tags = imageTags(project, variant, inputs);
+    const cache = cacheRefs(project, variant, inputs);
     for (const p of [...tags.problems, ...cache.problems]) {
       const location =
         p.flag !== undefined ? { file: COMMAND_LINE, path: p.flag } : project.source.locate(p.path ?? ["publish"]);
       if (!issues.some((i) => i.message === p.message)) issues.push({ message: p.message, location });
     }
-    const labels: Record<string, string> = { ...ociLabels(context, variant, inputs) };
+    const labels: Record<string, string> = { ...ociLabels(project, variant, inputs) };
     for (const [k, v] of values.labels) labels[k] = v.value;
     for (const [k, v] of Object.entries(labels))
       for (const m of checkValue(k, v, "label"))
@@ -312,7 +312,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
       ...(cache.from.length ? { "cache-from": cache.from } : {}),
       ...(cache.to.length ? { "cache-to": cache.to } : {}),
       ...(secrets.length ? { secret: secrets } : {}),
-      ...(context.build.network ? { network: context.build.network } : {}),
+      ...(build.network ? { network: build.network } : {}),
     };
     targets.push({ variant, values, dockerfile: path, declarations, bake });
   }
@@ -339,7 +339,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     const path = posix.join(outDir, `${baseName}.Dockerfile`);
     const fileTargets = [...(targetsOfFile.get(path) ?? [])].sort(compareStrings);
     const header = dockerfileHeader({
-      ...(context.build.syntax ? { syntax: context.build.syntax } : {}),
+      ...(build.syntax ? { syntax: build.syntax } : {}),
       sources: `${opts.configLabel} and ${templatesLabel}/`,
       targets: fileTargets,
     });
@@ -417,7 +417,7 @@ export function templateScope(project: Project, variant: Variant, values: Resolv
   scope.args = Object.fromEntries(
     [...values.args].map(([k, v]) => [k, v.value]).sort(([a], [b]) => compareStrings(a!, b!)),
   );
-  scope.project = { name: project.context.project.name };
+  scope.project = { name: project.meta.name };
   return scope;
 }
 

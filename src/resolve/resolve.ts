@@ -112,7 +112,7 @@ export function resolveValues(
     out.args.set(o.name, { value: o.value, source, layer: "--set" });
   }
 
-  const allowed = new Set(project.context.build.allow_secret_like);
+  const allowed = project.build.allowSecretLike;
   for (const [name, r] of out.args) {
     if (out.images.has(name) || allowed.has(name)) continue;
     const why = secretLikeReason(name, r.value);
