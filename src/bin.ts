@@ -1,5 +1,7 @@
-import { ConfigError, UserError } from "./errors.js";
-import { run, type Output } from "./cli.js";
+import type { Output } from "./command-support/types.js";
+import { run } from "./cli.js";
+import { BuildxError, ConfigError, UsageError, UserError } from "./errors.js";
+import { shellQuote } from "./text.js";
 
 const stdio: Output = {
   out: (text) => void process.stdout.write(text),
@@ -9,21 +11,30 @@ const stdio: Output = {
 /** The only place that turns errors into messages and exit codes. */
 export async function main(argv: string[], output: Output = stdio): Promise<number> {
   try {
-    return await run(argv, output);
+    await run(argv, output);
+    return 0;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      output.err(
-        `bakeplan: ${e.issues.length === 1 ? "error" : `${e.issues.length} errors`}:\n${e.message.replace(/^/gm, "  ")}\n`,
-      );
-      return e.exitCode;
-    }
-    if (e instanceof UserError) {
-      output.err(`bakeplan: error: ${e.message}\n`);
-      return e.exitCode;
-    }
-    output.err(
-      `bakeplan: internal error (this is a bug; please report it with the command you ran):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
-    return 1;
+    output.err(message(e));
+    return exitCode(e);
   }
+}
+
+/** 0 ok, 1 invalid input, drift or a failed check, 2 usage; buildx's own code when buildx failed. */
+function exitCode(e: unknown): number {
+  if (e instanceof UsageError) return 2;
+  if (e instanceof BuildxError) return e.exitCode;
+  return 1;
+}
+
+function message(e: unknown): string {
+  if (e instanceof ConfigError)
+    return `bakeplan: ${e.issues.length === 1 ? "error" : `${e.issues.length} errors`}:\n${indent(e.message)}`;
+  if (e instanceof BuildxError && e.stderrTail !== "")
+    return `bakeplan: error: ${e.message}\n${indent(`$ ${shellQuote(["docker", ...e.argv])}\n${e.stderrTail}`)}`;
+  if (e instanceof UserError) return `bakeplan: error: ${e.message}\n`;
+  return `bakeplan: internal error (this is a bug; please report it with the command you ran):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`;
+}
+
+function indent(text: string): string {
+  return `${text.replace(/\n$/, "").replace(/^/gm, "  ")}\n`;
 }

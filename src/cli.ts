@@ -1,28 +1,9 @@
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import type { Output, PlanCommandOptions } from "./command-support/types.js";
 import { UsageError } from "./errors.js";
-import type { Override } from "./resolve/resolve.js";
+import { bakeplanVersion } from "./io/package-json.js";
 import type { BuildInputs } from "./plan/naming.js";
-
-/** Where commands print; tests pass their own. */
-export interface Output {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-/** Options shared by every command that plans. */
-export interface PlanCommandOptions {
-  config: string;
-  set: Override[];
-  only: string[];
-  inputs: BuildInputs;
-  strict: boolean;
-  maxVariants?: number;
-  verbose: boolean;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
+import type { Override } from "./resolve/resolve.js";
 
 export function parseSet(values: string[]): Override[] {
   return values.map((raw) => {
@@ -34,195 +15,258 @@ export function parseSet(values: string[]): Override[] {
   });
 }
 
-function addPlanOptions(cmd: Command): Command {
-  return cmd
-    .option("-c, --config <file>", "context file", "context.yaml")
-    .option("--set <NAME=VALUE>", "override an ARG value (repeatable; highest precedence)", collect, [])
-    .option(
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function positiveInteger(value: string): number {
+  const n = Number.parseInt(value, 10);
+  if (!Number.isInteger(n) || n <= 0 || String(n) !== value)
+    throw new UsageError(`--max-variants ${value}: expected a positive whole number`);
+  return n;
+}
+
+/** The options commands share; each command adds the ones it uses, so its --help lists only those. */
+const option = {
+  config: () => new Option("-c, --config <file>", "context file").default("context.yaml"),
+  set: () =>
+    new Option("--set <NAME=VALUE>", "override an ARG value (repeatable; highest precedence)").argParser(collect),
+  only: () =>
+    new Option(
       "--only <selector>",
       "only these targets: a target, a group, or axis=value[,axis=value] (repeatable)",
-      collect,
-      [],
-    )
-    .addOption(new Option("--version <version>", "image version for tags and labels").env("BAKEPLAN_VERSION"))
-    .addOption(new Option("--sha <sha>", "git commit for tags, labels and cache").env("BAKEPLAN_SHA"))
-    .addOption(new Option("--branch <branch>", "git branch for tags and cache refs").env("BAKEPLAN_BRANCH"))
-    .addOption(new Option("--registry <host>", "override publish.registry and cache.registry").env("BAKEPLAN_REGISTRY"))
-    .option("--strict", "treat warnings (e.g. an exclude that matches nothing) as errors", false)
-    .option("--max-variants <n>", "raise the variant limit (default: limits.max_variants, 10000)", (v) => {
-      const n = Number.parseInt(v, 10);
-      if (!Number.isInteger(n) || n <= 0 || String(n) !== v)
-        throw new UsageError(`--max-variants ${v}: expected a positive whole number`);
-      return n;
-    })
-    .option("-v, --verbose", "print stage timings and commands", false);
+    ).argParser(collect),
+  imageVersion: () =>
+    new Option("--image-version <version>", "image version for tags and labels").env("BAKEPLAN_VERSION"),
+  sha: () => new Option("--sha <sha>", "git commit for tags, labels and cache").env("BAKEPLAN_SHA"),
+  branch: () => new Option("--branch <branch>", "git branch for tags and cache refs").env("BAKEPLAN_BRANCH"),
+  registry: () =>
+    new Option("--registry <host>", "override publish.registry and cache.registry").env("BAKEPLAN_REGISTRY"),
+  strict: () => new Option("--strict", "treat warnings (e.g. an exclude that matches nothing) as errors"),
+  maxVariants: () =>
+    new Option("--max-variants <n>", "raise the variant limit (default: limits.max_variants, 10000)").argParser(
+      positiveInteger,
+    ),
+  verbose: () => new Option("-v, --verbose", "print stage timings and commands"),
+  out: (what: string) => new Option("-o, --out <file>", `${what} (default: docker-bake.json next to the context file)`),
+  builder: () => new Option("--builder <name>", "buildx builder to use"),
+};
+
+/** What a command line gave; a command that does not take an option leaves it out. */
+interface ParsedPlanOptions {
+  config: string;
+  set?: string[];
+  only?: string[];
+  imageVersion?: string;
+  sha?: string;
+  branch?: string;
+  registry?: string;
+  strict?: boolean;
+  maxVariants?: number;
+  verbose?: boolean;
 }
 
-/** `{key: value}` when the option was given as a string, else `{}`, so an absent option stays absent. */
-function given<K extends string>(opts: Record<string, unknown>, key: K): { [P in K]?: string } {
-  const v = opts[key];
-  return (typeof v === "string" ? { [key]: v } : {}) as { [P in K]?: string };
-}
-
-function planOptions(o: Record<string, unknown>): PlanCommandOptions {
+function planOptions(o: ParsedPlanOptions): PlanCommandOptions {
   const inputs: BuildInputs = {};
-  for (const key of ["version", "sha", "branch", "registry"] as const)
-    if (typeof o[key] === "string" && o[key] !== "") inputs[key] = o[key];
+  const given = { version: o.imageVersion, sha: o.sha, branch: o.branch, registry: o.registry };
+  for (const [key, value] of Object.entries(given) as [keyof BuildInputs, string | undefined][])
+    if (value !== undefined && value !== "") inputs[key] = value;
   return {
-    config: o.config as string,
-    set: parseSet(o.set as string[]),
-    only: o.only as string[],
+    config: o.config,
+    set: parseSet(o.set ?? []),
+    only: o.only ?? [],
     inputs,
     strict: o.strict === true,
-    ...(typeof o.maxVariants === "number" ? { maxVariants: o.maxVariants } : {}),
+    maxVariants: o.maxVariants,
     verbose: o.verbose === true,
   };
 }
 
-const EXAMPLES = {
-  plan: `
-Examples:
-  $ bakeplan plan
-  $ bakeplan plan --out docker-bake.json --branch main --sha $(git rev-parse HEAD)
-  $ bakeplan plan --set VLLM_REF=v0.20.0 --only framework=vllm
-  $ docker buildx bake vllm-cuda12`,
-  list: `
-Examples:
-  $ bakeplan list
-  $ bakeplan list --all            # also the excluded combinations, with reasons
-  $ bakeplan list --json --only framework=trtllm`,
-  render: `
-Examples:
-  $ bakeplan render vllm-cuda12
-  $ bakeplan render sglang-cuda13-dev --set NIXL_REF=1.0.2`,
-  explain: `
-Examples:
-  $ bakeplan explain vllm-cuda12
-  $ bakeplan explain vllm-cuda12 VLLM_REF NIXL_REF
-  $ bakeplan explain trtllm-cuda12       # an excluded combination: says why`,
-  check: `
-Examples:
-  $ bakeplan check                  # exit 1 with a diff when docker-bake.json or bake/ is stale`,
-  schema: `
-Examples:
-  $ bakeplan schema > context.schema.json`,
-  bake: `
-Examples:
-  $ bakeplan bake vllm-cuda12 --load
-  $ bakeplan bake --only framework=vllm --push --branch main
-  $ bakeplan bake --dry-run vllm-cuda12
-  $ bakeplan bake all --cache-warm --branch main
-  $ bakeplan bake all --one-by-one --branch feat-x      # one buildx bake per target
-  $ bakeplan bake vllm-cuda12 -- --progress=plain`,
-  lint: `
-Examples:
-  $ bakeplan lint
-  $ bakeplan lint vllm-cuda12 --base-image local/busybox:1`,
-};
+function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
+}
 
-export function buildProgram(output: Output, passThrough: string[] = []): Command {
-  const program = new Command()
-    .name("bakeplan")
-    .description(
-      "Turn a declarative support matrix (context.yaml + liquid templates) into per-variant Dockerfiles and a Docker Bake file.",
+function planCommand(program: Command, output: Output): void {
+  program
+    .command("plan")
+    .description("render the Dockerfiles into bake/ and write the bake file")
+    .addOption(option.config())
+    .addOption(option.set())
+    .addOption(option.only())
+    .addOption(option.imageVersion())
+    .addOption(option.sha())
+    .addOption(option.branch())
+    .addOption(option.registry())
+    .addOption(option.out("bake file to write"))
+    .addOption(option.strict())
+    .addOption(option.maxVariants())
+    .addOption(option.verbose())
+    .addHelpText(
+      "after",
+      examples(
+        "bakeplan plan",
+        "bakeplan plan --out docker-bake.json --branch main --sha $(git rev-parse HEAD)",
+        "bakeplan plan --set VLLM_REF=v0.20.0 --only framework=vllm",
+        "docker buildx bake vllm-cuda12",
+      ),
     )
-    .version(VERSION, "-V, --version")
-    .enablePositionalOptions()
-    .showHelpAfterError()
-    .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) })
-    .exitOverride();
-
-  const sub = (name: string, description: string, examples: string) => {
-    const cmd = program
-      .command(name)
-      .description(description)
-      .addHelpText("after", examples)
-      .exitOverride()
-      .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) });
-    return cmd.showHelpAfterError();
-  };
-
-  addPlanOptions(sub("plan", "render the Dockerfiles into bake/ and write the bake file", EXAMPLES.plan))
-    .option("-o, --out <file>", "bake file to write (default: docker-bake.json next to the context file)")
-    .action(async (opts: Record<string, unknown>) => {
+    .action(async (opts) => {
       const { plan } = await import("./commands/plan.js");
-      await plan({ ...planOptions(opts), ...given(opts, "out") }, output);
+      await plan({ ...planOptions(opts), out: opts.out }, output);
     });
+}
 
-  addPlanOptions(sub("list", "list the targets with their axis values, platforms and Dockerfile", EXAMPLES.list))
-    .option("--json", "print JSON", false)
-    .option("--all", "also list excluded combinations and why", false)
-    .action(async (opts: Record<string, unknown>) => {
+function listCommand(program: Command, output: Output): void {
+  program
+    .command("list")
+    .description("list the targets with their axis values, platforms and Dockerfile")
+    .addOption(option.config())
+    .addOption(option.only())
+    .option("--json", "print JSON")
+    .option("--all", "also list excluded combinations and why")
+    .addOption(option.strict())
+    .addOption(option.maxVariants())
+    .addOption(option.verbose())
+    .addHelpText(
+      "after",
+      examples(
+        "bakeplan list",
+        "bakeplan list --all            # also the excluded combinations, with reasons",
+        "bakeplan list --json --only framework=trtllm",
+      ),
+    )
+    .action(async (opts) => {
       const { list } = await import("./commands/list.js");
       list({ ...planOptions(opts), json: opts.json === true, all: opts.all === true }, output);
     });
+}
 
-  addPlanOptions(sub("render", "print the Dockerfile of one target", EXAMPLES.render))
+function renderCommand(program: Command, output: Output): void {
+  program
+    .command("render")
+    .description("print the Dockerfile of one target")
     .argument("<target>", "target name")
-    .action(async (target: string, opts: Record<string, unknown>) => {
+    .addOption(option.config())
+    .addOption(option.set())
+    .addOption(option.strict())
+    .addOption(option.maxVariants())
+    .addOption(option.verbose())
+    .addHelpText(
+      "after",
+      examples("bakeplan render vllm-cuda12", "bakeplan render sglang-cuda13-dev --set NIXL_REF=1.0.2"),
+    )
+    .action(async (target, opts) => {
       const { render } = await import("./commands/render.js");
       render({ ...planOptions(opts), target }, output);
     });
+}
 
-  addPlanOptions(
-    sub(
-      "explain",
-      "show each value of a target with its source (file:line, key path) and the stage that declares it",
-      EXAMPLES.explain,
-    ),
-  )
+function explainCommand(program: Command, output: Output): void {
+  program
+    .command("explain")
+    .description("show each value of a target with its source (file:line, key path) and the stage that declares it")
     .argument("<target>", "target name")
     .argument("[args...]", "only these ARGs")
-    .action(async (target: string, args: string[], opts: Record<string, unknown>) => {
+    .addOption(option.config())
+    .addOption(option.set())
+    .addOption(option.imageVersion())
+    .addOption(option.sha())
+    .addOption(option.branch())
+    .addOption(option.registry())
+    .addOption(option.strict())
+    .addOption(option.maxVariants())
+    .addOption(option.verbose())
+    .addHelpText(
+      "after",
+      examples(
+        "bakeplan explain vllm-cuda12",
+        "bakeplan explain vllm-cuda12 VLLM_REF NIXL_REF",
+        "bakeplan explain trtllm-cuda12       # an excluded combination: says why",
+      ),
+    )
+    .action(async (target, args, opts) => {
       const { explain } = await import("./commands/explain.js");
       explain({ ...planOptions(opts), target, args }, output);
     });
+}
 
-  addPlanOptions(
-    sub(
-      "check",
-      "render in memory and compare with the files on disk; exit 1 with a diff when out of date",
-      EXAMPLES.check,
-    ),
-  )
-    .option("-o, --out <file>", "bake file to compare (default: docker-bake.json next to the context file)")
-    .action(async (opts: Record<string, unknown>) => {
+function checkCommand(program: Command, output: Output): void {
+  // No --sha: a committed plan cannot name its own commit, and BAKEPLAN_SHA set in CI must not make it drift.
+  program
+    .command("check")
+    .description("render in memory and compare with the files on disk; exit 1 with a diff when out of date")
+    .addOption(option.config())
+    .addOption(option.set())
+    .addOption(option.only())
+    .addOption(option.imageVersion())
+    .addOption(option.branch())
+    .addOption(option.registry())
+    .addOption(option.out("bake file to compare"))
+    .addOption(option.strict())
+    .addOption(option.maxVariants())
+    .addOption(option.verbose())
+    .addHelpText(
+      "after",
+      examples("bakeplan check                  # exit 1 with a diff when docker-bake.json or bake/ is stale"),
+    )
+    .action(async (opts) => {
       const { check } = await import("./commands/check.js");
-      check({ ...planOptions(opts), ...given(opts, "out") }, output);
+      check({ ...planOptions(opts), out: opts.out }, output);
     });
+}
 
-  addPlanOptions(
-    sub("bake", "plan, then build with docker buildx bake (arguments after -- go to buildx)", EXAMPLES.bake),
-  )
+function bakeCommand(program: Command, output: Output, passThrough: string[]): void {
+  program
+    .command("bake")
+    .description("plan, then build with docker buildx bake (arguments after -- go to buildx)")
     .argument("[targets...]", "targets or groups to build (default: the default group)")
-    .option("-o, --out <file>", "bake file to write (default: docker-bake.json next to the context file)")
-    .option("--push", "push the images (--push to buildx)", false)
-    .option("--load", "load the images into the docker image store", false)
-    .option("--builder <name>", "buildx builder to use")
-    .option("--dry-run", "print the exact buildx command, shell-quoted; run and write nothing", false)
+    .addOption(option.config())
+    .addOption(option.set())
+    .addOption(option.only())
+    .addOption(option.imageVersion())
+    .addOption(option.sha())
+    .addOption(option.branch())
+    .addOption(option.registry())
+    .addOption(option.out("bake file to write"))
+    .option("--push", "push the images (--push to buildx)")
+    .option("--load", "load the images into the docker image store")
+    .addOption(option.builder())
+    .option("--dry-run", "print the exact buildx command, shell-quoted; run and write nothing")
     .option("--metadata-file <file>", "keep buildx's metadata file here (default: a temp file)")
     .option(
       "--cache-warm",
       "build the selected targets to fill their registry cache only (output type=cacheonly), never push images",
-      false,
     )
     .option(
       "--one-by-one",
       "run one buildx bake per target, in order, instead of one for all (works around remote-cache misses, docker/buildx#414)",
-      false,
     )
-    .action(async (targets: string[], opts: Record<string, unknown>) => {
+    .addOption(option.strict())
+    .addOption(option.maxVariants())
+    .addOption(option.verbose())
+    .addHelpText(
+      "after",
+      examples(
+        "bakeplan bake vllm-cuda12 --load",
+        "bakeplan bake --only framework=vllm --push --branch main",
+        "bakeplan bake --dry-run vllm-cuda12",
+        "bakeplan bake all --cache-warm --branch main",
+        "bakeplan bake all --one-by-one --branch feat-x      # one buildx bake per target",
+        "bakeplan bake vllm-cuda12 -- --progress=plain",
+      ),
+    )
+    .action(async (targets, opts) => {
       const { bake } = await import("./commands/bake.js");
       await bake(
         {
           ...planOptions(opts),
           targets,
-          ...given(opts, "out"),
+          out: opts.out,
           push: opts.push === true,
           load: opts.load === true,
-          ...given(opts, "builder"),
+          builder: opts.builder,
           dryRun: opts.dryRun === true,
-          ...given(opts, "metadataFile"),
+          metadataFile: opts.metadataFile,
           cacheWarm: opts.cacheWarm === true,
           oneByOne: opts.oneByOne === true,
           extra: passThrough,
@@ -230,60 +274,103 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
         output,
       );
     });
+}
 
-  addPlanOptions(
-    sub(
-      "lint",
+function lintCommand(program: Command, output: Output): void {
+  // lint writes the plan before buildx reads it, so it takes plan's options and writes what plan would.
+  program
+    .command("lint")
+    .description(
       "run BuildKit's Dockerfile checks (buildx bake --call check) and report findings at their template lines",
-      EXAMPLES.lint,
-    ),
-  )
+    )
     .argument("[targets...]", "targets or groups to lint (default: all)")
-    .option("-o, --out <file>", "bake file to write (default: docker-bake.json next to the context file)")
-    .option("--builder <name>", "buildx builder to use")
+    .addOption(option.config())
+    .addOption(option.set())
+    .addOption(option.only())
+    .addOption(option.imageVersion())
+    .addOption(option.sha())
+    .addOption(option.branch())
+    .addOption(option.registry())
+    .addOption(option.out("bake file to write before linting"))
+    .addOption(option.builder())
     .option(
       "--base-image <image>",
       "replace every image ARG (BASE_IMAGE, RUNTIME_IMAGE, ...) with this local image, for offline linting",
     )
-    .action(async (targets: string[], opts: Record<string, unknown>) => {
+    .addOption(option.strict())
+    .addOption(option.maxVariants())
+    .addOption(option.verbose())
+    .addHelpText("after", examples("bakeplan lint", "bakeplan lint vllm-cuda12 --base-image local/busybox:1"))
+    .action(async (targets, opts) => {
       const { lint } = await import("./commands/lint.js");
       await lint(
-        {
-          ...planOptions(opts),
-          targets,
-          ...given(opts, "out"),
-          ...given(opts, "builder"),
-          ...given(opts, "baseImage"),
-        },
+        { ...planOptions(opts), targets, out: opts.out, builder: opts.builder, baseImage: opts.baseImage },
         output,
       );
     });
+}
 
-  sub("schema", "print the JSON Schema of context.yaml", EXAMPLES.schema).action(async () => {
-    const { schema } = await import("./commands/schema.js");
-    schema(output);
-  });
+function schemaCommand(program: Command, output: Output): void {
+  program
+    .command("schema")
+    .description("print the JSON Schema of context.yaml")
+    .addHelpText("after", examples("bakeplan schema > context.schema.json"))
+    .action(async () => {
+      const { schema } = await import("./commands/schema.js");
+      schema(output);
+    });
+}
 
+/** The whole command line; subcommands inherit output and exitOverride from it (commander's `.command()`). */
+export function buildProgram(output: Output, passThrough: string[] = []): Command {
+  const program = new Command()
+    .name("bakeplan")
+    .description(
+      "Turn a declarative support matrix (context.yaml + liquid templates) into per-variant Dockerfiles and a Docker Bake file.",
+    )
+    .version(bakeplanVersion(), "-V, --version", "print bakeplan's version")
+    .enablePositionalOptions()
+    // bin.ts prints usage errors (see usageError), so commander's own line is not written.
+    .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s), outputError: () => undefined })
+    .exitOverride();
+  planCommand(program, output);
+  listCommand(program, output);
+  renderCommand(program, output);
+  explainCommand(program, output);
+  checkCommand(program, output);
+  bakeCommand(program, output, passThrough);
+  lintCommand(program, output);
+  schemaCommand(program, output);
   return program;
 }
 
-export const VERSION = "0.1.0";
-
-/** Runs the CLI; returns the exit code (0 ok, 1 invalid input or drift, 2 usage). */
-export async function run(argv: string[], output: Output): Promise<number> {
+/** Runs the command line; throws what went wrong for bin.ts to print (a usage error as UsageError). */
+export async function run(argv: string[], output: Output): Promise<void> {
   // Everything after `--` belongs to buildx, not to commander's operands.
   const dashes = argv.indexOf("--", 2);
   const passThrough = dashes < 0 ? [] : argv.slice(dashes + 1);
   const program = buildProgram(output, passThrough);
   try {
     await program.parseAsync(dashes < 0 ? argv : argv.slice(0, dashes));
-    return 0;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help")
-        return 0;
-      return 2;
-    }
-    throw e;
+    if (!(e instanceof CommanderError)) throw e;
+    // --help, --version, and `bakeplan` alone (help on stderr) are not errors.
+    if (e.exitCode === 0 || e.code === "commander.help") return;
+    throw usageError(e, program, argv[2]);
   }
+}
+
+/** commander's message on one line, and where to read the usage: `unknown option '--foo'. See 'bakeplan plan --help'.` */
+function usageError(e: CommanderError, program: Command, commandName: string | undefined): UsageError {
+  const command = program.commands.find((c) => c.name() === commandName);
+  const help = `See '${command ? `bakeplan ${command.name()}` : "bakeplan"} --help'.`;
+  const message = e.message
+    .replace(/^error: /, "")
+    .replace(/\n\((.*)\)$/s, " ($1)")
+    .replaceAll("\n", " ");
+  if (command && /^unknown option '--version(=[^']*)?'/.test(message))
+    return new UsageError(
+      `unknown option '--version': the image version for tags and labels is --image-version; \`bakeplan --version\` prints bakeplan's own version. ${help}`,
+    );
+  return new UsageError(`${message}. ${help}`);
 }

@@ -23,49 +23,40 @@ export function formatIssue(issue: Issue): string {
   return issue.location ? `${formatLocation(issue.location)}: ${issue.message}` : issue.message;
 }
 
-/** An error the user can fix; printed without a stack trace, exit code 1. */
+/**
+ * A problem the user can fix: printed as `bakeplan: error: <message>` without a stack, exit 1.
+ * With a `location`, the message starts with it (`templates/x.liquid:2:4: ...`).
+ */
 export class UserError extends Error {
-  readonly exitCode: number = 1;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(message: string, options?: { cause?: unknown; location?: SourceLocation }) {
+    super(options?.location ? `${formatLocation(options.location)}: ${message}` : message, options);
     this.name = new.target.name;
   }
 }
 
-/** One or more problems in context.yaml (or the command line values applied to it). */
+/** Every problem found in context.yaml and the command-line values applied to it, each printed on its own line. */
 export class ConfigError extends UserError {
   constructor(readonly issues: Issue[]) {
     super(issues.map(formatIssue).join("\n"));
   }
 }
 
-/** A template failed to parse or render. */
-export class TemplateError extends UserError {
-  constructor(
-    message: string,
-    readonly location: SourceLocation,
-    options?: { cause?: unknown },
-  ) {
-    super(`${formatLocation(location)}: ${message}`, options);
-  }
-}
+/** Bad command-line usage: an unknown option or command, a malformed value, an unknown target; exit 2. */
+export class UsageError extends UserError {}
 
-/** Bad command-line usage; exit code 2. */
-export class UsageError extends UserError {
-  override readonly exitCode = 2;
-}
-
-/** `check` found generated files out of date; exit code 1, the diff is the message. */
-export class DriftError extends UserError {}
-
-/** A file could not be read or written. */
-export class OutputError extends UserError {}
-
-/** buildx failed or is missing; the exit code is buildx's own when it ran. */
+/** A docker or buildx command failed or could not start; bakeplan exits with its exit code. */
 export class BuildxError extends UserError {
-  override readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
+  /** The command after `docker`. */
+  readonly argv: readonly string[];
+  /** docker's exit code: 1 when it could not start, 130 when interrupted. */
+  readonly exitCode: number;
+  /** The end of docker's stderr when it was captured rather than shown; "" when the user saw it live. */
+  readonly stderrTail: string;
+
+  constructor(message: string, details: { argv: readonly string[]; exitCode?: number; stderrTail?: string }) {
     super(message);
-    this.exitCode = exitCode;
+    this.argv = details.argv;
+    this.exitCode = details.exitCode ?? 1;
+    this.stderrTail = details.stderrTail ?? "";
   }
 }

@@ -45,3 +45,10 @@ export function sortRecord<T>(record: Record<string, T>): Record<string, T> {
 export function plural(n: number, word: string, pluralWord = `${word}s`): string {
   return `${n} ${n === 1 ? word : pluralWord}`;
 }
+
+/** POSIX shell quoting: a shell reads back the same argv (for --dry-run output and error messages). */
+export function shellQuote(args: readonly string[]): string {
+  return args
+    .map((a) => (a !== "" && /^[A-Za-z0-9_./:=,+@%-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
+    .join(" ");
+}

@@ -1,19 +1,20 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import type { Output, PlanCommandOptions } from "../cli.js";
+import { bakeFilePath } from "../command-support/bake-file.js";
+import { planProject } from "../command-support/plan-project.js";
+import { table } from "../command-support/table.js";
+import { plannedTarget, selectTargets } from "../command-support/targets.js";
+import type { Output, PlanCommandOptions } from "../command-support/types.js";
+import type { Project } from "../config/normalize.js";
 import { BuildxError, UsageError } from "../errors.js";
-import { bakeArgv, checkCacheExport, probeBuildx, runDocker, shellQuote } from "../io/buildx.js";
+import { bakeArgv, checkCacheExport, probeBuildx, runDocker } from "../io/buildx.js";
 import { displayPath } from "../io/project-files.js";
 import { parsePlainProgress, RawProgress, type Progress } from "../io/progress.js";
 import { writePlan } from "../io/write-plan.js";
-import { selectVariants } from "../matrix/expand.js";
-import { cacheRefs } from "../plan/naming.js";
+import { cacheRefs, type BuildInputs } from "../plan/naming.js";
 import type { Plan } from "../plan/plan.js";
-import type { ProjectFiles } from "../io/project-files.js";
-import { didYouMean } from "../text.js";
-import { bakeFilePath, planProject } from "./shared.js";
-import { table } from "./table.js";
+import { shellQuote } from "../text.js";
 
 export interface BakeOptions extends PlanCommandOptions {
   targets: string[];
@@ -25,172 +26,188 @@ export interface BakeOptions extends PlanCommandOptions {
   metadataFile?: string;
   cacheWarm: boolean;
   /** One `buildx bake` per target instead of one for all (docker/buildx#414). */
-  oneByOne?: boolean;
+  oneByOne: boolean;
   /** Arguments after `--`, passed to buildx as they are. */
   extra: string[];
+}
+
+/** What buildx builds: targets and groups as named on its command line, and the targets they stand for. */
+export interface Selection {
+  args: string[];
+  targets: string[];
+}
+
+/** One `docker buildx bake`: what it builds, its argv (after `docker`) and the metadata file buildx writes. */
+export interface BakeRun {
+  targets: string[];
+  argv: string[];
+  metadataFile: string;
 }
 
 // bake `network` and `--call` (lint) are the newest features a plan uses; 0.17 also brought --allow.
 const MIN_BUILDX: [number, number, number] = [0, 17, 0];
 
-/** Target names to build: positional targets/groups plus --only selectors; the `default` group when none. */
-export function selectTargets(
-  plan: Plan,
-  files: ProjectFiles,
-  names: string[],
-  only: string[],
-): { args: string[]; targets: string[] } {
-  const all = plan.targets.map((t) => t.variant.name);
-  const targets = new Set<string>();
-  for (const name of names) {
-    const group = plan.groups.get(name);
-    if (group) group.forEach((t) => targets.add(t));
-    else if (all.includes(name)) targets.add(name);
-    else {
-      const hint = didYouMean(name, [...all, ...plan.groups.keys()]);
-      throw new UsageError(
-        `Unknown target or group "${name}".${hint ? ` Did you mean "${hint}"?` : ""}\nTargets: ${all.join(", ")}\nGroups: ${[...plan.groups.keys()].join(", ")}`,
-      );
-    }
-  }
-  if (only.length > 0) {
-    const picked = selectVariants(plan.matrix.variants, only, plan.groups, files.project).map((v) => v.name);
-    picked.forEach((t) => targets.add(t));
-    return {
-      args: [...new Set([...names.filter((n) => !plan.groups.has(n)), ...picked])].sort(),
-      targets: [...targets].sort(),
-    };
-  }
-  if (names.length === 0) return { args: ["default"], targets: [...(plan.groups.get("default") ?? all)] };
-  return { args: names, targets: [...targets].sort() };
-}
-
 export async function bake(opts: BakeOptions, output: Output): Promise<void> {
-  if (
-    opts.cacheWarm &&
-    (opts.push ||
-      opts.load ||
-      opts.extra.some((x) => x === "--push" || x === "--load" || /\.(output|push|load)=/.test(x)))
-  )
-    throw new UsageError(
-      "--cache-warm writes only cache; it cannot be combined with --push, --load or an output override",
-    );
+  refuseCacheWarmOutputs(opts);
   // The written plan is always the whole matrix, so `bakeplan check` stays green; selection is buildx's.
   const { files, plan } = planProject({ ...opts, only: [] }, output);
-  const bakeFile = bakeFilePath(files, opts.out);
+  const bakeFile = bakeFilePath(opts.config, opts.out);
   const selection = selectTargets(plan, files, opts.targets, opts.only);
-
-  const sets: string[] = [];
-  if (opts.cacheWarm) {
-    const cache = files.project.cache;
-    if (!cache) throw new UsageError("--cache-warm needs a `cache:` section in context.yaml");
-    const branch = opts.inputs.branch ?? cache.writeOn[0] ?? "main";
-    sets.push("*.output=type=cacheonly");
-    for (const name of selection.targets) {
-      const t = plan.targets.find((x) => x.variant.name === name)!;
-      for (const to of cacheRefs(files.project, t.variant, { ...opts.inputs, branch }, { forceWrite: true }).to)
-        sets.push(`${name}.cache-to=${to}`);
-    }
-  }
   const userMetadata = opts.metadataFile !== undefined ? resolve(opts.metadataFile) : undefined;
-  const progressMode = userProgressMode(opts.extra);
-  const file = relative(files.dir, bakeFile) || bakeFile;
-  // One buildx bake of the whole selection, or (--one-by-one) one per target: the workaround for
-  // remote-cache misses when several targets share one bake (docker/buildx#414).
-  const runs = opts.oneByOne
-    ? selection.targets.map((t) => ({ args: [t], targets: [t] }))
-    : [{ args: selection.args, targets: selection.targets }];
   const stamp = `${process.pid}-${Date.now()}`;
-  const commands = runs.map((run, i) => {
-    // With one run, buildx writes the user's metadata file itself; several runs are merged into it.
-    const metadataFile =
-      runs.length === 1 && userMetadata ? userMetadata : join(tmpdir(), `bakeplan-metadata-${stamp}-${i}.json`);
-    const argv = bakeArgv({
-      file,
-      targets: run.args,
-      push: opts.push,
-      load: opts.load,
-      ...(opts.builder ? { builder: opts.builder } : {}),
-      metadataFile,
-      ...(progressMode === undefined ? { progress: "rawjson" } : {}),
-      sets:
-        runs.length === 1
-          ? sets
-          : sets.filter((s) => s.startsWith("*.") || run.targets.some((t) => s.startsWith(`${t}.`))),
-      extra: opts.extra,
-    });
-    return { ...run, argv, metadataFile, command: shellQuote(["docker", ...argv]) };
+  const runs = bakeRuns({
+    file: relative(files.dir, bakeFile) || bakeFile,
+    selection,
+    sets: opts.cacheWarm ? cacheWarmSets(plan, files.project, selection.targets, opts.inputs) : [],
+    options: opts,
+    userMetadata,
+    tempMetadata: (i) => join(tmpdir(), `bakeplan-metadata-${stamp}-${i}.json`),
   });
   const where = resolve(process.cwd()) === files.dir ? "" : `cd ${shellQuote([files.dir])} && `;
   if (opts.dryRun) {
-    for (const c of commands) output.out(`${where}${c.command}\n`);
+    for (const run of runs) output.out(`${where}${shellQuote(["docker", ...run.argv])}\n`);
     return;
   }
 
   writePlan(plan, files.dir, bakeFile);
   await probeBuildx(MIN_BUILDX, opts.builder);
-  const writesCache =
-    opts.cacheWarm ||
-    selection.targets.some(
-      (name) => (plan.targets.find((t) => t.variant.name === name)?.bake["cache-to"] ?? []).length > 0,
-    );
-  if (writesCache) await checkCacheExport(opts.builder);
-
-  const stats: Progress["byTarget"] = new Map();
-  const metadata: Record<string, unknown> = {};
-  const done: string[] = [];
+  if (writesCache(plan, selection.targets, opts.cacheWarm)) await checkCacheExport(opts.builder);
   try {
-    for (const c of commands) {
-      if (opts.verbose || runs.length > 1) output.err(`bakeplan: ${where}${c.command}\n`);
-      // Default: rawjson, rendered plain-style here; it names every target that uses a shared
-      // step, which plain output (each step printed once, under one target) cannot.
-      const raw = progressMode === undefined || progressMode === "rawjson" ? new RawProgress(c.targets) : undefined;
-      const res = await runDocker(c.argv, {
-        cwd: files.dir,
-        ...(raw
-          ? {
-              onStderrLine: (line: string) =>
-                output.err(progressMode === undefined ? raw.feed(line) : (raw.feed(line), `${line}\n`)),
-            }
-          : {}),
-      });
-      if (res.interrupted) throw new BuildxError("interrupted; buildx stopped", 130);
-      const progress = raw ? raw.result() : parsePlainProgress(res.stderr, c.targets);
-      if (res.exitCode !== 0) {
-        const which =
-          progress.failedTargets.length > 0
-            ? `target ${progress.failedTargets.join(", ")} failed`
-            : "see the buildx output above";
-        const before =
-          runs.length > 1
-            ? ` (--one-by-one: ${done.length > 0 ? `built ${done.join(", ")} before it` : "it was the first"}; ${selection.targets.length - done.length - 1} not started)`
-            : "";
-        throw new BuildxError(
-          `docker buildx bake failed with exit code ${res.exitCode}: ${which}${before}`,
-          res.exitCode,
-        );
-      }
-      for (const [t, s] of progress.byTarget) stats.set(t, s);
-      Object.assign(metadata, readMetadata(c.metadataFile));
-      done.push(...c.targets);
-    }
-    output.out(`\n${summaryTable(selection.targets, metadata, stats)}`);
+    const built = await runInOrder(runs, { cwd: files.dir, where, opts, selection, output });
+    output.out(`\n${summaryTable(selection.targets, built.metadata, built.stats)}`);
     if (userMetadata) {
-      if (runs.length > 1) writeFileSync(userMetadata, `${JSON.stringify(metadata, null, 2)}\n`);
+      if (runs.length > 1) writeFileSync(userMetadata, `${JSON.stringify(built.metadata, null, 2)}\n`);
       output.out(`metadata: ${displayPath(userMetadata)}\n`);
     }
   } finally {
-    for (const c of commands) if (c.metadataFile !== userMetadata) rmSync(c.metadataFile, { force: true });
+    for (const run of runs) if (run.metadataFile !== userMetadata) rmSync(run.metadataFile, { force: true });
   }
 }
 
+/** --cache-warm writes cache only: an image output (--push, --load, or one passed to buildx) contradicts it. */
+export function refuseCacheWarmOutputs(opts: Pick<BakeOptions, "cacheWarm" | "push" | "load" | "extra">): void {
+  const outputs =
+    opts.push ||
+    opts.load ||
+    opts.extra.some((x) => x === "--push" || x === "--load" || /\.(output|push|load)=/.test(x));
+  if (opts.cacheWarm && outputs)
+    throw new UsageError(
+      "--cache-warm writes only cache; it cannot be combined with --push, --load or an output override",
+    );
+}
+
+/** --cache-warm's overrides: no image output, and each target writes its cache ref even off `cache.write_on`. */
+export function cacheWarmSets(plan: Plan, project: Project, targets: string[], inputs: BuildInputs): string[] {
+  const cache = project.cache;
+  if (!cache) throw new UsageError("--cache-warm needs a `cache:` section in context.yaml");
+  const branch = inputs.branch ?? cache.writeOn[0] ?? "main";
+  const sets = ["*.output=type=cacheonly"];
+  for (const name of targets)
+    for (const to of cacheRefs(project, plannedTarget(plan, name).variant, { ...inputs, branch }, { forceWrite: true })
+      .to)
+      sets.push(`${name}.cache-to=${to}`);
+  return sets;
+}
+
+/**
+ * The buildx invocations of a bake: one for the whole selection, or (--one-by-one) one per target,
+ * the workaround for remote-cache misses when several targets share one bake (docker/buildx#414).
+ * With one run buildx writes the user's metadata file itself; several runs each write a temp file.
+ */
+export function bakeRuns(input: {
+  file: string;
+  selection: Selection;
+  sets: string[];
+  options: Pick<BakeOptions, "push" | "load" | "builder" | "oneByOne" | "extra">;
+  userMetadata: string | undefined;
+  tempMetadata: (index: number) => string;
+}): BakeRun[] {
+  const { selection, options } = input;
+  const runs = options.oneByOne
+    ? selection.targets.map((t) => ({ args: [t], targets: [t] }))
+    : [{ args: selection.args, targets: selection.targets }];
+  return runs.map((run, i) => {
+    const metadataFile = runs.length === 1 && input.userMetadata ? input.userMetadata : input.tempMetadata(i);
+    const sets =
+      runs.length === 1
+        ? input.sets
+        : input.sets.filter((s) => s.startsWith("*.") || run.targets.some((t) => s.startsWith(`${t}.`)));
+    const argv = bakeArgv({
+      file: input.file,
+      targets: run.args,
+      push: options.push,
+      load: options.load,
+      builder: options.builder,
+      metadataFile,
+      // Unless the user chose a progress mode: rawjson, rendered plain-style by RawProgress.
+      progress: userProgressMode(options.extra) === undefined ? "rawjson" : undefined,
+      sets,
+      extra: options.extra,
+    });
+    return { targets: run.targets, argv, metadataFile };
+  });
+}
+
+/** Whether the build exports registry cache, which the default `docker` driver cannot always do. */
+export function writesCache(plan: Plan, targets: string[], cacheWarm: boolean): boolean {
+  return cacheWarm || targets.some((name) => (plannedTarget(plan, name).bake["cache-to"] ?? []).length > 0);
+}
+
 /** The value of a `--progress` the user passed to buildx after `--`, if any. */
-function userProgressMode(extra: readonly string[]): string | undefined {
+export function userProgressMode(extra: readonly string[]): string | undefined {
   for (const [i, a] of extra.entries()) {
     if (a === "--progress") return extra[i + 1] ?? "";
     if (a.startsWith("--progress=")) return a.slice("--progress=".length);
   }
   return undefined;
+}
+
+/** Runs each bake in turn and stops at the first that fails; returns the merged metadata and step counts. */
+async function runInOrder(
+  runs: BakeRun[],
+  context: { cwd: string; where: string; opts: BakeOptions; selection: Selection; output: Output },
+): Promise<{ metadata: Record<string, unknown>; stats: Progress["byTarget"] }> {
+  const { cwd, where, opts, selection, output } = context;
+  const progressMode = userProgressMode(opts.extra);
+  const stats: Progress["byTarget"] = new Map();
+  const metadata: Record<string, unknown> = {};
+  const done: string[] = [];
+  for (const run of runs) {
+    if (opts.verbose || runs.length > 1) output.err(`bakeplan: ${where}${shellQuote(["docker", ...run.argv])}\n`);
+    // rawjson names every target that uses a shared step, which plain output (each step printed once,
+    // under one target) cannot; shown plain-style unless the user asked for rawjson itself.
+    const raw = progressMode === undefined || progressMode === "rawjson" ? new RawProgress(run.targets) : undefined;
+    const onStderrLine = raw
+      ? (line: string) => output.err(progressMode === undefined ? raw.feed(line) : (raw.feed(line), `${line}\n`))
+      : undefined;
+    const res = await runDocker(run.argv, { cwd, onStderrLine });
+    if (res.interrupted) throw new BuildxError("interrupted; buildx stopped", { argv: run.argv, exitCode: 130 });
+    const progress = raw ? raw.result() : parsePlainProgress(res.stderr, run.targets);
+    if (res.exitCode !== 0) {
+      const oneByOne = runs.length > 1 ? { done, notStarted: selection.targets.length - done.length - 1 } : undefined;
+      throw new BuildxError(bakeFailure(res.exitCode, progress.failedTargets, oneByOne), {
+        argv: run.argv,
+        exitCode: res.exitCode,
+      });
+    }
+    for (const [t, s] of progress.byTarget) stats.set(t, s);
+    Object.assign(metadata, readMetadata(run.metadataFile));
+    done.push(...run.targets);
+  }
+  return { metadata, stats };
+}
+
+/** Why a bake failed: buildx's exit code, the failed targets, and with --one-by-one how far it got. */
+export function bakeFailure(
+  exitCode: number,
+  failedTargets: string[],
+  oneByOne?: { done: string[]; notStarted: number },
+): string {
+  const which = failedTargets.length > 0 ? `target ${failedTargets.join(", ")} failed` : "see the buildx output above";
+  const progress = oneByOne
+    ? ` (--one-by-one: ${oneByOne.done.length > 0 ? `built ${oneByOne.done.join(", ")} before it` : "it was the first"}; ${oneByOne.notStarted} not started)`
+    : "";
+  return `docker buildx bake failed with exit code ${exitCode}: ${which}${progress}`;
 }
 
 function readMetadata(file: string): Record<string, unknown> {
@@ -202,7 +219,12 @@ function readMetadata(file: string): Record<string, unknown> {
   }
 }
 
-function summaryTable(targets: string[], metadata: Record<string, unknown>, stats: Progress["byTarget"]): string {
+/** Per target: whether every step came from cache, the image digest and the tags, from buildx's metadata. */
+export function summaryTable(
+  targets: string[],
+  metadata: Record<string, unknown>,
+  stats: Progress["byTarget"],
+): string {
   const rows = targets.map((t) => {
     const m = (metadata[t] ?? {}) as Record<string, unknown>;
     const s = stats.get(t);

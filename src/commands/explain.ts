@@ -1,25 +1,9 @@
-import type { Output, PlanCommandOptions } from "../cli.js";
-import type { YamlSource } from "../config/yaml-source.js";
-import { formatLocation, UsageError, UserError } from "../errors.js";
-import type { Plan, PlannedTarget } from "../plan/plan.js";
+import { planProject } from "../command-support/plan-project.js";
+import { table } from "../command-support/table.js";
+import { findTarget } from "../command-support/targets.js";
+import type { Output, PlanCommandOptions } from "../command-support/types.js";
+import { formatLocation, UsageError } from "../errors.js";
 import { compareStrings, didYouMean } from "../text.js";
-import { table } from "./table.js";
-import { planProject } from "./shared.js";
-
-export function findTarget(plan: Plan, name: string, source: YamlSource): PlannedTarget {
-  const target = plan.targets.find((t) => t.variant.name === name);
-  if (target) return target;
-  const excluded = plan.matrix.excluded.find((e) => e.name === name);
-  if (excluded)
-    throw new UserError(
-      `${name} is not built: ${excluded.rule.reason} (excluded by ${formatLocation(source.locate(excluded.rule.path))})`,
-    );
-  const names = plan.targets.map((t) => t.variant.name);
-  const hint = didYouMean(name, names);
-  throw new UsageError(
-    `Unknown target "${name}".${hint ? ` Did you mean "${hint}"?` : ""} Targets: ${names.join(", ")}`,
-  );
-}
 
 export function explain(opts: PlanCommandOptions & { target: string; args: string[] }, output: Output): void {
   const { plan, files } = planProject(opts, output);

@@ -1,12 +1,16 @@
 import { relative } from "node:path";
-import type { Output, PlanCommandOptions } from "../cli.js";
+import { bakeFilePath } from "../command-support/bake-file.js";
+import { planProject } from "../command-support/plan-project.js";
+import { plannedTarget, selectTargets } from "../command-support/targets.js";
+import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { BuildxError, UserError } from "../errors.js";
-import { bakeArgv, lastLine, probeBuildx, runDocker } from "../io/buildx.js";
+import { bakeArgv, probeBuildx, runDocker, stderrTail } from "../io/buildx.js";
 import { writePlan } from "../io/write-plan.js";
+import type { Plan } from "../plan/plan.js";
 import { templateLineOf } from "../render/source-map.js";
+import type { TemplateFiles } from "../render/templates.js";
+import { compareStrings } from "../text.js";
 import { checkImageReference } from "../values.js";
-import { selectTargets } from "./bake.js";
-import { bakeFilePath, planProject } from "./shared.js";
 
 export interface LintOptions extends PlanCommandOptions {
   targets: string[];
@@ -15,6 +19,7 @@ export interface LintOptions extends PlanCommandOptions {
   baseImage?: string;
 }
 
+/** One warning of `docker buildx bake --call check,format=json` (BuildKit's lint.Warning). */
 interface CheckWarning {
   ruleName?: string;
   description?: string;
@@ -23,7 +28,8 @@ interface CheckWarning {
   location?: { ranges?: { start?: { line?: number } }[] };
 }
 
-interface CallCheckOutput {
+/** What `--call check,format=json` prints on stdout: per target, its warnings or the error that stopped the check. */
+export interface CallCheckOutput {
   target?: Record<string, { check?: { warnings?: CheckWarning[]; error?: { message?: string } } }>;
 }
 
@@ -48,45 +54,79 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
     if (problems.length > 0) throw new UserError(`--base-image: ${problems.join("; ")}`);
   }
   const { files, plan } = planProject({ ...opts, only: [] }, output);
-  const bakeFile = bakeFilePath(files, opts.out);
+  const bakeFile = bakeFilePath(opts.config, opts.out);
   const names = opts.targets.length === 0 && opts.only.length === 0 ? ["all"] : opts.targets;
-  const selection = selectTargets(plan, files, names, opts.only);
+  const { targets } = selectTargets(plan, files, names, opts.only);
   writePlan(plan, files.dir, bakeFile);
   await probeBuildx(MIN_BUILDX, opts.builder);
 
-  const sets: string[] = [];
-  if (opts.baseImage !== undefined) {
-    for (const name of selection.targets) {
-      const t = plan.targets.find((x) => x.variant.name === name)!;
-      for (const image of [...t.values.images].sort())
-        if (t.declarations.has(image)) sets.push(`${name}.args.${image}=${opts.baseImage}`);
-    }
-  }
   const argv = bakeArgv({
     file: relative(files.dir, bakeFile) || bakeFile,
-    targets: selection.targets,
+    targets,
     call: "check,format=json",
-    sets,
-    ...(opts.builder ? { builder: opts.builder } : {}),
+    sets: opts.baseImage !== undefined ? baseImageSets(plan, targets, opts.baseImage) : [],
+    builder: opts.builder,
   });
   const res = await runDocker(argv, { cwd: files.dir, captureStdout: true, quiet: true });
-  if (res.interrupted) throw new BuildxError("interrupted; buildx stopped", 130);
-  let parsed: CallCheckOutput;
-  try {
-    parsed = JSON.parse(res.stdout) as CallCheckOutput;
-  } catch {
-    throw new BuildxError(
-      `docker buildx bake --call check failed (exit ${res.exitCode}): ${lastLine(res.stderr) || "no output"}`,
-      res.exitCode || 1,
-    );
-  }
+  if (res.interrupted) throw new BuildxError("interrupted; buildx stopped", { argv, exitCode: 130 });
+  const checked = parseCallCheck(res.stdout);
+  const failed = (what: string) =>
+    new BuildxError(`docker buildx bake --call check failed (exit ${res.exitCode})${what}`, {
+      argv,
+      exitCode: res.exitCode || 1,
+      stderrTail: stderrTail(res.stderr),
+    });
+  if (!checked) throw failed(res.stderr.trim() === "" ? ": no output" : "");
 
-  const templatesLabel = files.project.build.templates;
+  const { findings, errors } = mapFindings(plan, targets, checked, files.templates, files.project.build.templates);
+  for (const f of findings) output.out(`${formatFinding(f)}\n`);
+  for (const e of errors) output.out(`error: ${e}\n`);
+  if (findings.length > 0 || errors.length > 0)
+    throw new UserError(
+      `lint: ${findings.length} finding(s)${errors.length ? `, ${errors.length} error(s)` : ""} in ${new Set(findings.map((f) => f.dockerfile)).size} Dockerfile(s)`,
+    );
+  if (res.exitCode !== 0) throw failed("");
+  const dockerfiles = new Set(targets.map((n) => plannedTarget(plan, n).dockerfile));
+  output.out(`lint: no findings in ${dockerfiles.size} Dockerfile(s) (${targets.length} targets)\n`);
+}
+
+/** `--base-image`: every image ARG a target's Dockerfile declares, set to the one local image. */
+export function baseImageSets(plan: Plan, targets: string[], image: string): string[] {
+  const sets: string[] = [];
+  for (const name of targets) {
+    const t = plannedTarget(plan, name);
+    for (const arg of [...t.values.images].sort())
+      if (t.declarations.has(arg)) sets.push(`${name}.args.${arg}=${image}`);
+  }
+  return sets;
+}
+
+/** buildx's `--call check,format=json` stdout, or undefined when it is not that JSON (buildx failed first). */
+export function parseCallCheck(stdout: string): CallCheckOutput | undefined {
+  try {
+    const parsed: unknown = JSON.parse(stdout);
+    return parsed !== null && typeof parsed === "object" ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Each warning at the template line its Dockerfile line came from, once per Dockerfile line and
+ * rule (with every target that reported it), sorted by place; and the targets whose check failed.
+ */
+export function mapFindings(
+  plan: Plan,
+  targets: string[],
+  checked: CallCheckOutput,
+  templates: TemplateFiles,
+  templatesLabel: string,
+): { findings: Finding[]; errors: string[] } {
   const findings = new Map<string, Finding>();
   const errors: string[] = [];
-  for (const name of selection.targets) {
-    const t = plan.targets.find((x) => x.variant.name === name)!;
-    const result = parsed.target?.[name]?.check;
+  for (const name of targets) {
+    const t = plannedTarget(plan, name);
+    const result = checked.target?.[name]?.check;
     if (result?.error?.message) errors.push(`${name}: ${result.error.message}`);
     const content = plan.files.find((f) => f.path === t.dockerfile)?.content ?? "";
     for (const w of result?.warnings ?? []) {
@@ -98,7 +138,7 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
         existing.targets.push(name);
         continue;
       }
-      const src = line > 0 ? templateLineOf(content, line, files.templates, templatesLabel) : undefined;
+      const src = line > 0 ? templateLineOf(content, line, templates, templatesLabel) : undefined;
       const where = src
         ? `${templatesLabel}/${src.template}${src.line ? `:${src.line}` : ""}`
         : `${t.dockerfile}:${line}`;
@@ -109,28 +149,14 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
         dockerfile: t.dockerfile,
         line,
         targets: [name],
-        ...(w.url ? { url: w.url } : {}),
+        url: w.url,
       });
     }
   }
-  const sorted = [...findings.values()].sort((a, b) =>
-    a.where < b.where ? -1 : a.where > b.where ? 1 : a.line - b.line,
-  );
-  for (const f of sorted)
-    output.out(
-      `${f.where}: ${f.rule}: ${f.detail} (${f.dockerfile}:${f.line}; ${f.targets.join(", ")})${f.url ? ` ${f.url}` : ""}\n`,
-    );
-  for (const e of errors) output.out(`error: ${e}\n`);
-  if (sorted.length > 0 || errors.length > 0)
-    throw new UserError(
-      `lint: ${sorted.length} finding(s)${errors.length ? `, ${errors.length} error(s)` : ""} in ${new Set(sorted.map((f) => f.dockerfile)).size} Dockerfile(s)`,
-    );
-  if (res.exitCode !== 0)
-    throw new BuildxError(
-      `docker buildx bake --call check failed (exit ${res.exitCode}): ${lastLine(res.stderr)}`,
-      res.exitCode,
-    );
-  output.out(
-    `lint: no findings in ${new Set(selection.targets.map((n) => plan.targets.find((t) => t.variant.name === n)!.dockerfile)).size} Dockerfile(s) (${selection.targets.length} targets)\n`,
-  );
+  const sorted = [...findings.values()].sort((a, b) => compareStrings(a.where, b.where) || a.line - b.line);
+  return { findings: sorted, errors };
+}
+
+export function formatFinding(f: Finding): string {
+  return `${f.where}: ${f.rule}: ${f.detail} (${f.dockerfile}:${f.line}; ${f.targets.join(", ")})${f.url ? ` ${f.url}` : ""}`;
 }

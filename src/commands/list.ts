@@ -1,7 +1,7 @@
-import type { Output, PlanCommandOptions } from "../cli.js";
+import { planProject } from "../command-support/plan-project.js";
+import { table } from "../command-support/table.js";
+import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { compareStrings } from "../text.js";
-import { planProject } from "./shared.js";
-import { table } from "./table.js";
 
 export function list(opts: PlanCommandOptions & { json: boolean; all: boolean }, output: Output): void {
   const { plan, files } = planProject(opts, output);

@@ -1,6 +1,6 @@
-import type { Output, PlanCommandOptions } from "../cli.js";
-import { planProject } from "./shared.js";
-import { findTarget } from "./explain.js";
+import { planProject } from "../command-support/plan-project.js";
+import { findTarget } from "../command-support/targets.js";
+import type { Output, PlanCommandOptions } from "../command-support/types.js";
 
 export function render(opts: PlanCommandOptions & { target: string }, output: Output): void {
   const { plan, files } = planProject(opts, output);

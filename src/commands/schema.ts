@@ -1,4 +1,4 @@
-import type { Output } from "../cli.js";
+import type { Output } from "../command-support/types.js";
 import { contextJsonSchema } from "../config/json-schema.js";
 
 export function schema(output: Output): void {

@@ -31,13 +31,6 @@ export function bakeArgv(c: BakeCommand): string[] {
   return argv;
 }
 
-/** POSIX shell quoting, for --dry-run output that can be pasted into a shell. */
-export function shellQuote(args: readonly string[]): string {
-  return args
-    .map((a) => (a !== "" && /^[A-Za-z0-9_./:=,+@%-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
-    .join(" ");
-}
-
 export interface BuildxInfo {
   version: string;
   /** [major, minor, patch] */
@@ -59,24 +52,28 @@ export function versionAtLeast(v: [number, number, number], min: [number, number
 const HOW_TO_GET =
   "install Docker with the buildx plugin (https://docs.docker.com/build/install-buildx/), or run `make docker-up` in the bakeplan repository for a local engine";
 
-async function docker(args: string[], opts: { cwd?: string } = {}) {
-  const res = await execa("docker", args, { reject: false, ...opts });
+/** Runs `docker <argv>` quietly and captures its output; only a failure to start it is an error here. */
+async function docker(argv: string[]): Promise<{ argv: string[]; exitCode: number; stdout: string; stderr: string }> {
+  const res = await execa("docker", argv, { reject: false });
   if (res.exitCode === undefined || (res.failed && /ENOENT/.test(String(res.message))))
-    throw new BuildxError(`docker not found on PATH: ${HOW_TO_GET}`);
-  return res;
+    throw new BuildxError(`docker not found on PATH: ${HOW_TO_GET}`, { argv });
+  return { argv, exitCode: res.exitCode, stdout: String(res.stdout), stderr: String(res.stderr) };
+}
+
+/** A check before the build failed (exit 1), with the end of what docker printed. */
+function checkFailed(message: string, res: { argv: string[]; stderr: string }, output = res.stderr): BuildxError {
+  return new BuildxError(message, { argv: res.argv, stderrTail: stderrTail(output) });
 }
 
 export async function probeBuildx(min: [number, number, number], builder?: string): Promise<BuildxInfo> {
   const res = await docker(["buildx", ...(builder ? ["--builder", builder] : []), "version"]);
-  if (res.exitCode !== 0)
-    throw new BuildxError(
-      `docker buildx is not available (${lastLine(String(res.stderr)) || `exit ${res.exitCode}`}): ${HOW_TO_GET}`,
-    );
-  const info = parseBuildxVersion(String(res.stdout));
-  if (!info) throw new BuildxError(`cannot read the buildx version from "${String(res.stdout).trim()}"`);
+  if (res.exitCode !== 0) throw checkFailed(`docker buildx is not available: ${HOW_TO_GET}`, res);
+  const info = parseBuildxVersion(res.stdout);
+  if (!info) throw checkFailed("cannot read the buildx version from its output", res, res.stdout);
   if (!versionAtLeast(info.semver, min))
     throw new BuildxError(
       `buildx ${info.version} is too old: this plan needs buildx >= ${min.join(".")}. Upgrade: ${HOW_TO_GET}`,
+      { argv: res.argv },
     );
   return info;
 }
@@ -87,16 +84,16 @@ export async function probeBuildx(min: [number, number, number], builder?: strin
  */
 export async function checkCacheExport(builder?: string): Promise<void> {
   const inspect = await docker(["buildx", "inspect", ...(builder ? [builder] : [])]);
-  if (inspect.exitCode !== 0)
-    throw new BuildxError(`docker buildx inspect failed: ${lastLine(String(inspect.stderr))}`);
-  const driver = /^Driver:\s*(\S+)/m.exec(String(inspect.stdout))?.[1];
+  if (inspect.exitCode !== 0) throw checkFailed("docker buildx inspect failed", inspect);
+  const driver = /^Driver:\s*(\S+)/m.exec(inspect.stdout)?.[1];
   if (driver !== "docker") return;
   const info = await docker(["info", "--format", "{{json .DriverStatus}}"]);
-  if (info.exitCode === 0 && String(info.stdout).includes("io.containerd.snapshotter")) return;
+  if (info.exitCode === 0 && info.stdout.includes("io.containerd.snapshotter")) return;
   throw new BuildxError(
     "the builder uses the docker driver without the containerd image store, which cannot export registry cache (the plan writes cache). Fix one of:\n" +
       '  - enable the containerd image store: add {"features": {"containerd-snapshotter": true}} to /etc/docker/daemon.json and restart dockerd\n' +
       "  - use a docker-container builder: docker buildx create --name bakeplan --driver docker-container --use (or pass --builder NAME)",
+    { argv: info.argv },
   );
 }
 
@@ -137,7 +134,7 @@ export async function runDocker(
     });
     const res = await child;
     if (res.exitCode === undefined && !interrupted)
-      throw new BuildxError(`docker could not be started (${res.message}): ${HOW_TO_GET}`);
+      throw new BuildxError(`docker could not be started (${res.message}): ${HOW_TO_GET}`, { argv });
     return {
       exitCode: res.exitCode ?? 1,
       stdout: String(res.stdout ?? ""),
@@ -158,6 +155,8 @@ function lineSink(fn: (line: string) => void) {
   };
 }
 
-export function lastLine(s: string): string {
-  return s.trim().split("\n").pop()?.trim() ?? "";
+/** The last `lines` non-blank lines of a command's output, for an error message. */
+export function stderrTail(text: string, lines = 5): string {
+  const kept = text.split("\n").filter((l) => l.trim() !== "");
+  return kept.slice(-lines).join("\n");
 }

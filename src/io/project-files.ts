@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { loadContext, type LoadResult } from "../config/load.js";
-import { TemplateError, UserError } from "../errors.js";
+import { UserError } from "../errors.js";
 import type { TemplateFiles } from "../render/templates.js";
 
 export interface ProjectFiles extends LoadResult {
@@ -44,7 +44,7 @@ export function readTemplates(dir: string, label: string): TemplateFiles {
   try {
     root = realpathSync(dir);
   } catch {
-    throw new TemplateError("Template directory not found", { file: label });
+    throw new UserError("Template directory not found", { location: { file: label } });
   }
   const files = new Map<string, string>();
   const seenDirs = new Set<string>([root]);
@@ -63,13 +63,13 @@ export function readTemplates(dir: string, label: string): TemplateFiles {
         try {
           link = readlinkSync(full);
         } catch {
-          throw new TemplateError(`Cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
-            file: `${label}/${rel}`,
+          throw new UserError(`Cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
+            location: { file: `${label}/${rel}` },
           });
         }
         const target = resolve(dirname(full), link);
         if (target === root || target.startsWith(root + sep))
-          throw new TemplateError(`Broken link (to ${target})`, { file: `${label}/${rel}` });
+          throw new UserError(`Broken link (to ${target})`, { location: { file: `${label}/${rel}` } });
         outside.push({ rel, real: target });
         continue;
       }
@@ -90,7 +90,7 @@ export function readTemplates(dir: string, label: string): TemplateFiles {
 }
 
 /** A link out of the template directory, reported at the first include that names it (else at the link). */
-function outsideLinkError(link: { rel: string; real: string }, files: TemplateFiles, label: string): TemplateError {
+function outsideLinkError(link: { rel: string; real: string }, files: TemplateFiles, label: string): UserError {
   const message = `${link.rel} is a link to ${link.real}, outside ${label}/; templates may only include files inside it`;
   const wanted = link.rel.replace(/\.liquid$/, "");
   for (const [name, text] of files) {
@@ -98,8 +98,10 @@ function outsideLinkError(link: { rel: string; real: string }, files: TemplateFi
       if (m[1]!.replace(/^(\.\/)+/, "").replace(/\.liquid$/, "") !== wanted) continue;
       const before = text.slice(0, m.index);
       const line = before.split("\n").length;
-      return new TemplateError(message, { file: `${label}/${name}`, line, col: m.index - before.lastIndexOf("\n") });
+      return new UserError(message, {
+        location: { file: `${label}/${name}`, line, col: m.index - before.lastIndexOf("\n") },
+      });
     }
   }
-  return new TemplateError(message, { file: `${label}/${link.rel}` });
+  return new UserError(message, { location: { file: `${label}/${link.rel}` } });
 }

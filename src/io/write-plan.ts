@@ -17,7 +17,7 @@ import {
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { createRequire } from "node:module";
 import type * as Diff from "diff";
-import { OutputError } from "../errors.js";
+import { UserError } from "../errors.js";
 import { isGenerated } from "../render/dockerfile.js";
 import type { Plan } from "../plan/plan.js";
 import { displayPath } from "./project-files.js";
@@ -55,8 +55,8 @@ function readIfExists(abs: string): string | undefined {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return undefined;
-    if (code === "EISDIR") throw new OutputError(`${displayPath(abs)}: is a directory; bakeplan writes a file there`);
-    throw new OutputError(`${displayPath(abs)}: cannot read (${code ?? String(e)})`);
+    if (code === "EISDIR") throw new UserError(`${displayPath(abs)}: is a directory; bakeplan writes a file there`);
+    throw new UserError(`${displayPath(abs)}: cannot read (${code ?? String(e)})`);
   }
 }
 
@@ -69,9 +69,9 @@ export function checkOutputPath(abs: string, projectDir: string, kind: "file" | 
     return;
   }
   if (kind === "file" && st.isDirectory())
-    throw new OutputError(`${displayPath(abs)}: is a directory; give a file path for the bake file`);
+    throw new UserError(`${displayPath(abs)}: is a directory; give a file path for the bake file`);
   if (kind === "directory" && st.isFile())
-    throw new OutputError(`${displayPath(abs)}: is a file; build.out_dir must be a directory`);
+    throw new UserError(`${displayPath(abs)}: is a file; build.out_dir must be a directory`);
   if (st.isSymbolicLink()) {
     let real: string;
     try {
@@ -82,7 +82,7 @@ export function checkOutputPath(abs: string, projectDir: string, kind: "file" | 
     }
     const root = realpathSync(projectDir);
     if (!real.startsWith(root + sep))
-      throw new OutputError(
+      throw new UserError(
         `${displayPath(abs)}: is a link to ${real}, outside the project; bakeplan does not write through it`,
       );
   }
@@ -123,9 +123,9 @@ function tempPath(abs: string): string {
   return join(dirname(abs), `.${basename(abs)}.bakeplan-${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`);
 }
 
-function writeError(abs: string, e: unknown): OutputError {
+function writeError(abs: string, e: unknown): UserError {
   const code = (e as NodeJS.ErrnoException).code;
-  return new OutputError(
+  return new UserError(
     `${displayPath(abs)}: cannot write (${code === "EACCES" || code === "EROFS" || code === "EPERM" ? "the directory is read-only" : (code ?? String(e))})`,
     { cause: e },
   );
@@ -190,7 +190,7 @@ function readJournal(outDir: string): Journal | undefined {
   try {
     j = JSON.parse(text) as Journal;
   } catch {
-    throw new OutputError(
+    throw new UserError(
       `${displayPath(path)}: unreadable journal of an interrupted plan; check ${displayPath(outDir)}/ with git, then delete it`,
     );
   }
@@ -210,7 +210,7 @@ function readJournal(outDir: string): Journal | undefined {
     !j.remove.every(inside) ||
     !ok(j.bake)
   )
-    throw new OutputError(
+    throw new UserError(
       `${displayPath(path)}: not a journal bakeplan wrote; check ${displayPath(outDir)}/ with git, then delete it`,
     );
   return j;
@@ -247,9 +247,9 @@ function applyJournal(outDir: string, j: Journal, beforeWrite?: BeforeWrite): st
     }
     unlinkSync(journalPath(outDir));
   } catch (e) {
-    if (e instanceof OutputError) throw e;
+    if (e instanceof UserError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw new OutputError(
+    throw new UserError(
       `${displayPath(outDir)}: plan interrupted while replacing files (${code ?? (e instanceof Error ? e.message : String(e))}); ${JOURNAL_NAME} records the rest: run \`bakeplan plan\` again to finish it`,
       { cause: e },
     );
@@ -402,16 +402,15 @@ function acquireLock(outDir: string): { release(): void } {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "EACCES" || code === "EROFS" || code === "EPERM")
-        throw new OutputError(`${displayPath(outDir)}: cannot write (the directory is read-only)`);
-      if (code !== "EEXIST")
-        throw new OutputError(`${displayPath(lockPath)}: cannot create lock (${code ?? String(e)})`);
+        throw new UserError(`${displayPath(outDir)}: cannot write (the directory is read-only)`);
+      if (code !== "EEXIST") throw new UserError(`${displayPath(lockPath)}: cannot create lock (${code ?? String(e)})`);
       const holder = Number.parseInt(readIfExists(lockPath) ?? "", 10);
       if (!Number.isNaN(holder) && !isAlive(holder)) {
         rmSync(lockPath, { force: true });
         continue;
       }
       if (Date.now() > deadline)
-        throw new OutputError(
+        throw new UserError(
           `${displayPath(lockPath)}: another bakeplan (pid ${holder}) is writing this plan; waited ${LOCK_WAIT_MS / 1000}s`,
         );
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
-import { ConfigError, TemplateError, type Issue } from "../errors.js";
+import { ConfigError, UserError, type Issue } from "../errors.js";
 import type { Project } from "../config/normalize.js";
 import { expandMatrix, matches, selectVariants, type Matrix, type Variant } from "../matrix/expand.js";
 import {
@@ -160,10 +160,8 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   const templatesLabel = build.templates;
   const cycle = findIncludeCycle(templates);
   if (cycle)
-    throw new TemplateError(`Include cycle: ${cycle.cycle.join(" -> ")}`, {
-      file: `${templatesLabel}/${cycle.cycle[cycle.cycle.length - 2]}`,
-      line: cycle.line,
-      col: cycle.col,
+    throw new UserError(`Include cycle: ${cycle.cycle.join(" -> ")}`, {
+      location: { file: `${templatesLabel}/${cycle.cycle[cycle.cycle.length - 2]}`, line: cycle.line, col: cycle.col },
     });
   const engine = new TemplateEngine(templates, templatesLabel);
   const stageAxis = project.stageAxis;
@@ -386,14 +384,15 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   };
 }
 
-/** --version and --sha reach labels as they are (tags get a sanitised copy); --branch is only ever sanitised. */
+/** --image-version and --sha reach labels as they are (tags get a sanitised copy); --branch is only ever sanitised. */
 function checkInputs(inputs: BuildInputs): void {
   const issues: Issue[] = [];
   for (const key of ["version", "sha", "registry"] as const) {
     const value = inputs[key];
+    const option = key === "version" ? "--image-version" : `--${key}`;
     if (value !== undefined)
-      for (const message of checkValue(`--${key}`, value, "option"))
-        issues.push({ message, location: { file: COMMAND_LINE, path: `--${key}` } });
+      for (const message of checkValue(option, value, "option"))
+        issues.push({ message, location: { file: COMMAND_LINE, path: option } });
   }
   if (issues.length > 0) throw new ConfigError(issues);
 }

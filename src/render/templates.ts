@@ -7,7 +7,7 @@ import type {
   TagToken,
   TopLevelToken,
 } from "liquidjs";
-import { TemplateError, type SourceLocation } from "../errors.js";
+import { UserError, type SourceLocation } from "../errors.js";
 import { dockerfileArgValue } from "../values.js";
 import { acceleratingCache, type Acceleration } from "./accelerate.js";
 import { liquidjs } from "./liquidjs.js";
@@ -177,8 +177,8 @@ export class TemplateEngine {
   /** Renders `entry` (a file name inside the template directory) for one variant. */
   render(entry: string, input: RenderInput): RenderOutput {
     if (!this.files.has(entry))
-      throw new TemplateError(`Template not found. Files: ${[...this.files.keys()].join(", ") || "(none)"}`, {
-        file: `${this.dirLabel}/${entry}`,
+      throw new UserError(`Template not found. Files: ${[...this.files.keys()].join(", ") || "(none)"}`, {
+        location: { file: `${this.dirLabel}/${entry}` },
       });
     this.current = { ...input, declared: [], depth: 0 };
     try {
@@ -201,14 +201,13 @@ export class TemplateEngine {
     }
   }
 
-  private toTemplateError(e: unknown, entry: string, input: RenderInput): TemplateError {
+  private toTemplateError(e: unknown, entry: string, input: RenderInput): UserError {
     // liquidjs wraps a stack overflow (a dynamic include recursing) in a RenderError.
     const root = e instanceof LiquidError ? (innermost(e) as unknown as { originalError?: unknown }).originalError : e;
     if (root instanceof RangeError)
-      return new TemplateError(
+      return new UserError(
         `Include nesting deeper than the stack allows (an include cycle?) while rendering ${input.variantLabel}`,
-        { file: `${this.dirLabel}/${entry}` },
-        { cause: e },
+        { location: { file: `${this.dirLabel}/${entry}` }, cause: e },
       );
     if (e instanceof LiquidError) {
       const inner = innermost(e);
@@ -233,13 +232,12 @@ export class TemplateEngine {
         ...(line !== undefined ? { line } : {}),
         ...(col !== undefined ? { col } : {}),
       };
-      return new TemplateError(`${message} (rendering ${input.variantLabel})`, location, { cause: e });
+      return new UserError(`${message} (rendering ${input.variantLabel})`, { location, cause: e });
     }
-    return new TemplateError(
-      `${e instanceof Error ? e.message : String(e)} (rendering ${input.variantLabel})`,
-      { file: `${this.dirLabel}/${entry}` },
-      { cause: e },
-    );
+    return new UserError(`${e instanceof Error ? e.message : String(e)} (rendering ${input.variantLabel})`, {
+      location: { file: `${this.dirLabel}/${entry}` },
+      cause: e,
+    });
   }
 }
 

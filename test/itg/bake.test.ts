@@ -22,7 +22,7 @@ import {
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 /** Inputs of every bake here: tags and cache refs in the loopback registry, main writes cache. */
-const INPUTS = ["--registry", REGISTRY, "--branch", "main", "--version", "1.0.0", "--sha", SHA];
+const INPUTS = ["--registry", REGISTRY, "--branch", "main", "--image-version", "1.0.0", "--sha", SHA];
 const RAW = ["--", "--progress=rawjson"];
 
 function ok(run: Run): Run {

@@ -17,7 +17,7 @@ describeWithDocker("buildx", "docker buildx bake --print over the bundled exampl
     { name: "local plan", flags: [] as string[] },
     {
       name: "main branch build with version and sha",
-      flags: ["--branch", "main", "--sha", "0123456789abcdef0123456789abcdef01234567", "--version", "1.2.0"],
+      flags: ["--branch", "main", "--sha", "0123456789abcdef0123456789abcdef01234567", "--image-version", "1.2.0"],
     },
     {
       name: "feature branch with a value containing ${...}",

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { bakeArgv, parseBuildxVersion, shellQuote, versionAtLeast } from "../../src/io/buildx.js";
+import { bakeArgv, parseBuildxVersion, versionAtLeast } from "../../src/io/buildx.js";
+import { shellQuote } from "../../src/text.js";
 import { parsePlainProgress, RawProgress } from "../../src/io/progress.js";
 
 describe("bakeArgv", () => {

@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { buildProgram, parseSet, VERSION } from "../../src/cli.js";
+import { buildProgram, parseSet } from "../../src/cli.js";
 import { UsageError } from "../../src/errors.js";
-import { MINI_CONTEXT, miniProject, runCli } from "../helpers.js";
+import { MINI_CONTEXT, miniProject, REPO, runCli } from "../helpers.js";
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version;
 
 // exclude[0] sits on line 32, include[0] on line 35 (MINI_CONTEXT is 30 lines).
 const WITH_RULES = `${MINI_CONTEXT}exclude:\n  - when: {os: ubi}\n    reason: UBI on request\ninclude:\n  - when: {framework: vllm, os: ubi}\n    reason: OpenShift\n`;
@@ -56,8 +58,60 @@ describe("help", () => {
     expect(res.stdout).toContain("\nExamples:\n  $ bakeplan ");
   });
 
-  it("prints the version", async () => {
-    expect(await runCli(["--version"])).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: "" });
+  it.each(["--version", "-V"])("%s prints bakeplan's version from package.json", async (flag) => {
+    expect(await runCli([flag])).toEqual({ code: 0, stdout: `${PACKAGE_VERSION}\n`, stderr: "" });
+  });
+
+  const PLAN = ["-c", "--set", "--only", "--strict", "--max-variants", "-v"];
+  const INPUTS = ["--image-version", "--sha", "--branch", "--registry"];
+  // prettier-ignore
+  it.each([
+    { command: "plan", options: [...PLAN, ...INPUTS, "-o"] },
+    { command: "list", options: ["-c", "--only", "--json", "--all", "--strict", "--max-variants", "-v"] },
+    { command: "render", options: ["-c", "--set", "--strict", "--max-variants", "-v"] },
+    { command: "explain", options: ["-c", "--set", ...INPUTS, "--strict", "--max-variants", "-v"] },
+    { command: "check", options: [...PLAN, "--image-version", "--branch", "--registry", "-o"] },
+    { command: "bake", options: [...PLAN, ...INPUTS, "-o", "--push", "--load", "--builder", "--dry-run", "--metadata-file", "--cache-warm", "--one-by-one"] },
+    { command: "lint", options: [...PLAN, ...INPUTS, "-o", "--builder", "--base-image"] },
+    { command: "schema", options: [] },
+  ])("$command --help lists only the options it uses", async ({ command, options }) => {
+    const listed = [...(await runCli([command, "--help"])).stdout.matchAll(/^ {2}(-\w|--[\w-]+)/gm)].map((m) => m[1]);
+    expect(listed.sort()).toEqual([...options, "-h"].sort());
+  });
+
+  it("a usage error is one line that points to the command's --help, not the help itself", async () => {
+    expect(await runCli(["plan", "--foo"])).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "bakeplan: error: unknown option '--foo'. See 'bakeplan plan --help'.\n",
+    });
+    expect((await runCli(["frobnicate"])).stderr).toBe(
+      "bakeplan: error: unknown command 'frobnicate'. See 'bakeplan --help'.\n",
+    );
+    expect((await runCli(["plan", "--ou", "x"])).stderr).toBe(
+      "bakeplan: error: unknown option '--ou' (Did you mean --out?). See 'bakeplan plan --help'.\n",
+    );
+  });
+
+  it.each([["--version", "1.2.0"], ["--version=1.2.0"]])(
+    "plan %s is a usage error that names --image-version",
+    async (...args) => {
+      expect(await runCli(["plan", ...args])).toEqual({
+        code: 2,
+        stdout: "",
+        stderr:
+          "bakeplan: error: unknown option '--version': the image version for tags and labels is --image-version; `bakeplan --version` prints bakeplan's own version. See 'bakeplan plan --help'.\n",
+      });
+    },
+  );
+
+  it("--image-version reaches the image's version label", async () => {
+    const dir = miniProject();
+    expect((await runCli(["plan", "--image-version", "1.2.0"], dir)).code).toBe(0);
+    const bake = JSON.parse(readFileSync(join(dir, "docker-bake.json"), "utf8")) as {
+      target: Record<string, { labels: Record<string, string> }>;
+    };
+    expect(bake.target.vllm!.labels["org.opencontainers.image.version"]).toBe("1.2.0");
   });
 });
 

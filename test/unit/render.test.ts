@@ -2,7 +2,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { PackageManager } from "../../src/config/normalize.js";
-import { ConfigError, TemplateError } from "../../src/errors.js";
+import { ConfigError, UserError } from "../../src/errors.js";
 import { readTemplates } from "../../src/io/project-files.js";
 import { buildPlan } from "../../src/plan/plan.js";
 import { analyzeDockerfile } from "../../src/render/dockerfile.js";
@@ -23,14 +23,14 @@ function render(files: Record<string, string>, input: Partial<RenderInput> = {})
   });
 }
 
-function renderError(files: Record<string, string>, input: Partial<RenderInput> = {}): TemplateError {
+function renderError(files: Record<string, string>, input: Partial<RenderInput> = {}): UserError {
   try {
     render(files, input);
   } catch (e) {
-    if (e instanceof TemplateError) return e;
+    if (e instanceof UserError) return e;
     throw e;
   }
-  throw new Error("expected a TemplateError");
+  throw new Error("expected a UserError");
 }
 
 /** The rendered text without the source markers, for assertions on the Dockerfile lines themselves. */
@@ -100,7 +100,7 @@ describe("TemplateEngine: strict liquid with positions", () => {
     const err = planError({
       "Dockerfile.liquid": "FROM a AS runtime\n{% if target == 'dev' %}RUN x{% endif %}\nFROM runtime AS dev\n",
     });
-    expect(err).toBeInstanceOf(TemplateError);
+    expect(err).toBeInstanceOf(UserError);
     expect(err.message).toContain(
       'templates/Dockerfile.liquid:2:7: undefined variable: target. "target" is the stage axis: templates render every stage and bake picks one (the bake `target`), so it is not a template variable',
     );
@@ -219,7 +219,7 @@ describe("include cycles", () => {
       "a.liquid": "{% include 'b' %}",
       "b.liquid": "RUN b\n{% include 'a' %}",
     });
-    expect(err).toBeInstanceOf(TemplateError);
+    expect(err).toBeInstanceOf(UserError);
     expect(err.message).toContain("templates/b.liquid:2:1: Include cycle: a.liquid -> b.liquid -> a.liquid");
   });
 

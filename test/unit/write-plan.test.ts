@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { OutputError } from "../../src/errors.js";
+import { UserError } from "../../src/errors.js";
 import { readProject } from "../../src/io/project-files.js";
 import { diffPlan, JOURNAL_NAME, writePlan } from "../../src/io/write-plan.js";
 import type { BakeFile } from "../../src/plan/bake-file.js";
@@ -135,7 +135,7 @@ describe("writePlan", () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(OutputError);
+    expect(error).toBeInstanceOf(UserError);
     expect((error as Error).message).toContain(message);
   });
 });

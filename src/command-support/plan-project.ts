@@ -1,10 +1,8 @@
-import { basename, resolve } from "node:path";
-import type { Output, PlanCommandOptions } from "../cli.js";
+import { basename } from "node:path";
 import { formatIssue, type Issue } from "../errors.js";
 import { readProject, type ProjectFiles } from "../io/project-files.js";
 import { buildPlan, type Plan } from "../plan/plan.js";
-
-export const DEFAULT_BAKE_FILE = "docker-bake.json";
+import type { Output, PlanCommandOptions } from "./types.js";
 
 export function printWarnings(warnings: readonly Issue[], output: Output): void {
   for (const w of warnings) output.err(`bakeplan: warning: ${formatIssue(w)}\n`);
@@ -22,7 +20,7 @@ export function planProject(opts: PlanCommandOptions, output: Output): { files: 
     only: opts.only,
     inputs: opts.inputs,
     strict: opts.strict,
-    ...(opts.maxVariants !== undefined ? { maxVariants: opts.maxVariants } : {}),
+    maxVariants: opts.maxVariants,
   });
   plan.timings = { "load+validate": tRead, ...plan.timings };
   printWarnings([...files.warnings, ...plan.warnings], output);
@@ -36,8 +34,4 @@ export function planProject(opts: PlanCommandOptions, output: Output): { files: 
     );
   }
   return { files, plan };
-}
-
-export function bakeFilePath(files: ProjectFiles, out?: string): string {
-  return out !== undefined ? resolve(out) : resolve(files.dir, DEFAULT_BAKE_FILE);
 }

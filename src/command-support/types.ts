@@ -1,0 +1,19 @@
+import type { BuildInputs } from "../plan/naming.js";
+import type { Override } from "../resolve/resolve.js";
+
+/** Where commands print; tests pass their own. */
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** What every command that plans takes, parsed from its command line. */
+export interface PlanCommandOptions {
+  config: string;
+  set: Override[];
+  only: string[];
+  inputs: BuildInputs;
+  strict: boolean;
+  maxVariants?: number;
+  verbose: boolean;
+}
