@@ -13,7 +13,7 @@ export function list(opts: PlanCommandOptions & { json: boolean; all: boolean },
     platforms: t.bake.platforms ?? [],
     dockerfile: t.dockerfile,
     stage: t.bake.target,
-    ...(t.variant.includedBy ? { reason: t.variant.includedBy.reason } : {}),
+    reason: t.variant.includedBy?.reason,
   }));
   const excluded = opts.all
     ? plan.matrix.excluded.map((e) => ({ name: e.name, built: false, values: e.values, reason: e.rule.reason }))

@@ -34,7 +34,7 @@ export function parsePlainProgress(text: string, targets: readonly string[]): Pr
       if (named && !vertices.has(id)) {
         const first = named[1]!.split(" ")[0]!;
         const target = known.has(first) ? first : targets.length === 1 ? targets[0] : undefined;
-        vertices.set(id, { name: rest, ...(target ? { target } : {}) });
+        vertices.set(id, { name: rest, target });
         continue;
       }
       const v = vertices.get(id);
@@ -198,7 +198,7 @@ export class RawProgress {
     for (const [digest, v] of this.vertices) {
       const status = v.error ? "ERROR" : v.cached ? "CACHED" : v.completed ? "DONE" : undefined;
       const first = [...v.targets][0];
-      vertices.set(digest, { name: v.name, ...(first ? { target: first } : {}), ...(status ? { status } : {}) });
+      vertices.set(digest, { name: v.name, target: first, status });
       if (!v.step) continue;
       const realError = v.error !== undefined && !CANCELED.test(v.error);
       for (const t of v.targets) {
