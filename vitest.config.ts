@@ -2,6 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    globalSetup: ["test/setup/global-setup.ts"],
+    reporters: ["default", "./test/setup/skip-reason-reporter.ts"],
     projects: [
       {
         test: {

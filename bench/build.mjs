@@ -16,11 +16,11 @@
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { ensureBuilt, REPO } from "../scripts/build-dist.mjs";
 
-const REPO = resolve(import.meta.dirname, "..");
 const REGISTRY = "127.0.0.1:5000";
 const ROUNDS = Number.parseInt(process.env.BENCH_ROUNDS ?? "3", 10);
 
@@ -45,30 +45,6 @@ function preflight() {
     console.error(`bench:build: ${problems.join("; ")}. Run \`make docker-up\` first.`);
     process.exit(1);
   }
-}
-
-function newest(dir) {
-  let t = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    t = Math.max(t, st.isDirectory() ? newest(p) : st.mtimeMs);
-  }
-  return t;
-}
-
-function ensureBuilt() {
-  let built = 0;
-  try {
-    built = statSync(join(REPO, "dist/bin.js")).mtimeMs;
-  } catch {
-    // not built yet
-  }
-  if (built < newest(join(REPO, "src")))
-    sh(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
-      cwd: REPO,
-      stdio: "inherit",
-    });
 }
 
 /** A copy of the fixture with its own repositories and shared-stage nonce. */
@@ -168,7 +144,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   preflight();
-  ensureBuilt();
+  const typeErrors = ensureBuilt();
+  if (typeErrors) console.error(`bench:build: dist/ built, but tsc reported:\n${typeErrors}`);
   const rounds = [];
   for (let i = 0; i < ROUNDS; i++) {
     const a = project();

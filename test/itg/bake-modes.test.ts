@@ -4,21 +4,10 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { exampleCopy, REPO } from "../helpers.js";
 import { describeWithDocker, REGISTRY } from "./docker.js";
-import {
-  bakeplan,
-  e2eProject,
-  ensureBuilt,
-  localImages,
-  registry,
-  registryTags,
-  summaryRows,
-  type Project,
-} from "./e2e.js";
-
-beforeAll(() => ensureBuilt());
+import { bakeplan, e2eProject, localImages, registry, registryTags, summaryRows, type Project } from "./e2e.js";
 
 /** The fixture's dev stage, where the failure is inserted for one framework. */
 const DEV_STEP = 'RUN sleep 1 && echo "dev {{ framework }} {{ cuda }}" > /target.txt';

@@ -9,7 +9,6 @@ import {
   bakeplan,
   docker,
   e2eProject,
-  ensureBuilt,
   localImages,
   rawVertices,
   registry,
@@ -35,7 +34,6 @@ describeWithDocker("engine", "bakeplan bake: one bake of the fixture's 8 targets
   let cold: Run;
 
   beforeAll(async () => {
-    ensureBuilt();
     p = e2eProject();
     cold = ok(await bakeplan(["bake", "all", ...INPUTS, ...RAW], { cwd: p.dir }));
   });

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, it } from "vitest";
+import { skippedSuiteName } from "../setup/skip-reason.js";
 
 function works(args: string[]): boolean {
   try {
@@ -44,7 +45,7 @@ export function describeWithDocker(what: "buildx" | "engine", name: string, fn: 
     });
     return;
   }
-  describe.skip(`${name} (skipped: ${missing}; run \`make docker-up\`)`, fn);
+  describe.skip(skippedSuiteName(name, missing), fn);
 }
 
 export { REGISTRY };

@@ -2,7 +2,7 @@
 // test/fixtures/e2e with its own registry repositories, docker and registry calls.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO } from "../helpers.js";
@@ -19,31 +19,6 @@ export const TARGETS = [
   "beta-cuda13",
   "beta-cuda13-dev",
 ];
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p);
-    t = Math.max(t, st.isDirectory() ? newest(p) : st.mtimeMs);
-  }
-  return t;
-}
-
-/** Compiles src/ to dist/ when dist/bin.js is missing or older than a source file. */
-export function ensureBuilt(): void {
-  let built: number;
-  try {
-    built = statSync(join(REPO, "dist/bin.js")).mtimeMs;
-  } catch {
-    built = 0;
-  }
-  if (built >= newest(join(REPO, "src"))) return;
-  execFileSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
-    cwd: REPO,
-    stdio: "inherit",
-  });
-}
 
 export interface Run {
   code: number | null;

@@ -1,6 +1,6 @@
 // Hardening catalogue, properties that need real processes: a plan killed with SIGKILL, two plans
 // at once on one tree, and a read-only bake/ (as an unprivileged user when the tests run as root).
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import {
   chmodSync,
   chownSync,
@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readProject } from "../../src/io/project-files.js";
 import { JOURNAL_NAME } from "../../src/io/write-plan.js";
 import { buildPlan } from "../../src/plan/plan.js";
@@ -21,25 +21,6 @@ import { REPO, runCli, testdir } from "../helpers.js";
 import { expectTreeUnchanged, HARD_CONTEXT, HARD_TEMPLATE, snapshotTree } from "../hardening-helpers.js";
 
 const BIN = join(REPO, "bin/bakeplan.js");
-
-/** `make test` builds dist/ first; a bare `vitest run` after editing src/ gets a fresh build here. */
-beforeAll(() => {
-  const newest = (dir: string): number =>
-    Math.max(
-      0,
-      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
-        e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
-      ),
-    );
-  const dist = join(REPO, "dist/bin.js");
-  if (existsSync(dist) && statSync(dist).mtimeMs >= newest(join(REPO, "src"))) return;
-  try {
-    execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: REPO, stdio: "pipe" });
-  } catch {
-    // Type errors still emit JavaScript; a missing dist/bin.js fails below.
-  }
-  expect(existsSync(dist), "dist/bin.js (run `make build`)").toBe(true);
-}, 120_000);
 
 /** A project whose plan has `n` distinct Dockerfiles (one per framework value), at generation `g`. */
 function bigProject(n: number, g: number): string {
