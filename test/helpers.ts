@@ -1,10 +1,12 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { onTestFinished } from "vitest";
 import { main } from "../src/bin.js";
 import { loadContext } from "../src/config/load.js";
 import type { Project } from "../src/config/normalize.js";
+import { readProject } from "../src/io/project-files.js";
+import { buildPlan, type Plan } from "../src/plan/plan.js";
 import type { TemplateFiles } from "../src/render/templates.js";
 
 export const REPO = resolve(import.meta.dirname, "..");
@@ -109,4 +111,49 @@ export function templateFiles(files: Record<string, string> = { "Dockerfile.liqu
 /** A throwaway project directory with MINI_CONTEXT and MINI_TEMPLATE; `files` adds or replaces files. */
 export function miniProject(files: Record<string, string> = {}): string {
   return testdir({ "context.yaml": MINI_CONTEXT, "templates/Dockerfile.liquid": MINI_TEMPLATE, ...files });
+}
+
+/** One buildx run captured from the real engine by scripts/capture-buildx-fixtures.mjs. */
+export interface CapturedRun {
+  /** After `docker`; `<metadata>` stands for the --metadata-file path. */
+  argv: string[];
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** What buildx wrote to --metadata-file (bake runs only; null when it wrote nothing). */
+  metadata?: Record<string, unknown> | null;
+}
+
+const BUILDX_FIXTURES = join(REPO, "test/fixtures/buildx");
+
+/** The buildx versions with captured output, e.g. ["0.29.1"]. */
+export function capturedBuildxVersions(): string[] {
+  return readdirSync(BUILDX_FIXTURES).sort();
+}
+
+export function capturedRun(version: string, name: string): CapturedRun {
+  return JSON.parse(readFileSync(join(BUILDX_FIXTURES, version, `${name}.json`), "utf8")) as CapturedRun;
+}
+
+/**
+ * The plan of test/fixtures/e2e as the capture made it (`--registry 127.0.0.1:5000`), with the
+ * same template edit, read without touching the fixture.
+ */
+export function capturedProjectPlan(edit?: { file: string; from: string; to: string }): {
+  project: Project;
+  templates: TemplateFiles;
+  plan: Plan;
+} {
+  const files = readProject(join(REPO, "test/fixtures/e2e/context.yaml"));
+  const templates = new Map(files.templates);
+  if (edit) {
+    const text = templates.get(edit.file);
+    if (text === undefined || !text.includes(edit.from)) throw new Error(`${edit.file} does not contain ${edit.from}`);
+    templates.set(edit.file, text.replace(edit.from, edit.to));
+  }
+  const plan = buildPlan(files.project, templates, {
+    configLabel: "context.yaml",
+    inputs: { registry: "127.0.0.1:5000" },
+  });
+  return { project: files.project, templates, plan };
 }

@@ -28,9 +28,16 @@ interface CheckWarning {
   location?: { ranges?: { start?: { line?: number } }[] };
 }
 
-/** What `--call check,format=json` prints on stdout: per target, its warnings or the error that stopped the check. */
+/** One target's result; when the check stopped, buildx 0.29 gives `error` (the full text) and `buildError` (its message and Dockerfile line). */
+interface CheckResult {
+  warnings?: CheckWarning[] | null;
+  error?: string | { message?: string };
+  buildError?: { message?: string; location?: CheckWarning["location"] };
+}
+
+/** What `--call check,format=json` prints on stdout, per target. */
 export interface CallCheckOutput {
-  target?: Record<string, { check?: { warnings?: CheckWarning[]; error?: { message?: string } } }>;
+  target?: Record<string, { check?: CheckResult }>;
 }
 
 export interface Finding {
@@ -60,10 +67,9 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
   writePlan(plan, files.dir, bakeFile);
   await probeBuildx(MIN_BUILDX, opts.builder);
 
-  const argv = bakeArgv({
+  const argv = lintArgv({
     file: relative(files.dir, bakeFile) || bakeFile,
     targets,
-    call: "check,format=json",
     sets: opts.baseImage !== undefined ? baseImageSets(plan, targets, opts.baseImage) : [],
     builder: opts.builder,
   });
@@ -88,6 +94,16 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
   if (res.exitCode !== 0) throw failed("");
   const dockerfiles = new Set(targets.map((n) => plannedTarget(plan, n).dockerfile));
   output.out(`lint: no findings in ${dockerfiles.size} Dockerfile(s) (${targets.length} targets)\n`);
+}
+
+/** The one buildx run of a lint: BuildKit's checks, as JSON on stdout, over the selected targets. */
+export function lintArgv(input: {
+  file: string;
+  targets: string[];
+  sets: string[];
+  builder: string | undefined;
+}): string[] {
+  return bakeArgv({ ...input, call: "check,format=json" });
 }
 
 /** `--base-image`: every image ARG a target's Dockerfile declares, set to the one local image. */
@@ -127,8 +143,13 @@ export function mapFindings(
   for (const name of targets) {
     const t = plannedTarget(plan, name);
     const result = checked.target?.[name]?.check;
-    if (result?.error?.message) errors.push(`${name}: ${result.error.message}`);
     const content = plan.files.find((f) => f.path === t.dockerfile)?.content ?? "";
+    const whereIs = (line: number) => {
+      const src = line > 0 ? templateLineOf(content, line, templates, templatesLabel) : undefined;
+      return src ? `${templatesLabel}/${src.template}${src.line ? `:${src.line}` : ""}` : `${t.dockerfile}:${line}`;
+    };
+    const stopped = checkError(result);
+    if (stopped) errors.push(`${name}: ${stopped.line > 0 ? `${whereIs(stopped.line)}: ` : ""}${stopped.message}`);
     for (const w of result?.warnings ?? []) {
       const line = w.location?.ranges?.[0]?.start?.line ?? 0;
       const rule = w.ruleName ?? "check";
@@ -138,10 +159,7 @@ export function mapFindings(
         existing.targets.push(name);
         continue;
       }
-      const src = line > 0 ? templateLineOf(content, line, templates, templatesLabel) : undefined;
-      const where = src
-        ? `${templatesLabel}/${src.template}${src.line ? `:${src.line}` : ""}`
-        : `${t.dockerfile}:${line}`;
+      const where = whereIs(line);
       findings.set(key, {
         where,
         rule,
@@ -155,6 +173,15 @@ export function mapFindings(
   }
   const sorted = [...findings.values()].sort((a, b) => compareStrings(a.where, b.where) || a.line - b.line);
   return { findings: sorted, errors };
+}
+
+/** Why a target's check stopped, with its Dockerfile line (0 when unknown), if it did. */
+function checkError(result: CheckResult | undefined): { message: string; line: number } | undefined {
+  const message =
+    result?.buildError?.message ??
+    (typeof result?.error === "string" ? result.error.split("\n")[0] : result?.error?.message);
+  if (!message) return undefined;
+  return { message, line: result?.buildError?.location?.ranges?.[0]?.start?.line ?? 0 };
 }
 
 export function formatFinding(f: Finding): string {

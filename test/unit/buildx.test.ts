@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { bakeArgv, parseBuildxVersion, versionAtLeast } from "../../src/io/buildx.js";
 import { shellQuote } from "../../src/text.js";
+import { capturedBuildxVersions, capturedRun } from "../helpers.js";
 import { parsePlainProgress, RawProgress } from "../../src/io/progress.js";
 
 describe("bakeArgv", () => {
@@ -77,6 +78,10 @@ describe("parseBuildxVersion", () => {
     ["github.com/docker/buildx v0.13.1-desktop.1 abc", "0.13.1"],
   ])("%s -> %s", (stdout, version) => {
     expect(parseBuildxVersion(stdout)?.version).toBe(version);
+  });
+
+  it.each(capturedBuildxVersions())("reads %s from that buildx's own `docker buildx version`", (version) => {
+    expect(parseBuildxVersion(capturedRun(version, "version").stdout)?.version).toBe(version);
   });
 
   it("returns undefined for text without a version", () => {

@@ -1,0 +1,131 @@
+// Captures what the real buildx prints for the commands bakeplan runs, as unit-test data:
+// test/fixtures/buildx/<buildx version>/<case>.json = {argv, exitCode, stdout, stderr} (bake runs
+// add `metadata`, the --metadata-file buildx wrote). Each case runs in a copy of test/fixtures/e2e
+// planned with `--registry 127.0.0.1:5000`; the copy's path reads `<project>` and the metadata
+// file `<metadata>`. Needs the engine `make docker-up` starts; run it under the end-to-end lock:
+//   flock /tmp/bakeplan-itg.lock node scripts/capture-buildx-fixtures.mjs
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureBuilt, REPO } from "./build-dist.mjs";
+
+const REGISTRY = "127.0.0.1:5000";
+const METADATA = "<metadata>";
+const PROJECT = "<project>";
+/** The fixture's dev stage, and the same with a failing step for the beta framework (as bake-modes.test.ts). */
+const DEV_STEP = 'RUN sleep 1 && echo "dev {{ framework }} {{ cuda }}" > /target.txt';
+const FAILING_DEV_STEP = `{% if framework == "beta" %}RUN sleep 1 && exit 7{% endif %}\n${DEV_STEP}`;
+/** A deprecated instruction BuildKit's checks report (as bake-modes.test.ts). */
+const BETA_STEP = 'RUN sleep 1 && echo "beta=$BETA_REF" > /framework.txt';
+
+function run(cmd, args, cwd) {
+  const res = spawnSync(cmd, args, { cwd, encoding: "utf8", maxBuffer: 256 << 20 });
+  if (res.error) throw res.error;
+  return res;
+}
+
+/** A fresh copy of the e2e fixture, `edit` applied to one template, planned. */
+function project(edit) {
+  const dir = mkdtempSync(join(tmpdir(), "bakeplan-capture-"));
+  cpSync(join(REPO, "test/fixtures/e2e"), dir, { recursive: true });
+  if (edit) {
+    const path = join(dir, "templates", edit.file);
+    const text = readFileSync(path, "utf8");
+    if (!text.includes(edit.from)) throw new Error(`${edit.file} does not contain ${edit.from}`);
+    writeFileSync(path, text.replace(edit.from, edit.to));
+  }
+  const plan = run(process.execPath, [join(REPO, "bin/bakeplan.js"), "plan", "--registry", REGISTRY], dir);
+  if (plan.status !== 0) throw new Error(`bakeplan plan failed:\n${plan.stderr}`);
+  return dir;
+}
+
+function capture(outDir, name, dir, argv) {
+  const metadataFile = join(dir, "metadata.json");
+  rmSync(metadataFile, { force: true });
+  const res = run(
+    "docker",
+    argv.map((a) => (a === METADATA ? metadataFile : a)),
+    dir,
+  );
+  const scrub = (text) => text.replaceAll(dir, PROJECT);
+  const fixture = { argv, exitCode: res.status, stdout: scrub(res.stdout), stderr: scrub(res.stderr) };
+  if (argv.includes(METADATA))
+    fixture.metadata = existsSync(metadataFile) ? JSON.parse(scrub(readFileSync(metadataFile, "utf8"))) : null;
+  writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(fixture, null, 2)}\n`);
+  console.log(`${name}: exit ${res.status}`);
+}
+
+function removeImages() {
+  const images = run("docker", ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"])
+    .stdout.split("\n")
+    .filter((l) => l.startsWith(`${REGISTRY}/bakeplan-e2e/app:`));
+  if (images.length > 0) run("docker", ["image", "rm", "--force", ...images]);
+}
+
+const typeErrors = ensureBuilt();
+if (typeErrors) console.error(typeErrors);
+const versionOutput = run("docker", ["buildx", "version"]);
+const version = /(\d+\.\d+\.\d+)/.exec(versionOutput.stdout)?.[1];
+if (versionOutput.status !== 0 || !version) throw new Error(`docker buildx version: ${versionOutput.stderr}`);
+const outDir = join(REPO, "test/fixtures/buildx", version);
+mkdirSync(outDir, { recursive: true });
+
+const bake = ["buildx", "bake", "-f", "docker-bake.json"];
+const rawjson = [...bake, "--progress=rawjson", "--metadata-file", METADATA];
+const projects = [];
+try {
+  const plain = project();
+  const failing = project({ file: "Dockerfile.liquid", from: DEV_STEP, to: FAILING_DEV_STEP });
+  const maintainer = project({
+    file: "framework.liquid",
+    from: BETA_STEP,
+    to: `MAINTAINER nobody@example.com\n${BETA_STEP}`,
+  });
+  projects.push(plain, failing, maintainer);
+
+  capture(outDir, "version", plain, ["buildx", "version"]);
+  capture(outDir, "bake-cold", plain, [...rawjson, "--no-cache", "alpha-cuda12", "alpha-cuda12-dev"]);
+  capture(outDir, "bake-warm", plain, [...rawjson, "alpha-cuda12", "alpha-cuda12-dev"]);
+  capture(outDir, "bake-failed", failing, [...rawjson, "alpha-cuda12", "beta-cuda13-dev"]);
+  // What buildx makes of bakeplan's overrides, without building: --print after them.
+  capture(outDir, "print-cache-warm", plain, [
+    ...rawjson,
+    "--set",
+    "*.output=type=cacheonly",
+    "--set",
+    `alpha-cuda12.cache-to=type=registry,ref=${REGISTRY}/bakeplan-e2e/app-cache:alpha-cuda12-main,mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`,
+    "--print",
+    "alpha-cuda12",
+  ]);
+  capture(outDir, "print-push", plain, [
+    ...bake,
+    "--builder",
+    "default",
+    "--progress=rawjson",
+    "--metadata-file",
+    METADATA,
+    "--push",
+    "--print",
+    "alpha-cuda12",
+  ]);
+  capture(outDir, "lint-clean", plain, [...bake, "--call=check,format=json", "alpha-cuda12", "beta-cuda12"]);
+  capture(outDir, "lint-findings", maintainer, [
+    ...bake,
+    "--call=check,format=json",
+    "alpha-cuda12",
+    "beta-cuda12",
+    "beta-cuda12-dev",
+    "beta-cuda13",
+  ]);
+  capture(outDir, "lint-unresolvable-base", plain, [
+    ...bake,
+    "--call=check,format=json",
+    "--set",
+    "alpha-cuda12.args.BASE_IMAGE=nope.invalid/x:1",
+    "alpha-cuda12",
+  ]);
+} finally {
+  removeImages();
+  for (const dir of projects) rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,285 @@
+// `bakeplan bake` without docker: which buildx runs, with which argv, metadata files and --set
+// overrides (argv as data), and what bakeplan makes of buildx's output, fed with output captured
+// from the real buildx (test/fixtures/buildx/<version>/, scripts/capture-buildx-fixtures.mjs).
+import { describe, expect, it } from "vitest";
+import {
+  bakeFailure,
+  bakeRuns,
+  cacheWarmSets,
+  refuseCacheWarmOutputs,
+  summaryTable,
+  userProgressMode,
+  writesCache,
+  type BakeRun,
+  type Selection,
+} from "../../src/commands/bake.js";
+import { UsageError } from "../../src/errors.js";
+import { RawProgress, type Progress } from "../../src/io/progress.js";
+import { capturedBuildxVersions, capturedProjectPlan, capturedRun, loadProject, MINI_CONTEXT } from "../helpers.js";
+
+const BAKE = ["buildx", "bake", "-f", "docker-bake.json"];
+const NO_OPTIONS = {
+  push: false,
+  load: false,
+  builder: undefined as string | undefined,
+  oneByOne: false,
+  extra: [] as string[],
+};
+const TARGETS = ["alpha-cuda12", "alpha-cuda12-dev"];
+
+/** bakeRuns with the capture's metadata placeholder for every temp file: `<metadata>` (one run) or `<metadata-N>`. */
+function runs(
+  selection: Selection,
+  options: Partial<typeof NO_OPTIONS> = {},
+  more: { sets?: string[]; userMetadata?: string } = {},
+): BakeRun[] {
+  return bakeRuns({
+    file: "docker-bake.json",
+    selection,
+    sets: more.sets ?? [],
+    options: { ...NO_OPTIONS, ...options },
+    userMetadata: more.userMetadata,
+    tempMetadata: (i) => (options.oneByOne ? `<metadata-${i}>` : "<metadata>"),
+  });
+}
+
+/** buildx's rawjson progress read line by line, as `bake` reads it. */
+function progressOf(stderr: string, targets: string[]): Progress {
+  const raw = new RawProgress(targets);
+  for (const line of stderr.split("\n")) raw.feed(line);
+  return raw.result();
+}
+
+describe("bakeRuns: which buildx runs, with which argv and metadata file", () => {
+  const selection = { args: ["vllm", "grp"], targets: ["vllm", "vllm-dev", "sglang"] };
+
+  it("one run of the whole selection, named as on the command line; rawjson progress; the metadata file", () => {
+    expect(runs(selection)).toEqual([
+      {
+        targets: ["vllm", "vllm-dev", "sglang"],
+        argv: [...BAKE, "--progress=rawjson", "--metadata-file", "<metadata>", "vllm", "grp"],
+        metadataFile: "<metadata>",
+      },
+    ]);
+  });
+
+  it("--push, --load, --builder, then --set overrides, then the user's buildx args, then the targets", () => {
+    const [run] = runs(
+      selection,
+      { push: true, load: true, builder: "ci", extra: ["--no-cache", "--set", "*.platform=linux/arm64"] },
+      { sets: ["*.output=type=cacheonly"] },
+    );
+    expect(run!.argv).toEqual([
+      ...BAKE,
+      "--builder",
+      "ci",
+      "--progress=rawjson",
+      "--metadata-file",
+      "<metadata>",
+      "--push",
+      "--load",
+      "--set",
+      "*.output=type=cacheonly",
+      "--no-cache",
+      "--set",
+      "*.platform=linux/arm64",
+      "vllm",
+      "grp",
+    ]);
+  });
+
+  it.each([["--progress=plain"], ["--progress", "tty"]])("leaves the progress mode to a user's %s", (...extra) => {
+    expect(runs(selection, { extra })[0]!.argv).toEqual([
+      ...BAKE,
+      "--metadata-file",
+      "<metadata>",
+      ...extra,
+      "vllm",
+      "grp",
+    ]);
+  });
+
+  it("lets buildx write the user's --metadata-file itself when there is one run", () => {
+    expect(runs(selection, {}, { userMetadata: "/work/m.json" })[0]).toMatchObject({
+      metadataFile: "/work/m.json",
+      argv: expect.arrayContaining(["--metadata-file", "/work/m.json"]) as unknown,
+    });
+  });
+
+  it("--one-by-one: one run per target, in order, each with its own overrides, the `*.` ones and a temp metadata file", () => {
+    const sets = ["*.output=type=cacheonly", "vllm.cache-to=c1", "vllm-dev.cache-to=c2", "sglang.cache-to=c3"];
+    expect(runs(selection, { oneByOne: true }, { sets, userMetadata: "/work/m.json" })).toEqual([
+      {
+        targets: ["vllm"],
+        argv: [
+          ...BAKE,
+          "--progress=rawjson",
+          "--metadata-file",
+          "<metadata-0>",
+          "--set",
+          "*.output=type=cacheonly",
+          "--set",
+          "vllm.cache-to=c1",
+          "vllm",
+        ],
+        metadataFile: "<metadata-0>",
+      },
+      {
+        targets: ["vllm-dev"],
+        argv: [
+          ...BAKE,
+          "--progress=rawjson",
+          "--metadata-file",
+          "<metadata-1>",
+          "--set",
+          "*.output=type=cacheonly",
+          "--set",
+          "vllm-dev.cache-to=c2",
+          "vllm-dev",
+        ],
+        metadataFile: "<metadata-1>",
+      },
+      {
+        targets: ["sglang"],
+        argv: [
+          ...BAKE,
+          "--progress=rawjson",
+          "--metadata-file",
+          "<metadata-2>",
+          "--set",
+          "*.output=type=cacheonly",
+          "--set",
+          "sglang.cache-to=c3",
+          "sglang",
+        ],
+        metadataFile: "<metadata-2>",
+      },
+    ]);
+  });
+});
+
+describe("--cache-warm", () => {
+  // prettier-ignore
+  it.each([
+    { options: { push: true }, refused: true },
+    { options: { load: true }, refused: true },
+    { options: { extra: ["--push"] }, refused: true },
+    { options: { extra: ["--set", "*.output=type=registry"] }, refused: true },
+    { options: { extra: ["--set=vllm.push=true"] }, refused: true },
+    { options: { extra: ["--no-cache", "--progress=plain"] }, refused: false },
+  ])("with $options: refused $refused", ({ options, refused }) => {
+    const check = () => refuseCacheWarmOutputs({ cacheWarm: true, push: false, load: false, extra: [], ...options });
+    if (refused) expect(check).toThrow(new UsageError("--cache-warm writes only cache; it cannot be combined with --push, --load or an output override"));
+    else expect(check).not.toThrow();
+    expect(() => refuseCacheWarmOutputs({ cacheWarm: false, push: false, load: false, extra: [], ...options })).not.toThrow();
+  });
+
+  it("needs a cache: section", () => {
+    const { plan } = capturedProjectPlan();
+    expect(() => cacheWarmSets(plan, loadProject(MINI_CONTEXT), [], {})).toThrow(
+      new UsageError("--cache-warm needs a `cache:` section in context.yaml"),
+    );
+  });
+
+  it("writes cache, even where the plan reads it only", () => {
+    const { plan } = capturedProjectPlan();
+    // Planned without --branch: the plan writes no cache, so only --cache-warm makes this bake write it.
+    expect(writesCache(plan, TARGETS, false)).toBe(false);
+    expect(writesCache(plan, TARGETS, true)).toBe(true);
+  });
+});
+
+describe("userProgressMode", () => {
+  it.each([
+    [[], undefined],
+    [["--progress=plain"], "plain"],
+    [["--no-cache", "--progress", "rawjson"], "rawjson"],
+    [["--progress"], ""],
+  ])("%j -> %j", (extra, mode) => {
+    expect(userProgressMode(extra)).toBe(mode);
+  });
+});
+
+describe.each(capturedBuildxVersions())("with buildx %s's output", (version) => {
+  it("a cold bake: the argv bakeplan runs, each target's steps built, digest and tags from the metadata", () => {
+    const cold = capturedRun(version, "bake-cold");
+    const [run] = runs({ args: TARGETS, targets: TARGETS }, { extra: ["--no-cache"] });
+    expect(run!.argv).toEqual(cold.argv);
+    expect(cold.exitCode).toBe(0);
+    const progress = progressOf(cold.stderr, TARGETS);
+    expect(progress.failedTargets).toEqual([]);
+    const digest = (t: string) => (cold.metadata![t] as Record<string, string>)["containerimage.digest"]!.slice(0, 19);
+    expect(summaryTable(TARGETS, cold.metadata!, progress.byTarget)).toBe(
+      [
+        "TARGET            CACHE               DIGEST               TAGS",
+        `alpha-cuda12      4 of 4 steps built  ${digest("alpha-cuda12")}  127.0.0.1:5000/bakeplan-e2e/app:latest-alpha-cuda12`,
+        `alpha-cuda12-dev  5 of 5 steps built  ${digest("alpha-cuda12-dev")}  127.0.0.1:5000/bakeplan-e2e/app:latest-alpha-cuda12-dev`,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("the same bake again: every step came from cache", () => {
+    const warm = capturedRun(version, "bake-warm");
+    expect(runs({ args: TARGETS, targets: TARGETS })[0]!.argv).toEqual(warm.argv);
+    const progress = progressOf(warm.stderr, TARGETS);
+    expect(progress.byTarget.get("alpha-cuda12")).toEqual({ steps: 4, cached: 4, built: 0, errors: 0 });
+    expect(progress.byTarget.get("alpha-cuda12-dev")).toEqual({ steps: 5, cached: 5, built: 0, errors: 0 });
+    expect(summaryTable(TARGETS, warm.metadata!, progress.byTarget)).toMatch(
+      /^alpha-cuda12 {6}fully cached {2}sha256:[0-9a-f]{12} {2}127\.0\.0\.1:5000\/bakeplan-e2e\/app:latest-alpha-cuda12$/m,
+    );
+  });
+
+  it("a failing RUN step: buildx's exit code and the target that failed, not the one built beside it", () => {
+    const failed = capturedRun(version, "bake-failed");
+    const targets = ["alpha-cuda12", "beta-cuda13-dev"];
+    expect(runs({ args: targets, targets })[0]!.argv).toEqual(failed.argv);
+    expect(failed.exitCode).not.toBe(0);
+    const progress = progressOf(failed.stderr, targets);
+    expect(progress.failedTargets).toEqual(["beta-cuda13-dev"]);
+    expect(bakeFailure(failed.exitCode, progress.failedTargets)).toBe(
+      `docker buildx bake failed with exit code ${failed.exitCode}: target beta-cuda13-dev failed`,
+    );
+    expect(bakeFailure(failed.exitCode, progress.failedTargets, { done: ["alpha-cuda12"], notStarted: 2 })).toBe(
+      `docker buildx bake failed with exit code ${failed.exitCode}: target beta-cuda13-dev failed (--one-by-one: built alpha-cuda12 before it; 2 not started)`,
+    );
+  });
+
+  /** The target as `buildx bake --print` resolved it, with bakeplan's overrides applied. */
+  function printed(run: { stdout: string }): { output?: unknown; "cache-to"?: unknown } {
+    return (JSON.parse(run.stdout) as { target: Record<string, { output?: unknown; "cache-to"?: unknown }> }).target[
+      "alpha-cuda12"
+    ]!;
+  }
+
+  it("--cache-warm's overrides: buildx applies them as cache-only output and this target's cache-to", () => {
+    const capture = capturedRun(version, "print-cache-warm");
+    const { plan, project } = capturedProjectPlan();
+    const sets = cacheWarmSets(plan, project, ["alpha-cuda12"], { registry: "127.0.0.1:5000" });
+    const [run] = runs({ args: ["alpha-cuda12"], targets: ["alpha-cuda12"] }, { extra: ["--print"] }, { sets });
+    expect(run!.argv).toEqual(capture.argv);
+    expect(printed(capture)).toMatchObject({
+      output: [{ type: "cacheonly" }],
+      "cache-to": [
+        {
+          type: "registry",
+          ref: "127.0.0.1:5000/bakeplan-e2e/app-cache:alpha-cuda12-main",
+          mode: "max",
+          "image-manifest": "true",
+          "oci-mediatypes": "true",
+          "ignore-error": "true",
+        },
+      ],
+    });
+  });
+
+  it("--push --builder: buildx pushes the image", () => {
+    const capture = capturedRun(version, "print-push");
+    const [run] = runs(
+      { args: ["alpha-cuda12"], targets: ["alpha-cuda12"] },
+      { push: true, builder: "default", extra: ["--print"] },
+    );
+    expect(run!.argv).toEqual(capture.argv);
+    expect(printed(capture).output).toEqual([{ type: "image", push: "true" }]);
+  });
+});
