@@ -4,7 +4,7 @@ import { didYouMean } from "../text.js";
 import { normalize, type Project } from "./normalize.js";
 import { checkRules } from "./rules.js";
 import { ContextSchema } from "./schema.js";
-import { formatPath, YamlSource, type KeyPath } from "./yaml-source.js";
+import { YamlSource, type KeyPath } from "./yaml-source.js";
 
 export interface LoadResult {
   project: Project;
@@ -45,9 +45,8 @@ function describeZodIssue(issue: z.core.$ZodIssue, source: YamlSource, root: unk
   const path = issue.path as KeyPath;
   switch (issue.code) {
     case "unrecognized_keys": {
-      const parent = valueAt(root, path);
+      const known = knownKeys(path);
       return issue.keys.map((key) => {
-        const known = knownKeys(path, parent);
         const hint = didYouMean(key, known);
         return {
           message: `Unknown key "${key}".${hint ? ` Did you mean "${hint}"?` : known.length ? ` Known keys: ${known.join(", ")}.` : ""}`,
@@ -117,7 +116,7 @@ function unionHint(path: KeyPath): string {
 }
 
 /** Known keys of the strict object at `path`, for "did you mean". */
-function knownKeys(path: KeyPath, _parent: unknown): string[] {
+function knownKeys(path: KeyPath): string[] {
   let schema: z.core.$ZodType = ContextSchema;
   for (const seg of path) {
     schema = unwrap(schema);
@@ -154,5 +153,3 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
     else return s;
   }
 }
-
-export { formatPath };
