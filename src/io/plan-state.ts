@@ -17,22 +17,16 @@
 // that close to the save is also checked by content.
 // Anything else (a missing or unreadable state, any difference) runs the full plan. Templates
 // that use the `date` filter make output depend on the clock: such plans are never skipped.
-// Only node: built-ins are imported here, so the up-to-date path stays cheap to load.
+// Only node: built-ins are imported here (and io/ modules that import only them), so the
+// up-to-date path stays cheap to load.
 
 import { createHash } from "node:crypto";
-import {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fileStamp } from "./stamp.js";
+import { walkTemplateDir } from "./template-dir.js";
 
 const FORMAT = 1;
 const KEEP_STATES = 256;
@@ -74,15 +68,6 @@ export interface PlanFacts {
 
 const sha1 = (text: string | Buffer) => createHash("sha1").update(text).digest("base64");
 
-function stamp(path: string): string | undefined {
-  try {
-    const s = statSync(path, { bigint: true });
-    return `${s.dev}:${s.ino}:${s.mode}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-  } catch {
-    return undefined;
-  }
-}
-
 /** How long after a change a second change can still leave the same stamp: a few kernel clock ticks, or 2 s where timestamps are whole seconds (FAT, some network filesystems). */
 function racyWindowMs(mtimeNs: bigint): number {
   return mtimeNs % 1_000_000_000n === 0n ? 2000 : 100;
@@ -108,7 +93,7 @@ function toolIdentity(): string[] {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const full = join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (/\.[cm]?[jt]s$/.test(entry.name)) parts.push(`${relative(root, full)} ${stamp(full)}`);
+      else if (/\.[cm]?[jt]s$/.test(entry.name)) parts.push(`${relative(root, full)} ${fileStamp(full)}`);
     }
   };
   walk(root);
@@ -117,7 +102,7 @@ function toolIdentity(): string[] {
   for (const dep of ["liquidjs", "yaml", "zod", "commander"]) {
     let found = "-";
     for (let dir = root; ; dir = dirname(dir)) {
-      const st = stamp(join(dir, "node_modules", dep, "package.json"));
+      const st = fileStamp(join(dir, "node_modules", dep, "package.json"));
       if (st !== undefined) {
         found = `${join(dir, "node_modules", dep)} ${st}`;
         break;
@@ -130,31 +115,21 @@ function toolIdentity(): string[] {
 }
 
 /**
- * Every entry under the template directory as readTemplates walks it (links followed), with the
- * digest of each *.liquid file: read from disk, or taken from the texts that were rendered.
+ * Every entry under the template directory, with the digest of each *.liquid file: read from
+ * disk, or taken from the texts that were rendered.
  */
 function templateEntries(dir: string, rendered?: ReadonlyMap<string, string>): [string, string][] {
-  const entries: [string, string][] = [];
-  const seen = new Set<string>([realpathSync(dir)]);
-  const walk = (sub: string) => {
-    for (const name of readdirSync(join(dir, sub)).sort()) {
-      const rel = sub ? `${sub}/${name}` : name;
-      const full = join(dir, rel);
-      if (statSync(full).isDirectory()) {
-        const real = realpathSync(full);
-        entries.push([`${rel}/`, real]);
-        if (seen.has(real)) continue;
-        seen.add(real);
-        walk(rel);
-      } else if (!name.endsWith(".liquid")) entries.push([rel, ""]);
-      else if (rendered) {
-        const text = rendered.get(rel);
-        entries.push([rel, text === undefined ? "(not rendered)" : sha1(text)]);
-      } else entries.push([rel, sha1(readFileSync(full))]);
-    }
-  };
-  walk("");
-  return entries;
+  const entries = walkTemplateDir(dir);
+  if (!entries) throw new Error(`${dir}: no template directory`);
+  return entries.map((entry): [string, string] => {
+    if (entry.kind === "directory") return [`${entry.rel}/`, entry.real];
+    // Any other kind fails the plan, so it is never in a saved state.
+    if (entry.kind !== "file") return [entry.rel, entry.kind];
+    if (!entry.rel.endsWith(".liquid")) return [entry.rel, ""];
+    if (!rendered) return [entry.rel, sha1(readFileSync(entry.real))];
+    const text = rendered.get(entry.rel);
+    return [entry.rel, text === undefined ? "(not rendered)" : sha1(text)];
+  });
 }
 
 export class PlanState {
@@ -172,7 +147,7 @@ export class PlanState {
       const dir = cacheDir();
       if (!dir) return undefined;
       const config = resolve(configPath);
-      const configStamp = stamp(config);
+      const configStamp = fileStamp(config);
       if (configStamp === undefined) return undefined;
       const env = ["LANG", "LC_ALL", "LC_TIME", "TZ"].map((k) => [k, process.env[k] ?? null]);
       const key = sha1(
@@ -198,7 +173,7 @@ export class PlanState {
       )
         return undefined;
       if (JSON.stringify(readdirSync(s.outDir.path).sort()) !== JSON.stringify(s.outDir.names)) return undefined;
-      for (const [path, st] of s.outputs) if (stamp(path) !== st) return undefined;
+      for (const [path, st] of s.outputs) if (fileStamp(path) !== st) return undefined;
       if (JSON.stringify(templateEntries(s.templates.dir)) !== JSON.stringify(s.templates.entries)) return undefined;
       let checkedByContent = false;
       for (const [path, , digest] of s.outputs) {
@@ -225,13 +200,13 @@ export class PlanState {
   record(facts: PlanFacts): void {
     try {
       // The config must be the one that was read: stamped before the plan, not within a clock tick of a change.
-      if (this.configRacy || stamp(this.configPath) !== this.configStamp) return this.forget();
+      if (this.configRacy || fileStamp(this.configPath) !== this.configStamp) return this.forget();
       // Output that depends on the clock is never "unchanged".
       if ([...facts.templates.values()].some((t) => /\|\s*date\b/.test(t))) return this.forget();
       const now = Date.now();
       const outputs: [string, string, string?][] = [];
       for (const o of facts.outputs) {
-        const st = stamp(o.abs);
+        const st = fileStamp(o.abs);
         if (st === undefined) return this.forget();
         outputs.push(isRacy(o.abs, now) ? [o.abs, st, sha1(o.content())] : [o.abs, st]);
       }

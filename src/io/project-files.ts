@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, relative, resolve, sep } from "node:path";
 import { loadContext, type LoadResult } from "../config/load.js";
 import { UserError } from "../errors.js";
 import type { TemplateFiles } from "../render/templates.js";
+import { walkTemplateDir } from "./template-dir.js";
 
 export interface ProjectFiles extends LoadResult {
   /** Directory of context.yaml: every relative path in the plan is relative to it. */
@@ -40,52 +41,20 @@ export function readProject(configPath: string): ProjectFiles {
 
 /** Every *.liquid file under the template directory; a link that leads outside it is an error. */
 export function readTemplates(dir: string, label: string): TemplateFiles {
-  let root: string;
-  try {
-    root = realpathSync(dir);
-  } catch {
-    throw new UserError("Template directory not found", { location: { file: label } });
-  }
+  const entries = walkTemplateDir(dir);
+  if (!entries) throw new UserError("Template directory not found", { location: { file: label } });
   const files = new Map<string, string>();
-  const seenDirs = new Set<string>([root]);
-  const outside: { rel: string; real: string }[] = [];
-  const walk = (sub: string) => {
-    for (const entry of readdirSync(join(dir, sub), { withFileTypes: true }).sort((a, b) =>
-      a.name < b.name ? -1 : 1,
-    )) {
-      const rel = sub ? `${sub}/${entry.name}` : entry.name;
-      const full = join(dir, rel);
-      let real: string;
-      try {
-        real = realpathSync(full);
-      } catch (e) {
-        let link: string;
-        try {
-          link = readlinkSync(full);
-        } catch {
-          throw new UserError(`Cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
-            location: { file: `${label}/${rel}` },
-          });
-        }
-        const target = resolve(dirname(full), link);
-        if (target === root || target.startsWith(root + sep))
-          throw new UserError(`Broken link (to ${target})`, { location: { file: `${label}/${rel}` } });
-        outside.push({ rel, real: target });
-        continue;
-      }
-      if (real !== root && !real.startsWith(root + sep)) {
-        outside.push({ rel, real });
-        continue;
-      }
-      if (statSync(real).isDirectory()) {
-        if (seenDirs.has(real)) continue;
-        seenDirs.add(real);
-        walk(rel);
-      } else if (entry.name.endsWith(".liquid")) files.set(rel, readFileSync(real, "utf8"));
-    }
-  };
-  walk("");
-  if (outside.length > 0) throw outsideLinkError(outside[0]!, files, label);
+  let outside: { rel: string; real: string } | undefined;
+  for (const entry of entries) {
+    if (entry.kind === "unreadable")
+      throw new UserError(`Cannot read (${entry.code})`, { location: { file: `${label}/${entry.rel}` } });
+    if (entry.kind === "broken")
+      throw new UserError(`Broken link (to ${entry.target})`, { location: { file: `${label}/${entry.rel}` } });
+    if (entry.kind === "outside") outside ??= entry;
+    else if (entry.kind === "file" && entry.rel.endsWith(".liquid"))
+      files.set(entry.rel, readFileSync(entry.real, "utf8"));
+  }
+  if (outside) throw outsideLinkError(outside, files, label);
   return files;
 }
 

@@ -21,6 +21,7 @@ import { UserError } from "../errors.js";
 import { isGenerated } from "../render/dockerfile.js";
 import type { Plan } from "../plan/plan.js";
 import { displayPath } from "./project-files.js";
+import { fileStamp } from "./stamp.js";
 
 export interface WriteSummary {
   written: string[];
@@ -279,16 +280,6 @@ interface Changes {
   changed: Output[];
   stale: string[];
   summary: WriteSummary;
-}
-
-/** Stamp of a file (undefined when it cannot be stat'ed): a replaced file (bakeplan renames into place) gets a new one. */
-function fileStamp(abs: string): string | undefined {
-  try {
-    const s = statSync(abs, { bigint: true });
-    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-  } catch {
-    return undefined;
-  }
 }
 
 /** `seen` carries what an earlier pass of this writer compared: a file with the same stamp since is not read again. */
