@@ -4,7 +4,7 @@ import { join, relative, resolve } from "node:path";
 import { bakeFilePath } from "../command-support/bake-file.js";
 import { planProject } from "../command-support/plan-project.js";
 import { table } from "../command-support/table.js";
-import { plannedTarget, selectTargets } from "../command-support/targets.js";
+import { plannedTarget } from "../command-support/targets.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import type { Project } from "../config/normalize.js";
 import { BuildxError, UsageError } from "../errors.js";
@@ -12,6 +12,7 @@ import { bakeArgv, checkCacheExport, probeBuildx, runDocker } from "../io/buildx
 import { displayPath } from "../io/project-files.js";
 import { parsePlainProgress, RawProgress, type Progress } from "../io/progress.js";
 import { writePlan } from "../io/write-plan.js";
+import { selectBakeTargets } from "../matrix/select.js";
 import { cacheRefs, type BuildInputs } from "../plan/naming.js";
 import type { Plan } from "../plan/plan.js";
 import { shellQuote } from "../text.js";
@@ -52,7 +53,11 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   // The written plan is always the whole matrix, so `bakeplan check` stays green; selection is buildx's.
   const { files, plan } = planProject({ ...opts, only: [] }, output);
   const bakeFile = bakeFilePath(opts.config, opts.out);
-  const selection = selectTargets(plan, files, opts.targets, opts.only);
+  const selection = selectBakeTargets(
+    { variants: plan.targets.map((t) => t.variant), groups: plan.groups, axes: files.project.axes },
+    opts.targets,
+    opts.only,
+  );
   const userMetadata = opts.metadataFile !== undefined ? resolve(opts.metadataFile) : undefined;
   const stamp = `${process.pid}-${Date.now()}`;
   const runs = bakeRuns({

@@ -1,11 +1,12 @@
 import { relative } from "node:path";
 import { bakeFilePath } from "../command-support/bake-file.js";
 import { planProject } from "../command-support/plan-project.js";
-import { plannedTarget, selectTargets } from "../command-support/targets.js";
+import { plannedTarget } from "../command-support/targets.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { BuildxError, UserError } from "../errors.js";
 import { bakeArgv, probeBuildx, runDocker, stderrTail } from "../io/buildx.js";
 import { writePlan } from "../io/write-plan.js";
+import { selectBakeTargets } from "../matrix/select.js";
 import type { Plan } from "../plan/plan.js";
 import { templateLineOf } from "../render/source-map.js";
 import type { TemplateFiles } from "../render/templates.js";
@@ -63,7 +64,11 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
   const { files, plan } = planProject({ ...opts, only: [] }, output);
   const bakeFile = bakeFilePath(opts.config, opts.out);
   const names = opts.targets.length === 0 && opts.only.length === 0 ? ["all"] : opts.targets;
-  const { targets } = selectTargets(plan, files, names, opts.only);
+  const { targets } = selectBakeTargets(
+    { variants: plan.targets.map((t) => t.variant), groups: plan.groups, axes: files.project.axes },
+    names,
+    opts.only,
+  );
   writePlan(plan, files.dir, bakeFile);
   await probeBuildx(MIN_BUILDX, opts.builder);
 

@@ -1,7 +1,6 @@
-import { ConfigError, UsageError, type Issue } from "../errors.js";
+import { ConfigError, type Issue } from "../errors.js";
 import type { AxisValue, Match, Project, Rule } from "../config/normalize.js";
 import { matchLabel } from "../config/normalize.js";
-import { didYouMean } from "../text.js";
 
 export interface Variant {
   /** axis -> value, for every axis. */
@@ -172,58 +171,4 @@ function label(values: Record<string, string>): string {
   return Object.entries(values)
     .map(([k, v]) => `${k}=${v}`)
     .join(", ");
-}
-
-/**
- * Targets picked by selectors: a target name, a group name, or `axis=value[,axis=value]`
- * (repeating an axis means "either"). Several selectors add up.
- */
-export function selectVariants(
-  variants: Variant[],
-  selectors: string[],
-  groups: Map<string, string[]>,
-  project: Project,
-): Variant[] {
-  if (selectors.length === 0) return variants;
-  const picked = new Set<string>();
-  for (const selector of selectors) {
-    for (const name of resolveSelector(selector, variants, groups, project)) picked.add(name);
-  }
-  return variants.filter((v) => picked.has(v.name));
-}
-
-function resolveSelector(
-  selector: string,
-  variants: Variant[],
-  groups: Map<string, string[]>,
-  project: Project,
-): string[] {
-  if (selector.includes("=")) {
-    const match: Match = {};
-    for (const part of selector.split(",")) {
-      const [axis, value] = part.split("=", 2).map((s) => s.trim()) as [string, string | undefined];
-      const def = project.axes.find((a) => a.name === axis);
-      if (!def || value === undefined)
-        throw new UsageError(
-          `Unknown axis "${axis}" in selector "${selector}". Axes: ${project.axes.map((a) => a.name).join(", ")}`,
-        );
-      if (!def.values.some((v) => v.value === value))
-        throw new UsageError(
-          `Unknown value "${value}" for axis "${axis}" in selector "${selector}". Values: ${def.values.map((v) => v.value).join(", ")}`,
-        );
-      (match[axis] ??= []).push(value);
-    }
-    const names = variants.filter((v) => matches(match, v.values)).map((v) => v.name);
-    if (names.length === 0)
-      throw new UsageError(`Selector "${selector}" matches no target (the combination is excluded)`);
-    return names;
-  }
-  const group = groups.get(selector);
-  if (group) return group;
-  if (variants.some((v) => v.name === selector)) return [selector];
-  const all = [...variants.map((v) => v.name), ...groups.keys()];
-  const hint = didYouMean(selector, all);
-  throw new UsageError(
-    `Unknown target or group "${selector}".${hint ? ` Did you mean "${hint}"?` : ""} Targets: ${variants.map((v) => v.name).join(", ")}. Groups: ${[...groups.keys()].join(", ")}`,
-  );
 }

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { ConfigError, UserError, type Issue } from "../errors.js";
 import type { Project } from "../config/normalize.js";
-import { expandMatrix, matches, selectVariants, type Matrix, type Variant } from "../matrix/expand.js";
+import { expandMatrix, matches, type Matrix, type Variant } from "../matrix/expand.js";
+import { selectVariants } from "../matrix/select.js";
 import {
   applicableLayers,
   COMMAND_LINE,
@@ -132,7 +133,10 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     ...(opts.strict !== undefined ? { strict: opts.strict } : {}),
   });
   const allGroups = computeGroups(project, matrix.variants);
-  const selected = selectVariants(matrix.variants, opts.only ?? [], allGroups, project);
+  const selected = selectVariants(
+    { variants: matrix.variants, groups: allGroups, axes: project.axes },
+    opts.only ?? [],
+  );
   lap("expand");
 
   const issues: Issue[] = [];

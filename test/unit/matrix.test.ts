@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, UsageError } from "../../src/errors.js";
-import { expandMatrix, selectVariants } from "../../src/matrix/expand.js";
+import { expandMatrix } from "../../src/matrix/expand.js";
+import { selectVariants } from "../../src/matrix/select.js";
 import { computeGroups } from "../../src/plan/plan.js";
 import { loadProject, MINI_CONTEXT } from "../helpers.js";
 
@@ -179,7 +180,9 @@ describe("selectVariants", () => {
   function select(selectors: string[]): string[] {
     const project = loadProject(yaml);
     const { variants } = expandMatrix(project);
-    return selectVariants(variants, selectors, computeGroups(project, variants), project).map((v) => v.name);
+    return selectVariants({ variants, groups: computeGroups(project, variants), axes: project.axes }, selectors).map(
+      (v) => v.name,
+    );
   }
 
   // prettier-ignore
@@ -218,7 +221,9 @@ describe("selectVariants", () => {
     const project = loadProject(`${MINI_CONTEXT}exclude:\n  - when: {framework: sglang, os: ubi}\n    reason: no\n`);
     const { variants } = expandMatrix(project);
     expect(() =>
-      selectVariants(variants, ["framework=sglang,os=ubi"], computeGroups(project, variants), project),
+      selectVariants({ variants, groups: computeGroups(project, variants), axes: project.axes }, [
+        "framework=sglang,os=ubi",
+      ]),
     ).toThrow('Selector "framework=sglang,os=ubi" matches no target (the combination is excluded)');
   });
 });
