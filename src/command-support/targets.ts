@@ -1,6 +1,7 @@
 import type { YamlSource } from "../config/yaml-source.js";
 import { formatLocation, UsageError, UserError } from "../errors.js";
-import type { Plan, PlannedTarget } from "../plan/plan.js";
+import type { Plan } from "../plan/plan.js";
+import type { PlannedTarget } from "../plan/targets.js";
 import { didYouMean } from "../text.js";
 
 /** The planned target called `name`; an excluded combination says why it is not built. */

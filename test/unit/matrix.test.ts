@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, UsageError } from "../../src/errors.js";
 import { expandMatrix } from "../../src/matrix/expand.js";
 import { selectVariants } from "../../src/matrix/select.js";
-import { computeGroups } from "../../src/plan/plan.js";
+import { computeGroups } from "../../src/plan/groups.js";
 import { loadProject, MINI_CONTEXT } from "../helpers.js";
 
 // MINI_CONTEXT: framework [vllm, sglang] x os [ubuntu (name ""), ubi] x target [runtime (name ""), dev].

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
 import { expandMatrix } from "../../src/matrix/expand.js";
 import { selectBakeTargets, selectVariants, type Selectable } from "../../src/matrix/select.js";
-import { computeGroups } from "../../src/plan/plan.js";
+import { computeGroups } from "../../src/plan/groups.js";
 import { loadProject, MINI_CONTEXT } from "../helpers.js";
 
 const ALL = ["sglang", "sglang-dev", "sglang-ubi", "sglang-ubi-dev", "vllm", "vllm-dev", "vllm-ubi", "vllm-ubi-dev"];

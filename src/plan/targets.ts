@@ -1,0 +1,146 @@
+import { posix } from "node:path";
+import type { Project } from "../config/normalize.js";
+import type { Issue } from "../errors.js";
+import type { Variant } from "../matrix/expand.js";
+import type { DockerfileShape } from "../render/dockerfile.js";
+import { COMMAND_LINE, type ResolvedValues } from "../resolve/resolve.js";
+import { compareStrings, sortRecord } from "../text.js";
+import { checkValue } from "../values.js";
+import type { Analysis, Declarations } from "./analyze.js";
+import type { BakeTarget } from "./bake-file.js";
+import type { Content } from "./contents.js";
+import { cacheRefs, imageTags, ociLabels, type BuildInputs } from "./naming.js";
+import type { Rendering } from "./render-variants.js";
+
+export interface PlannedTarget {
+  variant: Variant;
+  values: ResolvedValues;
+  /** Path of its Dockerfile, relative to the project directory. */
+  dockerfile: string;
+  declarations: Declarations;
+  bake: BakeTarget;
+}
+
+/** What the earlier stages found for each variant. */
+export interface TargetInputs {
+  valuesOf: ReadonlyMap<Variant, ResolvedValues>;
+  renderingOf: ReadonlyMap<Variant, Rendering>;
+  pathOf: ReadonlyMap<Content, string>;
+  analysis: Analysis;
+  inputs: BuildInputs;
+}
+
+/**
+ * One bake target per variant, and every problem in variant order: its Dockerfile's (reported
+ * with the first target that uses it), a missing stage, then its tags, cache refs, labels and
+ * secrets. A problem every target shares (a bad registry, a label) is reported once.
+ */
+export function planTargets(
+  project: Project,
+  variants: readonly Variant[],
+  from: TargetInputs,
+): { targets: PlannedTarget[]; issues: Issue[] } {
+  const { build } = project;
+  const issues: Issue[] = [];
+  const addOnce = (issue: Issue) => {
+    if (!issues.some((i) => i.message === issue.message)) issues.push(issue);
+  };
+  const reported = new Set<Content>();
+  const targets = variants.map((variant): PlannedTarget => {
+    const rendering = from.renderingOf.get(variant)!;
+    const path = from.pathOf.get(rendering.content)!;
+    const shape = from.analysis.shapeOf.get(rendering.content)!;
+    if (!reported.has(rendering.content)) {
+      reported.add(rendering.content);
+      for (const p of shape.problems) issues.push({ message: p, location: { file: path } });
+    }
+    if (!shape.stages.includes(variant.stage))
+      issues.push({
+        message: `Stage "${variant.stage}" (bake target of ${variant.name}) is not defined in ${path}. Stages: ${shape.stages.join(", ") || "(none)"}`,
+        location: { file: `${build.templates}/${build.template}` },
+      });
+
+    const values = from.valuesOf.get(variant)!;
+    const refs = imageRefs(project, variant, from.inputs);
+    refs.problems.forEach(addOnce);
+    const labels = labelsOf(project, variant, values, from.inputs);
+    labels.problems.forEach(addOnce);
+    const secrets = secretEntries(values);
+    issues.push(...secrets.problems);
+    return {
+      variant,
+      values,
+      dockerfile: path,
+      declarations: from.analysis.declarationsOf.get(rendering)!,
+      bake: {
+        context: build.context,
+        dockerfile: posix.relative(build.context, path) || path,
+        target: variant.stage,
+        args: declaredArgs(shape, values),
+        platforms: values.platforms && [...values.platforms.value],
+        tags: nonEmpty(refs.tags),
+        labels: labels.labels,
+        "cache-from": nonEmpty(refs.cacheFrom),
+        "cache-to": nonEmpty(refs.cacheTo),
+        secret: nonEmpty(secrets.entries),
+        network: build.network,
+      },
+    };
+  });
+  return { targets, issues };
+}
+
+/** Build args: the values of the ARGs its Dockerfile declares, by name. */
+export function declaredArgs(shape: DockerfileShape, values: ResolvedValues): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const name of shape.args.keys()) {
+    const v = values.args.get(name);
+    if (v !== undefined) args[name] = v.value;
+  }
+  return sortRecord(args);
+}
+
+/** Image tags and cache refs, with their problems located in context.yaml or on the command line. */
+function imageRefs(project: Project, variant: Variant, inputs: BuildInputs) {
+  const tags = imageTags(project, variant, inputs);
+  const cache = cacheRefs(project, variant, inputs);
+  const problems = [...tags.problems, ...cache.problems].map((p): Issue => ({
+    message: p.message,
+    location:
+      p.flag !== undefined ? { file: COMMAND_LINE, path: p.flag } : project.source.locate(p.path ?? ["publish"]),
+  }));
+  return { tags: tags.tags, cacheFrom: cache.from, cacheTo: cache.to, problems };
+}
+
+/** OCI labels, overridden by labels from context.yaml; a value that would break out of its line is a problem. */
+export function labelsOf(project: Project, variant: Variant, values: ResolvedValues, inputs: BuildInputs) {
+  const labels: Record<string, string> = { ...ociLabels(project, variant, inputs) };
+  for (const [k, v] of values.labels) labels[k] = v.value;
+  const problems: Issue[] = [];
+  for (const [k, v] of Object.entries(labels))
+    for (const message of checkValue(k, v, "label"))
+      problems.push({ message, location: values.labels.get(k)?.source ?? project.source.locate(["project"]) });
+  return { labels: sortRecord(labels), problems };
+}
+
+/** Bake secret entries (`id=X,env=Y` or `id=X,src=FILE`), by id. */
+export function secretEntries(values: ResolvedValues): { entries: string[]; problems: Issue[] } {
+  const problems: Issue[] = [];
+  const entries = [...values.secrets]
+    .sort(([a], [b]) => compareStrings(a, b))
+    .map(([id, s]) => {
+      const ref = s.value.env !== undefined ? `env=${s.value.env}` : `src=${s.value.src}`;
+      if (/[,"\n\r]/.test(ref))
+        problems.push({
+          message: `Secret ${id}: a comma, quote or line break cannot appear in a bake secret entry`,
+          location: s.source,
+        });
+      return `id=${id},${ref}`;
+    });
+  return { entries, problems };
+}
+
+/** Bake attributes that are lists are left out when empty. */
+function nonEmpty<T>(list: T[]): T[] | undefined {
+  return list.length > 0 ? list : undefined;
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { UserError } from "../../../src/errors.js";
+import { expandMatrix } from "../../../src/matrix/expand.js";
+import { renderVariants, templateScope } from "../../../src/plan/render-variants.js";
+import { resolveVariants } from "../../../src/plan/resolve-variants.js";
+import type { TemplateFiles } from "../../../src/render/templates.js";
+import { loadProject, MINI_CONTEXT, templateFiles } from "../../helpers.js";
+import { variant } from "./stages.js";
+
+function render(yaml = MINI_CONTEXT, templates: TemplateFiles = templateFiles()) {
+  const project = loadProject(yaml);
+  const { variants } = expandMatrix(project);
+  const valuesOf = resolveVariants(project, variants, []);
+  return { project, variants, valuesOf, renderingOf: renderVariants(project, templates, variants, valuesOf) };
+}
+
+describe("renderVariants", () => {
+  it("renders once per template scope: variants differing only in the stage axis share the rendering", () => {
+    const r = render();
+    expect(new Set(r.renderingOf.values()).size).toBe(4);
+    expect(r.renderingOf.get(variant(r, "vllm"))).toBe(r.renderingOf.get(variant(r, "vllm-dev")));
+    expect(r.renderingOf.get(variant(r, "vllm"))).not.toBe(r.renderingOf.get(variant(r, "vllm-ubi")));
+  });
+
+  it("gives renders with the same body one Content, each with its own declarations", () => {
+    const r = render(MINI_CONTEXT, templateFiles({ "Dockerfile.liquid": "FROM a AS runtime\nFROM runtime AS dev\n" }));
+    const renderings = [...new Set(r.renderingOf.values())];
+    expect(renderings).toHaveLength(4);
+    expect(new Set(renderings.map((x) => x.content)).size).toBe(1);
+  });
+
+  it("passes each variant's package manager and tidies the text", () => {
+    const r = render();
+    const body = (name: string) => r.renderingOf.get(variant(r, name))!.content.body;
+    expect(body("vllm")).toContain("apt-get install");
+    expect(body("vllm-ubi")).toContain("dnf install");
+    expect(body("vllm")).not.toMatch(/\n\n\n/);
+    expect(r.renderingOf.get(variant(r, "vllm"))!.declared.map((d) => `${d.name} ${d.template}:${d.line}`)).toEqual([
+      "BASE_IMAGE Dockerfile.liquid:1",
+      "FW_REF Dockerfile.liquid:3",
+    ]);
+  });
+
+  it("refuses an include cycle at the include, under the template directory label", () => {
+    const yaml = MINI_CONTEXT.replace("stage_axis:", "build:\n  templates: ./tpl/\nstage_axis:");
+    const files = templateFiles({
+      "Dockerfile.liquid": "{% include 'a' %}",
+      "a.liquid": "\n{% include 'Dockerfile' %}",
+    });
+    let error: unknown;
+    try {
+      render(yaml, files);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message).toMatch(/^tpl\/a\.liquid:2:\d+: Include cycle: /);
+  });
+});
+
+describe("templateScope", () => {
+  it("holds the non-stage axes, vars, sorted args and the project name", () => {
+    const yaml = MINI_CONTEXT.replace(
+      "      package_manager: dnf",
+      "      package_manager: dnf\n      vars: {family: rhel}",
+    );
+    const r = render(yaml);
+    const v = variant(r, "vllm-ubi-dev");
+    const scope = templateScope(r.project, v, r.valuesOf.get(v)!);
+    expect(scope).toEqual({
+      framework: "vllm",
+      os: "ubi",
+      vars: { family: "rhel" },
+      args: { BASE_IMAGE: "docker.io/library/ubuntu:24.04", FW_REF: "v1" },
+      project: { name: "demo" },
+    });
+    expect(Object.keys(scope.args as object)).toEqual(["BASE_IMAGE", "FW_REF"]);
+  });
+});

@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { labelsOf, planTargets, secretEntries } from "../../../src/plan/targets.js";
+import { MINI_CONTEXT, MINI_TEMPLATE, templateFiles } from "../../helpers.js";
+import { runStages, variant } from "./stages.js";
+
+function targetsOf(...args: Parameters<typeof runStages>) {
+  const staged = runStages(...args);
+  return { staged, ...planTargets(staged.project, staged.variants, staged) };
+}
+
+describe("planTargets", () => {
+  it("builds a bake target per variant, in variant order, with only non-empty list attributes", () => {
+    const { targets, issues } = targetsOf();
+    expect(issues).toEqual([]);
+    expect(targets.map((t) => t.variant.name)).toEqual([
+      "vllm",
+      "vllm-dev",
+      "vllm-ubi",
+      "vllm-ubi-dev",
+      "sglang",
+      "sglang-dev",
+      "sglang-ubi",
+      "sglang-ubi-dev",
+    ]);
+    const vllmUbiDev = targets[3]!;
+    expect(vllmUbiDev.dockerfile).toBe("bake/vllm-ubi.Dockerfile");
+    expect(JSON.parse(JSON.stringify(vllmUbiDev.bake))).toEqual({
+      context: ".",
+      dockerfile: "bake/vllm-ubi.Dockerfile",
+      target: "dev",
+      args: { BASE_IMAGE: "docker.io/library/ubuntu:24.04", FW_REF: "v1" },
+      platforms: ["linux/amd64"],
+      tags: ["registry.example.com/demo/app:vllm-ubi-dev"],
+      labels: {
+        "org.opencontainers.image.source": "https://example.com/demo",
+        "org.opencontainers.image.title": "demo vllm-ubi-dev",
+      },
+    });
+    expect(targets[0]!.declarations).toBe(targets[1]!.declarations);
+  });
+
+  it("reports a Dockerfile's problems with its first target, a missing stage per target, shared problems once", () => {
+    const template = "FROM a AS runtime\nFROM b AS runtime\n";
+    const { issues } = targetsOf(MINI_CONTEXT, templateFiles({ "Dockerfile.liquid": template }), {
+      inputs: { registry: "bad registry" },
+    });
+    expect(issues.map((i) => `${i.location?.file}: ${i.message.slice(0, 48)}`)).toEqual([
+      'bake/sglang.Dockerfile: stage "runtime" is defined twice',
+      'command line: Invalid registry "bad registry": expected a host',
+      'templates/Dockerfile.liquid: Stage "dev" (bake target of vllm-dev) is not def',
+      'templates/Dockerfile.liquid: Stage "dev" (bake target of vllm-ubi-dev) is not',
+      'templates/Dockerfile.liquid: Stage "dev" (bake target of sglang-dev) is not d',
+      'templates/Dockerfile.liquid: Stage "dev" (bake target of sglang-ubi-dev) is n',
+    ]);
+  });
+
+  it("locates a problem of a command-line input at its flag", () => {
+    const { issues } = targetsOf(MINI_CONTEXT, templateFiles(), { inputs: { registry: "bad registry" } });
+    expect(issues.map((i) => [i.location, i.message])).toEqual([
+      [
+        { file: "command line", path: "--registry" },
+        'Invalid registry "bad registry": expected a host name with an optional :port',
+      ],
+    ]);
+  });
+
+  it("sends a Dockerfile only the ARGs it declares", () => {
+    const yaml = MINI_CONTEXT.replace("  images:\n", "  args: {PLAIN: p, UNUSED: u}\n  images:\n");
+    const { targets } = targetsOf(yaml, templateFiles({ "Dockerfile.liquid": `${MINI_TEMPLATE}ARG PLAIN\n` }));
+    expect(Object.keys(targets[0]!.bake.args ?? {})).toEqual(["BASE_IMAGE", "FW_REF", "PLAIN"]);
+  });
+});
+
+describe("labelsOf and secretEntries", () => {
+  const yaml = `${MINI_CONTEXT.replace(
+    "  platforms: [linux/amd64]\n",
+    '  platforms: [linux/amd64]\n  labels: {"org.opencontainers.image.title": custom, z.note: ok}\n  secrets:\n    zed: {env: ZED}\n    abc: {src: "a,b"}\n',
+  )}`;
+
+  it("lets context labels override the OCI labels, sorted by name", () => {
+    const staged = runStages(yaml);
+    const v = variant(staged, "vllm");
+    expect(labelsOf(staged.project, v, staged.valuesOf.get(v)!, { version: "1.0" })).toEqual({
+      labels: {
+        "org.opencontainers.image.source": "https://example.com/demo",
+        "org.opencontainers.image.title": "custom",
+        "org.opencontainers.image.version": "1.0",
+        "z.note": "ok",
+      },
+      problems: [],
+    });
+  });
+
+  it("writes bake secret entries sorted by id, and refuses a comma in one", () => {
+    const staged = runStages(yaml);
+    const { entries, problems } = secretEntries(staged.valuesOf.get(variant(staged, "vllm"))!);
+    expect(entries).toEqual(["id=abc,src=a,b", "id=zed,env=ZED"]);
+    expect(problems.map((p) => [p.location?.path, p.message])).toEqual([
+      ["defaults.secrets.abc", "Secret abc: a comma, quote or line break cannot appear in a bake secret entry"],
+    ]);
+  });
+});
