@@ -67,10 +67,12 @@ interface ParsedPlanOptions {
 }
 
 function planOptions(o: ParsedPlanOptions): PlanCommandOptions {
+  // An empty value (e.g. BAKEPLAN_SHA= in CI) counts as not given.
   const inputs: BuildInputs = {};
-  const given = { version: o.imageVersion, sha: o.sha, branch: o.branch, registry: o.registry };
-  for (const [key, value] of Object.entries(given) as [keyof BuildInputs, string | undefined][])
-    if (value !== undefined && value !== "") inputs[key] = value;
+  if (o.imageVersion) inputs.version = o.imageVersion;
+  if (o.sha) inputs.sha = o.sha;
+  if (o.branch) inputs.branch = o.branch;
+  if (o.registry) inputs.registry = o.registry;
   return {
     config: o.config,
     set: parseSet(o.set ?? []),
