@@ -279,7 +279,7 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
 }
 
 function lintCommand(program: Command, output: Output): void {
-  // lint writes the plan before buildx reads it, so it takes plan's options and writes what plan would.
+  // lint checks the committed plan (written first outside CI, as plan would); tags and cache refs do not matter to it.
   program
     .command("lint")
     .description(
@@ -289,11 +289,7 @@ function lintCommand(program: Command, output: Output): void {
     .addOption(option.config())
     .addOption(option.set())
     .addOption(option.only())
-    .addOption(option.imageVersion())
-    .addOption(option.sha())
-    .addOption(option.branch())
-    .addOption(option.registry())
-    .addOption(option.out("bake file to write before linting"))
+    .addOption(option.out("bake file to lint (written first outside CI)"))
     .addOption(option.builder())
     .option(
       "--base-image <image>",

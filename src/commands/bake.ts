@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { bakeFilePath } from "../command-support/bake-file.js";
-import { planProject } from "../command-support/plan-project.js";
+import { committedAndWanted, runningInCI, useCommittedPlan } from "../command-support/committed-plan.js";
 import { table } from "../command-support/table.js";
 import { plannedTarget } from "../command-support/targets.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
@@ -11,9 +11,10 @@ import { BuildxError, UsageError } from "../errors.js";
 import { bakeArgv, checkCacheExport, probeBuildx, runDocker } from "../io/buildx.js";
 import { displayPath } from "../io/project-files.js";
 import { parsePlainProgress, RawProgress, type Progress } from "../io/progress.js";
-import { writePlan } from "../io/write-plan.js";
 import { selectBakeTargets } from "../matrix/select.js";
 import { cacheRefs, type BuildInputs } from "../plan/naming.js";
+import type { BakeTarget } from "../plan/bake-file.js";
+import { bakeOverride, isEmptyOverride, withTargetAttributes } from "../plan/override.js";
 import type { Plan } from "../plan/plan.js";
 import { shellQuote } from "../text.js";
 
@@ -50,34 +51,51 @@ const MIN_BUILDX: [number, number, number] = [0, 17, 0];
 
 export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   refuseCacheWarmOutputs(opts);
-  // The written plan is always the whole matrix, so `bakeplan check` stays green; selection is buildx's.
-  const { files, plan } = planProject({ ...opts, only: [] }, output);
+  // buildx reads the committed plan (the whole matrix, so `bakeplan check` stays green); this run's
+  // settings (branch, sha, version, registry, cache-warm) go into an override file outside the tree.
+  const { files, committed, wanted } = committedAndWanted(opts, output);
   const bakeFile = bakeFilePath(opts.config, opts.out);
   const selection = selectBakeTargets(
-    { variants: plan.targets.map((t) => t.variant), groups: plan.groups, axes: files.project.axes },
+    { variants: committed.targets.map((t) => t.variant), groups: committed.groups, axes: files.project.axes },
     opts.targets,
     opts.only,
   );
+  let override = bakeOverride(committed.bakeFile, wanted.bakeFile, selection.targets);
+  if (opts.cacheWarm)
+    override = withTargetAttributes(
+      override,
+      cacheWarmAttributes(wanted, files.project, selection.targets, opts.inputs),
+    );
   const userMetadata = opts.metadataFile !== undefined ? resolve(opts.metadataFile) : undefined;
-  const stamp = `${process.pid}-${Date.now()}`;
+  const tempDir = opts.dryRun
+    ? join(tmpdir(), `bakeplan-${process.pid}-${Date.now()}`)
+    : mkdtempSync(join(tmpdir(), "bakeplan-"));
+  const overrideFile = isEmptyOverride(override) ? undefined : join(tempDir, "override.json");
   const runs = bakeRuns({
     file: relative(files.dir, bakeFile) || bakeFile,
+    overrideFile,
     selection,
-    sets: opts.cacheWarm ? cacheWarmSets(plan, files.project, selection.targets, opts.inputs) : [],
+    sets: override.sets,
     options: opts,
     userMetadata,
-    tempMetadata: (i) => join(tmpdir(), `bakeplan-metadata-${stamp}-${i}.json`),
+    tempMetadata: (i) => join(tempDir, `metadata-${i}.json`),
   });
   const where = resolve(process.cwd()) === files.dir ? "" : `cd ${shellQuote([files.dir])} && `;
+  const ci = runningInCI();
   if (opts.dryRun) {
+    useCommittedPlan(committed, files.dir, bakeFile, output, { ci, dryRun: true });
+    // A script that does what a run does: the temp directory, the override file, each buildx bake.
+    output.out(`mkdir -p ${shellQuote([tempDir])}\n`);
+    if (overrideFile) output.out(`cat > ${shellQuote([overrideFile])} <<'EOF'\n${override.json}EOF\n`);
     for (const run of runs) output.out(`${where}${shellQuote(["docker", ...run.argv])}\n`);
     return;
   }
 
-  writePlan(plan, files.dir, bakeFile);
-  await probeBuildx(MIN_BUILDX, opts.builder);
-  if (writesCache(plan, selection.targets, opts.cacheWarm)) await checkCacheExport(opts.builder);
   try {
+    useCommittedPlan(committed, files.dir, bakeFile, output, { ci });
+    if (overrideFile) writeFileSync(overrideFile, override.json);
+    await probeBuildx(MIN_BUILDX, opts.builder);
+    if (writesCache(wanted, selection.targets, opts.cacheWarm)) await checkCacheExport(opts.builder);
     const built = await runInOrder(runs, { cwd: files.dir, where, opts, selection, output });
     output.out(`\n${summaryTable(selection.targets, built.metadata, built.stats)}`);
     if (userMetadata) {
@@ -85,7 +103,7 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
       output.out(`metadata: ${displayPath(userMetadata)}\n`);
     }
   } finally {
-    for (const run of runs) if (run.metadataFile !== userMetadata) rmSync(run.metadataFile, { force: true });
+    rmSync(tempDir, { recursive: true, force: true });
   }
 }
 
@@ -101,26 +119,34 @@ export function refuseCacheWarmOutputs(opts: Pick<BakeOptions, "cacheWarm" | "pu
     );
 }
 
-/** --cache-warm's overrides: no image output, and each target writes its cache ref even off `cache.write_on`. */
-export function cacheWarmSets(plan: Plan, project: Project, targets: string[], inputs: BuildInputs): string[] {
+/** --cache-warm's override attributes: no image output, and each target writes its cache ref even off `cache.write_on`. */
+export function cacheWarmAttributes(
+  plan: Plan,
+  project: Project,
+  targets: string[],
+  inputs: BuildInputs,
+): Record<string, Partial<BakeTarget>> {
   const cache = project.cache;
   if (!cache) throw new UsageError("--cache-warm needs a `cache:` section in context.yaml");
   const branch = inputs.branch ?? cache.writeOn[0] ?? "main";
-  const sets = ["*.output=type=cacheonly"];
+  const attrs: Record<string, Partial<BakeTarget>> = {};
   for (const name of targets)
-    for (const to of cacheRefs(project, plannedTarget(plan, name).variant, { ...inputs, branch }, { forceWrite: true })
-      .to)
-      sets.push(`${name}.cache-to=${to}`);
-  return sets;
+    attrs[name] = {
+      output: ["type=cacheonly"],
+      "cache-to": cacheRefs(project, plannedTarget(plan, name).variant, { ...inputs, branch }, { forceWrite: true }).to,
+    };
+  return attrs;
 }
 
 /**
  * The buildx invocations of a bake: one for the whole selection, or (--one-by-one) one per target,
  * the workaround for remote-cache misses when several targets share one bake (docker/buildx#414).
  * With one run buildx writes the user's metadata file itself; several runs each write a temp file.
+ * Every run reads the committed bake file and, when this run's settings differ from it, the override.
  */
 export function bakeRuns(input: {
   file: string;
+  overrideFile?: string;
   selection: Selection;
   sets: string[];
   options: Pick<BakeOptions, "push" | "load" | "builder" | "oneByOne" | "extra">;
@@ -139,6 +165,7 @@ export function bakeRuns(input: {
         : input.sets.filter((s) => s.startsWith("*.") || run.targets.some((t) => s.startsWith(`${t}.`)));
     const argv = bakeArgv({
       file: input.file,
+      overrideFile: input.overrideFile,
       targets: run.args,
       push: options.push,
       load: options.load,

@@ -1,11 +1,11 @@
 import { relative } from "node:path";
 import { bakeFilePath } from "../command-support/bake-file.js";
+import { runningInCI, useCommittedPlan } from "../command-support/committed-plan.js";
 import { planProject } from "../command-support/plan-project.js";
 import { plannedTarget } from "../command-support/targets.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { BuildxError, UserError } from "../errors.js";
 import { bakeArgv, probeBuildx, runDocker, stderrTail } from "../io/buildx.js";
-import { writePlan } from "../io/write-plan.js";
 import { selectBakeTargets } from "../matrix/select.js";
 import type { Plan } from "../plan/plan.js";
 import { templateLineOf } from "../render/source-map.js";
@@ -61,7 +61,8 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
     const problems = checkImageReference(opts.baseImage);
     if (problems.length > 0) throw new UserError(`--base-image: ${problems.join("; ")}`);
   }
-  const { files, plan } = planProject({ ...opts, only: [] }, output);
+  // The committed plan: tags, labels and cache refs do not change what BuildKit's checks see.
+  const { files, plan } = planProject({ ...opts, only: [], inputs: {} }, output);
   const bakeFile = bakeFilePath(opts.config, opts.out);
   const names = opts.targets.length === 0 && opts.only.length === 0 ? ["all"] : opts.targets;
   const { targets } = selectBakeTargets(
@@ -69,7 +70,7 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
     names,
     opts.only,
   );
-  writePlan(plan, files.dir, bakeFile);
+  useCommittedPlan(plan, files.dir, bakeFile, output, { ci: runningInCI() });
   await probeBuildx(MIN_BUILDX, opts.builder);
 
   const argv = lintArgv({

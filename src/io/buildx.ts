@@ -4,6 +4,8 @@ import { BuildxError } from "../errors.js";
 /** The argv after `docker`, as data (testable without running anything). */
 export interface BakeCommand {
   file: string;
+  /** A second bake file merged over the first (bakeplan's override of this run's settings). */
+  overrideFile?: string;
   targets: string[];
   push?: boolean;
   load?: boolean;
@@ -19,6 +21,7 @@ export interface BakeCommand {
 
 export function bakeArgv(c: BakeCommand): string[] {
   const argv = ["buildx", "bake", "-f", c.file];
+  if (c.overrideFile) argv.push("-f", c.overrideFile);
   if (c.builder) argv.push("--builder", c.builder);
   if (c.progress) argv.push(`--progress=${c.progress}`);
   if (c.metadataFile) argv.push("--metadata-file", c.metadataFile);

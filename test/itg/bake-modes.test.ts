@@ -35,6 +35,7 @@ describeWithDocker("engine", "bakeplan bake: failures, push, cache warming, one 
     } catch (e) {
       buildxCode = (e as { status: number }).status;
     }
+    rmSync(/^mkdir -p (\S+)$/m.exec(dry.stdout)![1]!, { recursive: true, force: true });
     expect(buildxCode).not.toBe(0);
     expect(run.code).toBe(buildxCode);
     expect(run.stderr).toContain(
@@ -204,7 +205,7 @@ describeWithDocker("engine", "bakeplan lint on the e2e fixture", () => {
   it("reports a deliberately bad instruction at the template's file:line, for the targets that render it", async () => {
     const p = e2eProject();
     projects.push(p);
-    const clean = await bakeplan(["lint", "--registry", REGISTRY], { cwd: p.dir });
+    const clean = await bakeplan(["lint"], { cwd: p.dir });
     expect(clean.code, clean.stderr).toBe(0);
     expect(clean.stdout).toBe("lint: no findings in 4 Dockerfile(s) (8 targets)\n");
 
@@ -215,7 +216,7 @@ describeWithDocker("engine", "bakeplan lint on the e2e fixture", () => {
         .split("\n")
         .indexOf("MAINTAINER nobody@example.com") + 1;
     expect(line).toBe(8);
-    const run = await bakeplan(["lint", "--registry", REGISTRY], { cwd: p.dir });
+    const run = await bakeplan(["lint"], { cwd: p.dir });
     expect(run.code).toBe(1);
     const findings = run.stdout.trim().split("\n");
     expect(findings).toHaveLength(2);
@@ -239,7 +240,7 @@ describeWithDocker("buildx", "bakeplan bake --dry-run on the bundled example", (
     const run = await bakeplan(["bake", "--dry-run", "vllm-cuda12"], { cwd: dir });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(
-      /^docker buildx bake -f docker-bake\.json --progress=rawjson --metadata-file \/\S+\/bakeplan-metadata-\d+-\d+-0\.json vllm-cuda12\n$/,
+      /^mkdir -p (\/\S+\/bakeplan-\d+-\d+)\ndocker buildx bake -f docker-bake\.json --progress=rawjson --metadata-file \1\/metadata-0\.json vllm-cuda12\n$/,
     );
     expect(existsSync(join(dir, "docker-bake.json"))).toBe(false);
     expect(existsSync(join(dir, "bake"))).toBe(false);
@@ -253,6 +254,7 @@ describeWithDocker("buildx", "bakeplan bake --dry-run on the bundled example", (
         stdio: ["ignore", "pipe", "ignore"],
       }),
     ) as { target: Record<string, { target: string }> };
+    rmSync(/^mkdir -p (\S+)$/m.exec(run.stdout)![1]!, { recursive: true, force: true });
     expect(Object.keys(printed.target)).toEqual(["vllm-cuda12"]);
     expect(printed.target["vllm-cuda12"]!.target).toBe("runtime");
 
@@ -261,10 +263,28 @@ describeWithDocker("buildx", "bakeplan bake --dry-run on the bundled example", (
       ["bake", "--dry-run", "-c", join(dir, "context.yaml"), "vllm-cuda12", "--cache-warm", "--branch", "feat/x"],
       { cwd: tmpdir() },
     );
-    expect(elsewhere.stdout).toMatch(
-      new RegExp(
-        `^cd ${dir.replaceAll("/", "\\/")} && docker buildx bake -f docker-bake\\.json --progress=rawjson --metadata-file \\S+ --set '\\*\\.output=type=cacheonly' --set vllm-cuda12\\.cache-to=type=registry,ref=123456789012\\.dkr\\.ecr\\.us-west-2\\.amazonaws\\.com/ai-dynamo/dynamo-cache:vllm-cuda12-feat-x,mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true vllm-cuda12\\n$`,
-      ),
+    // --cache-warm's settings go into the override file the script writes, not into the committed plan.
+    const lines = elsewhere.stdout.split("\n");
+    const override = /^cat > (\S+\/override\.json) <<'EOF'$/.exec(lines[1] ?? "")?.[1];
+    expect(override, elsewhere.stdout).toBeDefined();
+    const json = JSON.parse(lines.slice(2, lines.indexOf("EOF")).join("\n")) as { target: Record<string, unknown> };
+    expect(json.target).toEqual({
+      "vllm-cuda12": {
+        output: ["type=cacheonly"],
+        "cache-to": [
+          "type=registry,ref=123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-dynamo/dynamo-cache:vllm-cuda12-feat-x,mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true",
+        ],
+        "cache-from": [
+          "type=registry,ref=123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-dynamo/dynamo-cache:vllm-cuda12-feat-x",
+        ],
+        tags: [
+          "123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-dynamo/dynamo:feat-x-vllm-cuda12",
+          "123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-dynamo/dynamo:latest-vllm-cuda12",
+        ],
+      },
+    });
+    expect(lines.at(-2)).toBe(
+      `cd ${dir} && docker buildx bake -f docker-bake.json -f ${override} --progress=rawjson --metadata-file ${override!.replace("override.json", "metadata-0.json")} vllm-cuda12`,
     );
   });
 });
@@ -278,7 +298,7 @@ describe("bakeplan without docker", () => {
       for (const args of [["bake", "vllm-cuda12"], ["lint"]]) {
         const run = await bakeplan(args, { cwd: dir, env: { ...process.env, PATH: bin } });
         expect(run.code, args.join(" ")).toBe(1);
-        expect(run.stderr).toBe(
+        expect(run.stderr.split("\n").at(-2)! + "\n").toBe(
           "bakeplan: error: docker not found on PATH: install Docker with the buildx plugin (https://docs.docker.com/build/install-buildx/), or run `make docker-up` in the bakeplan repository for a local engine\n",
         );
       }

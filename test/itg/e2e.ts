@@ -28,13 +28,19 @@ export interface Run {
   seconds: number;
 }
 
-/** `node bin/bakeplan.js ARGS` in `cwd`, as a user would run it. */
+/** The environment of a developer's shell: not CI, so `bake` and `lint` write an out-of-date plan first. */
+export function localEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { CI: _ci, ...rest } = env;
+  return rest;
+}
+
+/** `node bin/bakeplan.js ARGS` in `cwd`, as a user would run it (outside CI unless `env` says so). */
 export function bakeplan(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Run> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(REPO, "bin/bakeplan.js"), ...args], {
       cwd: opts.cwd,
-      env: opts.env ?? process.env,
+      env: opts.env ?? localEnv(),
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

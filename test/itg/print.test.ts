@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { exampleCopy, runCli } from "../helpers.js";
@@ -11,6 +11,18 @@ function csvEntry(s: string): Record<string, string> {
 }
 
 type Target = Record<string, unknown>;
+
+/**
+ * The targets of `buildx bake --print`, cache-from in a fixed order: bake appends a later file's
+ * refs after the committed ones, and BuildKit imports every ref of the list, whatever its order.
+ */
+function print(stdout: string): Record<string, Target> {
+  const { target } = JSON.parse(stdout) as { target: Record<string, Target> };
+  for (const t of Object.values(target))
+    if (Array.isArray(t["cache-from"]))
+      (t["cache-from"] as { ref: string }[]).sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  return target;
+}
 
 describeWithDocker("buildx", "docker buildx bake --print over the bundled example", () => {
   it.each([
@@ -65,6 +77,57 @@ describeWithDocker("buildx", "docker buildx bake --print over the bundled exampl
       expect((printed.target["trtllm-cuda13"]!.args as Record<string, string>).TENSORRTLLM_PIP_WHEEL).toBe(
         "tensorrt-llm==$${TRT_VER:-1.3.0rc11}%%{x}",
       );
+  });
+
+  it.each([
+    ["--branch", "main", "--sha", "0123456789abcdef0123456789abcdef01234567", "--image-version", "1.2.0"],
+    ["--branch", "feat/x"],
+    ["--branch", "main", "--registry", "127.0.0.1:5000"],
+    ["--branch", "feat/x", "--cache-warm"],
+  ])("the committed plan plus bakeplan's override file is, to buildx, the plan of this run: %s", async (...flags) => {
+    const dir = exampleCopy();
+    expect((await runCli(["plan"], dir)).code).toBe(0);
+    const committed = readFileSync(join(dir, "docker-bake.json"), "utf8");
+    const dry = await runCli(["bake", "all", "--dry-run", ...flags], dir);
+    expect(dry.code, dry.stderr).toBe(0);
+    const merged = print(
+      execFileSync("sh", ["-c", `${dry.stdout.trim()} --print`], {
+        cwd: dir,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }),
+    );
+    // The script made the temp directory a real run makes and removes.
+    rmSync(/^mkdir -p (\S+)$/m.exec(dry.stdout)![1]!, { recursive: true, force: true });
+    expect(readFileSync(join(dir, "docker-bake.json"), "utf8")).toBe(committed);
+
+    const want = exampleCopy();
+    const inputs = flags.filter((f) => f !== "--cache-warm");
+    expect((await runCli(["plan", "--out", "wanted.json", ...inputs], want)).code).toBe(0);
+    const wanted = print(
+      execFileSync("docker", ["buildx", "bake", "--print", "-f", "wanted.json", "all"], {
+        cwd: want,
+        encoding: "utf8",
+      }),
+    );
+    expect(Object.keys(merged).sort()).toEqual(Object.keys(wanted).sort());
+    for (const [name, t] of Object.entries(wanted)) {
+      if (flags.includes("--cache-warm")) {
+        // Cache only, and each target writes its own ref even where the plan only reads it.
+        t.output = [{ type: "cacheonly" }];
+        t["cache-to"] = [
+          {
+            type: "registry",
+            ref: `123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-dynamo/dynamo-cache:${name}-feat-x`,
+            mode: "max",
+            "image-manifest": "true",
+            "oci-mediatypes": "true",
+            "ignore-error": "true",
+          },
+        ];
+      }
+      expect(merged[name], name).toEqual(t);
+    }
   });
 
   it("vllm-cuda12 alone shows its stage, args, platforms, tags and cache entries", async () => {

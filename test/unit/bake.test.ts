@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import {
   bakeFailure,
   bakeRuns,
-  cacheWarmSets,
+  cacheWarmAttributes,
   refuseCacheWarmOutputs,
   summaryTable,
   userProgressMode,
@@ -15,7 +15,15 @@ import {
 } from "../../src/commands/bake.js";
 import { UsageError } from "../../src/errors.js";
 import { RawProgress, type Progress } from "../../src/io/progress.js";
-import { capturedBuildxVersions, capturedProjectPlan, capturedRun, loadProject, MINI_CONTEXT } from "../helpers.js";
+import { bakeOverride, withTargetAttributes } from "../../src/plan/override.js";
+import {
+  capturedBuildxVersions,
+  capturedProjectPlan,
+  capturedRun,
+  loadProject,
+  MINI_CONTEXT,
+  type CapturedRun,
+} from "../helpers.js";
 
 const BAKE = ["buildx", "bake", "-f", "docker-bake.json"];
 const NO_OPTIONS = {
@@ -31,10 +39,11 @@ const TARGETS = ["alpha-cuda12", "alpha-cuda12-dev"];
 function runs(
   selection: Selection,
   options: Partial<typeof NO_OPTIONS> = {},
-  more: { sets?: string[]; userMetadata?: string } = {},
+  more: { sets?: string[]; userMetadata?: string; overrideFile?: string } = {},
 ): BakeRun[] {
   return bakeRuns({
     file: "docker-bake.json",
+    overrideFile: more.overrideFile,
     selection,
     sets: more.sets ?? [],
     options: { ...NO_OPTIONS, ...options },
@@ -176,7 +185,7 @@ describe("--cache-warm", () => {
 
   it("needs a cache: section", () => {
     const { plan } = capturedProjectPlan();
-    expect(() => cacheWarmSets(plan, loadProject(MINI_CONTEXT), [], {})).toThrow(
+    expect(() => cacheWarmAttributes(plan, loadProject(MINI_CONTEXT), [], {})).toThrow(
       new UsageError("--cache-warm needs a `cache:` section in context.yaml"),
     );
   });
@@ -252,11 +261,19 @@ describe.each(capturedBuildxVersions())("with buildx %s's output", (version) => 
     ]!;
   }
 
-  it("--cache-warm's overrides: buildx applies them as cache-only output and this target's cache-to", () => {
-    const capture = capturedRun(version, "print-cache-warm");
+  it("--cache-warm's override file: buildx merges it as cache-only output and this target's cache-to", () => {
+    const capture = capturedRun(version, "print-cache-warm") as CapturedRun & { override: string };
     const { plan, project } = capturedProjectPlan();
-    const sets = cacheWarmSets(plan, project, ["alpha-cuda12"], { registry: "127.0.0.1:5000" });
-    const [run] = runs({ args: ["alpha-cuda12"], targets: ["alpha-cuda12"] }, { extra: ["--print"] }, { sets });
+    const override = withTargetAttributes(
+      bakeOverride(plan.bakeFile, plan.bakeFile, ["alpha-cuda12"]),
+      cacheWarmAttributes(plan, project, ["alpha-cuda12"], { registry: "127.0.0.1:5000" }),
+    );
+    expect(override.json).toBe(capture.override);
+    const [run] = runs(
+      { args: ["alpha-cuda12"], targets: ["alpha-cuda12"] },
+      { extra: ["--print"] },
+      { overrideFile: "<override>", sets: override.sets },
+    );
     expect(run!.argv).toEqual(capture.argv);
     expect(printed(capture)).toMatchObject({
       output: [{ type: "cacheonly" }],

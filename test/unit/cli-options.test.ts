@@ -50,8 +50,8 @@ describe("argv -> command options", () => {
       options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: [], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, extra: [] },
     },
     {
-      args: ["lint", "a", "--base-image", "local/busybox:1", "--builder", "b", "--sha", "abc"],
-      options: { ...PLAN_DEFAULTS, inputs: { sha: "abc" }, maxVariants: undefined, targets: ["a"], out: undefined, builder: "b", baseImage: "local/busybox:1" },
+      args: ["lint", "a", "--base-image", "local/busybox:1", "--builder", "b"],
+      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: ["a"], out: undefined, builder: "b", baseImage: "local/busybox:1" },
     },
   ])("$args", async ({ args, options }) => {
     const res = await runCli(args);
