@@ -90,6 +90,14 @@ export function sanitizeTagPart(s: string): string {
     .slice(0, 128);
 }
 
+/**
+ * A target's platforms as tag text, as Dynamo's CI writes them (`sed 's|linux/||g; s/,/-/g'`):
+ * `linux/amd64,linux/arm64` -> `amd64-arm64`.
+ */
+export function platformsPart(platforms: readonly string[]): string {
+  return sanitizeTagPart(platforms.map((p) => p.replaceAll("linux/", "")).join("-"));
+}
+
 // Bake reads every JSON string as an HCL template: ${...} interpolates and %{...} is a directive.
 // https://github.com/docker/buildx/blob/v0.29.1/bake/bake.go (Target.MarshalJSON escapes the same way)
 export function escapeBake(s: string): string {

@@ -6,8 +6,9 @@ import { committedAndWanted, runningInCI, useCommittedPlan } from "../command-su
 import { table } from "../command-support/table.js";
 import { plannedTarget } from "../command-support/targets.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
+import { isBranchGlob } from "../config/branches.js";
 import type { Project } from "../config/normalize.js";
-import { BuildxError, UsageError } from "../errors.js";
+import { BuildxError, ConfigError, UsageError } from "../errors.js";
 import { bakeArgv, checkCacheExport, probeBuildx, runDocker } from "../io/buildx.js";
 import { displayPath } from "../io/project-files.js";
 import { parsePlainProgress, RawProgress, type Progress } from "../io/progress.js";
@@ -129,12 +130,20 @@ export function cacheWarmAttributes(
   const cache = project.cache;
   if (!cache) throw new UsageError("--cache-warm needs a `cache:` section in context.yaml");
   const branch = inputs.branch ?? cache.writeOn[0] ?? "main";
+  if (inputs.branch === undefined && isBranchGlob(branch))
+    throw new UsageError(
+      `--cache-warm without --branch writes the cache of cache.write_on's first entry, but "${branch}" is a pattern, not a branch; pass --branch`,
+    );
   const attrs: Record<string, Partial<BakeTarget>> = {};
-  for (const name of targets)
-    attrs[name] = {
-      output: ["type=cacheonly"],
-      "cache-to": cacheRefs(project, plannedTarget(plan, name).variant, { ...inputs, branch }, { forceWrite: true }).to,
-    };
+  for (const name of targets) {
+    const t = plannedTarget(plan, name);
+    const refs = cacheRefs(project, t.variant, t.values, { ...inputs, branch }, { forceWrite: true });
+    if (refs.problems.length > 0)
+      throw new ConfigError(
+        refs.problems.map((p) => ({ message: p.message, location: project.source.locate(p.path ?? ["cache"]) })),
+      );
+    attrs[name] = { output: ["type=cacheonly"], "cache-to": refs.to };
+  }
   return attrs;
 }
 

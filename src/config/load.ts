@@ -112,6 +112,10 @@ function depth(issues: readonly z.core.$ZodIssue[]): number {
 
 function unionHint(path: KeyPath): string {
   if (path[0] === "axes") return "an axis is a list of strings, or a mapping of value -> settings";
+  if (path[0] === "publish" && path[1] === "tags")
+    return "a tag is a pattern string, or a mapping with tag, and optionally branches and when";
+  if (path[0] === "groups")
+    return "a group is a selector (axis -> values), or a list of selectors, target and group names";
   return "expected a string or a list of strings";
 }
 
@@ -131,13 +135,28 @@ function knownKeys(path: KeyPath): string[] {
     else if (def.type === "array" && def.element) schema = def.element;
     else if (def.type === "record" && def.valueType) schema = def.valueType;
     else if (def.type === "union" && def.options) {
-      const rec = def.options.map(unwrap).find((o) => (o._zod.def as { type: string }).type === "record");
-      if (!rec) return [];
-      schema = (rec._zod.def as unknown as { valueType: z.core.$ZodType }).valueType;
+      const options = def.options.map(unwrap);
+      const rec = options.find((o) => (o._zod.def as { type: string }).type === "record");
+      const obj = options.find((o) => (o._zod.def as { type: string }).type === "object");
+      if (rec) schema = (rec._zod.def as unknown as { valueType: z.core.$ZodType }).valueType;
+      else if (obj && typeof seg === "string")
+        schema = (obj._zod.def as unknown as { shape: Record<string, z.core.$ZodType> }).shape[seg] ?? obj;
+      else return [];
     } else return [];
   }
-  const def = unwrap(schema)._zod.def as { type: string; shape?: Record<string, unknown> };
-  return def.type === "object" && def.shape ? Object.keys(def.shape) : [];
+  return objectKeys(unwrap(schema));
+}
+
+/** The keys of an object schema, or of the object option of a union (a tag entry: string or mapping). */
+function objectKeys(schema: z.core.$ZodType): string[] {
+  const def = schema._zod.def as { type: string; shape?: Record<string, unknown>; options?: z.core.$ZodType[] };
+  if (def.type === "object" && def.shape) return Object.keys(def.shape);
+  if (def.type === "union" && def.options)
+    for (const o of def.options.map(unwrap)) {
+      const keys = objectKeys(o);
+      if (keys.length > 0) return keys;
+    }
+  return [];
 }
 
 function unwrap(schema: z.core.$ZodType): z.core.$ZodType {

@@ -1,4 +1,6 @@
 import { posix } from "node:path";
+import type { BranchKind } from "./branches.js";
+import { parsePattern, type ParsedPattern } from "./patterns.js";
 import type { AxisValueSpec, Context, LayerValues, Selector, PACKAGE_MANAGERS } from "./schema.js";
 import type { KeyPath, YamlSource } from "./yaml-source.js";
 
@@ -9,6 +11,8 @@ export interface AxisValue {
   value: string;
   /** What this value contributes to target names ("" for nothing). */
   token: string;
+  /** Whether the token was written as `name:` (otherwise it is derived from the value). */
+  tokenGiven: boolean;
   /** Dockerfile stage (meaningful on the stage axis). */
   stage: string;
   packageManager?: PackageManager;
@@ -62,24 +66,45 @@ export interface BuildSettings {
   allowSecretLike: ReadonlySet<string>;
 }
 
+/** One entry of publish.tags. */
+export interface TagRule {
+  pattern: ParsedPattern;
+  /** Only when --branch matches one of these patterns. */
+  branches?: string[];
+  /** Only on the targets this selector matches. */
+  match?: Match;
+  /** Where the entry is: `publish.tags[i]`. */
+  path: KeyPath;
+  /** Where its pattern is: the entry, or its `tag` key. */
+  patternPath: KeyPath;
+}
+
 export interface Publish {
   registry: string;
   repository: string;
-  tags: string[];
+  tags: TagRule[];
 }
 
 export interface Cache {
   registry?: string;
   repository: string;
-  tag: string;
+  tag: ParsedPattern;
+  /** Branches (or branch kinds, when the tag uses {branch_kind}) read after the current one. */
   fallback: string[];
+  /** Whether `fallback` was written in context.yaml (the default is [main]). */
+  fallbackGiven: boolean;
   writeOn: string[];
   mode: "min" | "max";
+  allowSharedWrites: boolean;
 }
+
+/** One member of a group: the targets a selector matches, or a target or group by name. */
+export type GroupMember =
+  { kind: "match"; match: Match; path: KeyPath } | { kind: "name"; name: string; path: KeyPath };
 
 export interface Group {
   name: string;
-  match: Match;
+  members: GroupMember[];
   path: KeyPath;
 }
 
@@ -90,6 +115,8 @@ export interface Project {
   build: BuildSettings;
   publish: Publish;
   cache?: Cache;
+  /** `branch_kinds`, in file order (the first match wins). */
+  branchKinds: (BranchKind & { path: KeyPath })[];
   axes: Axis[];
   stageAxis: string;
   layers: Layer[];
@@ -140,7 +167,8 @@ export function normalize(context: Context, source: YamlSource): Project {
       return {
         axis: name,
         value,
-        token: token ?? value,
+        token: token ?? bakeSafeToken(value),
+        tokenGiven: token !== undefined,
         stage: stage ?? value,
         packageManager: package_manager,
         vars: vars ?? {},
@@ -170,15 +198,36 @@ export function normalize(context: Context, source: YamlSource): Project {
     source,
     meta: context.project,
     build: buildSettings(context.build),
-    publish: context.publish,
+    publish: {
+      registry: context.publish.registry,
+      repository: context.publish.repository,
+      tags: context.publish.tags.map((t, i): TagRule => {
+        const path: KeyPath = ["publish", "tags", i];
+        if (typeof t === "string") return { pattern: parsePattern(t), path, patternPath: path };
+        return {
+          pattern: parsePattern(t.tag),
+          branches: t.branches,
+          match: t.when && toMatch(t.when),
+          path,
+          patternPath: [...path, "tag"],
+        };
+      }),
+    },
     cache: context.cache && {
       registry: context.cache.registry,
       repository: context.cache.repository,
-      tag: context.cache.tag,
-      fallback: context.cache.fallback,
+      tag: parsePattern(context.cache.tag),
+      fallback: context.cache.fallback ?? ["main"],
+      fallbackGiven: context.cache.fallback !== undefined,
       writeOn: context.cache.write_on,
       mode: context.cache.mode,
+      allowSharedWrites: context.cache.allow_shared_writes,
     },
+    branchKinds: Object.entries(context.branch_kinds).map(([name, patterns]) => ({
+      name,
+      patterns,
+      path: ["branch_kinds", name],
+    })),
     axes,
     stageAxis: context.stage_axis,
     layers,
@@ -186,14 +235,32 @@ export function normalize(context: Context, source: YamlSource): Project {
     include: rules(context.include, "include"),
     groups: {
       perAxis: context.groups.per_axis.map((axis, i) => ({ axis, path: ["groups", "per_axis", i] })),
-      define: Object.entries(context.groups.define).map(([name, sel]) => ({
-        name,
-        match: toMatch(sel),
-        path: ["groups", "define", name],
-      })),
+      define: Object.entries(context.groups.define).map(([name, def]): Group => {
+        const path: KeyPath = ["groups", "define", name];
+        if (!Array.isArray(def)) return { name, members: [{ kind: "match", match: toMatch(def), path }], path };
+        return {
+          name,
+          members: def.map((m, i): GroupMember => {
+            const at: KeyPath = [...path, i];
+            return typeof m === "string"
+              ? { kind: "name", name: m, path: at }
+              : { kind: "match", match: toMatch(m), path: at };
+          }),
+          path,
+        };
+      }),
     },
     limits: { maxVariants: context.limits.max_variants },
   };
+}
+
+/**
+ * The name token of a value without `name:`: the value, each run of characters bake target names
+ * cannot hold (anything but [a-zA-Z0-9_-]) replaced by `_`, as buildx names compose services
+ * (`3.12` -> `3_12`, docker/buildx#1011). Tags, labels and templates keep the value itself.
+ */
+export function bakeSafeToken(value: string): string {
+  return value.replace(/[^a-zA-Z0-9_-]+/g, "_");
 }
 
 function buildSettings(build: Context["build"]): BuildSettings {

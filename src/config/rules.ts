@@ -5,13 +5,26 @@ import {
   checkRegistry,
   checkRepository,
   checkValue,
+  platformsPart,
+  sanitizeTagPart,
   secretArgMessage,
   secretLikeReason,
 } from "../values.js";
+import { branchPatternProblem, isBranchGlob } from "./branches.js";
 import type { Match, Project } from "./normalize.js";
+import {
+  BUILT_IN_PLACEHOLDERS,
+  INPUT_PLACEHOLDERS,
+  literalText,
+  meaningsOf,
+  placeholderKeys,
+  qualified,
+  RESERVED_AXIS_NAMES,
+  type Meaning,
+  type ParsedPattern,
+} from "./patterns.js";
+import { overlap, patternAutomaton, type Domain } from "./tag-languages.js";
 import type { KeyPath } from "./yaml-source.js";
-
-export const TAG_PLACEHOLDERS = ["name", "version", "sha", "sha_short", "branch"] as const;
 
 interface RuleContext {
   project: Project;
@@ -111,7 +124,8 @@ const selectorsNameKnownAxes: Rule = (ctx) => {
     if (Object.keys(rule.match).length === 0)
       ctx.error([...rule.path, "when"], "Empty selector: name at least one axis");
   }
-  for (const group of project.groups.define) checkMatch(ctx, group.match, group.path);
+  for (const group of project.groups.define)
+    for (const member of group.members) if (member.kind === "match") checkMatch(ctx, member.match, member.path);
   for (const { axis, path } of project.groups.perAxis)
     if (!project.axes.some((a) => a.name === axis)) ctx.error(path, `Unknown axis "${axis}"`);
 };
@@ -164,55 +178,192 @@ const namesAndLabelsAreSingleLine: Rule = (ctx) => {
     for (const v of axis.values) {
       for (const m of checkValue(`${axis.name}=${JSON.stringify(v.value)}`, v.value, "axis value"))
         ctx.error(v.path, m, { key: true });
-      if (v.token !== v.value)
+      if (v.tokenGiven)
         for (const m of checkValue(`name of ${axis.name}=${v.value}`, v.token, "target-name token"))
           ctx.error([...v.path, "name"], m);
     }
   }
 };
 
-const tagPatternsUseKnownPlaceholders: Rule = (ctx) => {
-  const { publish, cache, axes } = ctx.project;
-  const known = [...TAG_PLACEHOLDERS, ...axes.map((a) => a.name)];
-  const check = (pattern: string, path: KeyPath, required: string[] = []) => {
-    const used = [...pattern.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]!);
-    for (const p of used) {
-      if (!known.includes(p)) {
-        const hint = didYouMean(p, known);
+/** `build`, `matrix` and `vars` namespace tag placeholders ({build.version}, {matrix.cuda}, {vars.X}). */
+const axesDoNotTakePlaceholderNamespaces: Rule = ({ project, error }) => {
+  for (const axis of project.axes)
+    if (RESERVED_AXIS_NAMES.includes(axis.name))
+      error(
+        axis.path,
+        `An axis cannot be named "${axis.name}": {${axis.name}.…} is a placeholder namespace in tag patterns ({build.version}, {matrix.cuda}, {vars.NAME}). Rename the axis`,
+        { key: true },
+      );
+};
+
+/** Template values (`vars`) anywhere in the file, by name: what {vars.NAME} can stand for. */
+function varValues(project: Project): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const add = (name: string, value: string) => {
+    let set = out.get(name);
+    if (!set) out.set(name, (set = new Set()));
+    set.add(value);
+  };
+  for (const axis of project.axes) for (const v of axis.values) for (const [k, x] of Object.entries(v.vars)) add(k, x);
+  return out;
+}
+
+/** Placeholders of one pattern that are unknown or ambiguous, each as a message. */
+function placeholderProblems(project: Project, pattern: ParsedPattern): string[] {
+  const axes = project.axes.map((a) => a.name);
+  const vars = varValues(project);
+  const known = [
+    ...BUILT_IN_PLACEHOLDERS,
+    ...axes.flatMap((a) => [a, `${a}.name`]),
+    ...[...vars.keys()].map((v) => `vars.${v}`),
+  ];
+  const problems: string[] = [];
+  for (const key of new Set(placeholderKeys(pattern))) {
+    const meanings = meaningsOf(key, axes);
+    if (meanings.length > 1)
+      problems.push(
+        `{${key}} is ambiguous in "${pattern.source}": it could be ${meanings.map(describeMeaning).join(" or ")}. Write ${meanings.map(qualified).join(" or ")}`,
+      );
+    else if (meanings[0]?.kind === "var" && !vars.has(meanings[0].name)) {
+      const hint = didYouMean(meanings[0].name, [...vars.keys()]);
+      problems.push(
+        `{${key}}: no value in this file sets the template value ${meanings[0].name}.${hint ? ` Did you mean {vars.${hint}}?` : vars.size ? ` Template values: ${[...vars.keys()].join(", ")}.` : ""}`,
+      );
+    } else if (meanings.length === 0) {
+      const hint = didYouMean(key, known);
+      problems.push(
+        `Unknown placeholder {${key}}.${hint ? ` Did you mean {${hint}}?` : ""} Known: ${known.map((k) => `{${k}}`).join(" ")}`,
+      );
+    }
+  }
+  return problems;
+}
+
+function describeMeaning(m: Meaning): string {
+  switch (m.kind) {
+    case "built-in":
+      return `the built-in {${m.name}}${m.name === "version" ? " (--image-version)" : INPUT_PLACEHOLDERS.has(m.name) ? ` (--${m.name === "sha_short" ? "sha" : m.name === "branch_kind" ? "branch" : m.name})` : ""}`;
+    case "axis":
+      return `the value of axis "${m.axis}"`;
+    case "token":
+      return `the name token of axis "${m.axis}"`;
+    case "var":
+      return `the template value ${m.name}`;
+  }
+}
+
+/** A pattern's shape, placeholders and literal text; the text around placeholders must be valid tag text. */
+function checkPattern(ctx: RuleContext, pattern: ParsedPattern, path: KeyPath): void {
+  for (const m of [...pattern.problems, ...placeholderProblems(ctx.project, pattern)])
+    ctx.error(path, pattern.problems.includes(m) ? `Invalid tag pattern "${pattern.source}": ${m}` : m);
+  // Placeholder values are sanitised like docker/metadata-action does; the text around them is not.
+  const literal = literalText(pattern);
+  const bad = [...new Set(literal.replace(/[A-Za-z0-9_.-]/g, ""))];
+  const first = pattern.parts[0];
+  if (bad.length > 0)
+    ctx.error(
+      path,
+      `Invalid tag pattern "${pattern.source}": ${bad.map((c) => JSON.stringify(c)).join(" ")} cannot appear in a tag; use letters, digits, _ . - around the placeholders`,
+    );
+  else if (first?.kind === "text" && /^[.-]/.test(first.text))
+    ctx.error(path, `Invalid tag pattern "${pattern.source}": a tag cannot start with "." or "-"`);
+  else if (literal.length > 128)
+    ctx.error(
+      path,
+      `Invalid tag pattern "${pattern.source}": ${literal.length} characters without the placeholders, a tag has at most 128`,
+    );
+}
+
+function usesBuiltIn(project: Project, pattern: ParsedPattern, name: string): boolean {
+  const axes = project.axes.map((a) => a.name);
+  return placeholderKeys(pattern).some((k) =>
+    meaningsOf(k, axes).some((m) => m.kind === "built-in" && m.name === name),
+  );
+}
+
+function checkBranchPatterns(ctx: RuleContext, patterns: readonly string[], path: KeyPath): void {
+  patterns.forEach((p, i) => {
+    const problem = branchPatternProblem(p);
+    if (problem) ctx.error([...path, i], problem);
+  });
+}
+
+const tagPatternsAreValid: Rule = (ctx) => {
+  const { publish, cache, axes, branchKinds } = ctx.project;
+  for (const rule of publish.tags) {
+    checkPattern(ctx, rule.pattern, rule.patternPath);
+    if (rule.branches) checkBranchPatterns(ctx, rule.branches, [...rule.path, "branches"]);
+    if (rule.match) checkMatch(ctx, rule.match, [...rule.path, "when"]);
+  }
+  if (cache) checkPattern(ctx, cache.tag, ["cache", "tag"]);
+  const patterns = [
+    ...publish.tags.map((t) => ({ pattern: t.pattern, path: t.patternPath })),
+    ...(cache ? [{ pattern: cache.tag, path: ["cache", "tag"] }] : []),
+  ];
+  if (branchKinds.length === 0)
+    for (const { pattern, path } of patterns)
+      if (usesBuiltIn(ctx.project, pattern, "branch_kind"))
         ctx.error(
           path,
-          `Unknown placeholder {${p}}.${hint ? ` Did you mean {${hint}}?` : ""} Known: ${known.map((k) => `{${k}}`).join(" ")}`,
+          `"${pattern.source}" uses {branch_kind}, but no branch_kinds are defined. Add e.g. branch_kinds: {main: [main], release: ["release/*"]}`,
         );
-      }
-    }
-    for (const r of required)
-      if (!used.includes(r)) ctx.error(path, `The pattern must contain {${r}}: one cache ref per target and branch`);
-    // Placeholder values are sanitised like docker/metadata-action does; the text around them is not.
-    const literal = pattern.replace(/\{[^{}]*\}/g, "");
-    const bad = [...new Set(literal.replace(/[A-Za-z0-9_.-]/g, ""))];
-    if (bad.length > 0)
-      ctx.error(
-        path,
-        `Invalid tag pattern "${pattern}": ${bad.map((c) => JSON.stringify(c)).join(" ")} cannot appear in a tag; use letters, digits, _ . - around the placeholders`,
-      );
-    else if (/^[.-]/.test(pattern))
-      ctx.error(path, `Invalid tag pattern "${pattern}": a tag cannot start with "." or "-"`);
-    else if (literal.length > 128)
-      ctx.error(
-        path,
-        `Invalid tag pattern "${pattern}": ${literal.length} characters without the placeholders, a tag has at most 128`,
-      );
-  };
-  publish.tags.forEach((t, i) => check(t, ["publish", "tags", i]));
-  if (cache) check(cache.tag, ["cache", "tag"], ["name", "branch"]);
-  // A pattern differs between targets only through {name} or an axis placeholder; {sha}, {branch} and constants do not.
-  const perTarget = ["name", ...axes.map((a) => a.name)];
-  if (!publish.tags.some((t) => perTarget.some((p) => t.includes(`{${p}}`)))) {
+  // A tag differs between targets through a per-target placeholder, or by being limited to some targets.
+  const perTarget = (t: (typeof publish.tags)[number]) =>
+    t.match !== undefined ||
+    placeholderKeys(t.pattern).some((k) =>
+      meaningsOf(
+        k,
+        axes.map((a) => a.name),
+      ).some((m) => m.kind !== "built-in" || m.name === "name" || m.name === "platforms"),
+    );
+  if (!publish.tags.some(perTarget)) {
     ctx.warnings.push({
       message: "No tag pattern contains {name}: every target would push the same tags",
       location: ctx.project.source.locate(["publish", "tags"]),
     });
   }
+};
+
+const branchPatternsAreValid: Rule = (ctx) => {
+  const { cache, branchKinds } = ctx.project;
+  for (const kind of branchKinds) checkBranchPatterns(ctx, kind.patterns, kind.path);
+  if (!cache) return;
+  checkBranchPatterns(ctx, cache.writeOn, ["cache", "write_on"]);
+  const byKind = usesBuiltIn(ctx.project, cache.tag, "branch_kind");
+  const byBranch = usesBuiltIn(ctx.project, cache.tag, "branch");
+  const fallbackPath = cache.fallbackGiven ? ["cache", "fallback"] : ["cache"];
+  if (byKind && byBranch)
+    ctx.error(
+      ["cache", "tag"],
+      `The cache tag "${cache.tag.source}" uses both {branch} and {branch_kind}; use one: {branch} for a cache per branch, {branch_kind} for one per kind (main, release)`,
+    );
+  else if (byKind) {
+    const kinds = branchKinds.map((k) => k.name);
+    cache.fallback.forEach((f, i) => {
+      if (kinds.includes(f) || kinds.length === 0) return;
+      const hint = didYouMean(f, kinds);
+      ctx.error(
+        cache.fallbackGiven ? [...fallbackPath, i] : fallbackPath,
+        `cache.fallback${cache.fallbackGiven ? "" : " (default [main])"} names "${f}", but the cache tag uses {branch_kind}, so fallbacks are branch kinds.${hint ? ` Did you mean "${hint}"?` : ""} Kinds: ${kinds.join(", ")}`,
+      );
+    });
+  } else if (byBranch) {
+    cache.fallback.forEach((f, i) => {
+      if (isBranchGlob(f))
+        ctx.error(
+          [...fallbackPath, i],
+          `cache.fallback names branches whose cache is read; "${f}" is a pattern, and a pattern names no one cache ref to read. Name a branch, or give the release branches one shared ref with branch_kinds and {branch_kind}`,
+        );
+      else {
+        const problem = branchPatternProblem(f);
+        if (problem) ctx.error([...fallbackPath, i], problem);
+      }
+    });
+  } else if (cache.fallbackGiven)
+    ctx.error(
+      fallbackPath,
+      `The cache tag "${cache.tag.source}" has no {branch} or {branch_kind}: every branch reads and writes the same ref, so a fallback has nothing to add. Remove cache.fallback, or put {branch} into the tag`,
+    );
 };
 
 const registriesAndRepositoriesAreValid: Rule = (ctx) => {
@@ -223,15 +374,55 @@ const registriesAndRepositoriesAreValid: Rule = (ctx) => {
   if (cache) for (const m of checkRepository(cache.repository)) ctx.error(["cache", "repository"], m);
 };
 
-const cacheIsSeparateFromImages: Rule = (ctx) => {
+/** What each placeholder can stand for anywhere in the matrix, for comparing patterns as languages. */
+function placeholderDomains(project: Project): (m: Meaning) => Domain {
+  const vars = varValues(project);
+  const platforms = new Set<string>();
+  for (const layer of project.layers) if (layer.values.platforms) platforms.add(platformsPart(layer.values.platforms));
+  return (m) => {
+    switch (m.kind) {
+      case "built-in":
+        if (m.name === "name") return { kind: "names", tokens: project.axes.map((a) => a.values.map((v) => v.token)) };
+        if (m.name === "branch_kind") return { kind: "finite", values: project.branchKinds.map((k) => k.name) };
+        if (m.name === "platforms") return { kind: "finite", values: [...platforms] };
+        return { kind: "any" };
+      case "axis":
+        return {
+          kind: "finite",
+          values: project.axes.find((a) => a.name === m.axis)!.values.map((v) => sanitizeTagPart(v.value)),
+        };
+      case "token":
+        return { kind: "finite", values: project.axes.find((a) => a.name === m.axis)!.values.map((v) => v.token) };
+      case "var":
+        return { kind: "finite", values: [...(vars.get(m.name) ?? [])].map(sanitizeTagPart) };
+    }
+  };
+}
+
+/**
+ * A cache in the image repository is allowed when no cache tag can ever equal an image tag (for
+ * any branch, sha or version): a cache push over an image tag would replace the image, and ECR
+ * rejects cache manifests over immutable tags. Proven on the patterns, or refused with an example.
+ */
+const cacheNeverOverwritesImages: Rule = (ctx) => {
   const { publish, cache } = ctx.project;
   if (!cache) return;
-  const cacheRegistry = cache.registry ?? publish.registry;
-  if (cacheRegistry === publish.registry && cache.repository === publish.repository)
+  // --registry moves both to one registry, so the repository decides.
+  if (cache.repository !== publish.repository) return;
+  if (ctx.errors.some((e) => /publish\.tags|cache\.tag/.test(e.location?.path ?? ""))) return;
+  const axes = ctx.project.axes.map((a) => a.name);
+  const domainOf = placeholderDomains(ctx.project);
+  const cacheTags = patternAutomaton(cache.tag, axes, domainOf);
+  for (const rule of publish.tags) {
+    const result = overlap(cacheTags, patternAutomaton(rule.pattern, axes, domainOf));
+    if (result.kind === "disjoint") continue;
     ctx.error(
       ["cache", "repository"],
-      "The cache repository must differ from the image repository (ECR rejects cache manifests over immutable image tags, and a cache push would overwrite images)",
+      result.kind === "shared"
+        ? `The cache shares the image repository ${publish.repository}, but the cache tag "${cache.tag.source}" and the image tag "${rule.pattern.source}" (publish.tags[${String(rule.path[2])}]) can both be "${result.example}": a cache push would overwrite that image. Give the cache tag a fixed part no image tag can end or start with (e.g. a "-cache" suffix), or use a separate cache repository`
+        : `The cache shares the image repository ${publish.repository}, and bakeplan could not prove within its work limit that the cache tag "${cache.tag.source}" never equals the image tag "${rule.pattern.source}". Use a separate cache repository`,
     );
+  }
 };
 
 const RULES: Rule[] = [
@@ -242,9 +433,11 @@ const RULES: Rule[] = [
   selectorsNameKnownAxes,
   layerValuesAreSafe,
   namesAndLabelsAreSingleLine,
-  tagPatternsUseKnownPlaceholders,
+  axesDoNotTakePlaceholderNamespaces,
+  tagPatternsAreValid,
+  branchPatternsAreValid,
   registriesAndRepositoriesAreValid,
-  cacheIsSeparateFromImages,
+  cacheNeverOverwritesImages,
 ];
 
 export function checkRules(project: Project): { errors: Issue[]; warnings: Issue[] } {

@@ -21,7 +21,17 @@ const SecretSource = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
       .optional()
       .describe("read the secret from this environment variable"),
-    src: NonEmpty.optional().describe("read the secret from this file"),
+    src: NonEmpty.optional().describe(
+      "read the secret from this file; ${NAME} is replaced by the environment variable NAME when bake runs",
+    ),
+    when: z
+      .strictObject({
+        args: z
+          .record(ArgName, z.union([z.string(), z.array(z.string()).min(1)]))
+          .describe("ARG name -> value or list of values; every listed ARG must resolve to one of them"),
+      })
+      .optional()
+      .describe('pass the secret only to targets whose resolved ARGs match, e.g. {args: {USE_SCCACHE: "true"}}'),
   })
   .refine((s) => (s.env === undefined) !== (s.src === undefined), { message: "give exactly one of env or src" });
 
@@ -62,6 +72,20 @@ const AxisSchema = z
 const SelectorSchema = z
   .record(Identifier, z.union([z.string(), z.array(z.string()).min(1)]))
   .describe("axis -> value or list of values; every listed axis must match");
+
+/** A tag pattern, or a pattern limited to branches and to the targets a selector matches. */
+const TagSchema = z.union([
+  NonEmpty,
+  z.strictObject({
+    tag: NonEmpty.describe("the tag pattern"),
+    branches: z
+      .array(NonEmpty)
+      .min(1)
+      .optional()
+      .describe('only when --branch matches one of these patterns ("*" any run except "/", "**" any run)'),
+    when: SelectorSchema.optional().describe("only on the targets this selector matches"),
+  }),
+]);
 
 const RuleSchema = z.strictObject({
   when: SelectorSchema,
@@ -108,29 +132,62 @@ export const ContextSchema = z
       .strictObject({
         per_axis: z.array(Identifier).default([]).describe("one bake group per value of these axes"),
         define: z
-          .record(z.string(), SelectorSchema)
+          .record(
+            z.string(),
+            z.union([
+              SelectorSchema,
+              z
+                .array(z.union([SelectorSchema, NonEmpty]))
+                .min(1)
+                .describe("a union: every target a selector, target name or group name in the list picks"),
+            ]),
+          )
           .default({})
-          .describe("named groups by selector; `default` is what a bare `docker buildx bake` builds"),
+          .describe(
+            "named groups by selector (or a list of selectors, target and group names); `default` is what a bare `docker buildx bake` builds",
+          ),
       })
       .default({ per_axis: [], define: {} }),
     publish: z.strictObject({
       registry: z.string().describe("image registry host, e.g. 123456789012.dkr.ecr.us-west-2.amazonaws.com"),
       repository: NonEmpty.describe("image repository, e.g. ai-dynamo/dynamo"),
       tags: z
-        .array(NonEmpty)
+        .array(TagSchema)
         .min(1)
         .describe(
-          "tag patterns: {name} {version} {sha} {sha_short} {branch} and axis names; a tag whose input is absent is left out",
+          "tag patterns: {name} {version} {sha} {sha_short} {branch} {branch_kind} {platforms}, {AXIS}, {AXIS.name}, {vars.NAME}; [optional parts]; a tag whose command-line input is absent is left out",
         ),
     }),
+    branch_kinds: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, "must be tag text: a-z, 0-9, _ . -"), z.array(NonEmpty).min(1))
+      .default({})
+      .describe(
+        'kind name -> branch patterns, first match wins, e.g. {main: [main], release: ["release/*"]}; the {branch_kind} placeholder',
+      ),
     cache: z
       .strictObject({
         registry: z.string().optional().describe("cache registry; default: publish.registry"),
-        repository: NonEmpty.describe("separate, mutable cache repository, e.g. ai-dynamo/dynamo-cache"),
-        tag: NonEmpty.default("{name}-{branch}").describe("cache tag pattern; must use {name} and {branch}"),
-        fallback: z.array(NonEmpty).default(["main"]).describe("branches read after the current one"),
-        write_on: z.array(NonEmpty).default(["main"]).describe("branches whose builds write cache"),
+        repository: NonEmpty.describe(
+          "mutable cache repository, e.g. ai-dynamo/dynamo-cache; the image repository only when cache tags provably never equal image tags",
+        ),
+        tag: NonEmpty.default("{name}-{branch}").describe(
+          "cache tag pattern, the same placeholders as publish.tags; {branch} or {branch_kind} makes one ref per branch (kind)",
+        ),
+        fallback: z
+          .array(NonEmpty)
+          .optional()
+          .describe(
+            "read after the current branch (kind): branch names, or kind names when the tag uses {branch_kind}; default [main]",
+          ),
+        write_on: z
+          .array(NonEmpty)
+          .default(["main"])
+          .describe('branch patterns whose builds write cache ("*" any run except "/", "**" any run)'),
         mode: z.enum(["min", "max"]).default("max"),
+        allow_shared_writes: z
+          .boolean()
+          .default(false)
+          .describe("several targets may write one cache ref (the last to finish in a bake wins)"),
       })
       .optional(),
     limits: z

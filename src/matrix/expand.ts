@@ -107,7 +107,7 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
   const byName = new Map<string, Variant>();
   const badTokens = new Set<AxisValue>();
   // Where a name comes from: the axis value's `name:` key when it has one, else the value itself.
-  const tokenPath = (av: AxisValue) => (av.token !== av.value ? [...av.path, "name"] : av.path);
+  const tokenPath = (av: AxisValue) => (av.tokenGiven ? [...av.path, "name"] : av.path);
   const axisValueOf = (axis: string, value: string) =>
     project.axes.find((a) => a.name === axis)?.values.find((x) => x.value === value);
   for (const v of variants) {
@@ -119,8 +119,8 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
         if (badTokens.has(av)) continue;
         badTokens.add(av);
         errors.push({
-          message: `Target name "${v.name}" (${label(v.values)}) has characters bake rejects: ${av.axis}=${av.value} contributes "${av.token}", and only [a-zA-Z0-9_-] are allowed. Set a \`name\` token on this value`,
-          location: project.source.locate(tokenPath(av), { key: av.token === av.value }),
+          message: `Target name "${v.name}" (${label(v.values)}) has characters bake rejects: the \`name\` of ${av.axis}=${av.value} is "${av.token}", and only [a-zA-Z0-9_-] are allowed. Change it, or remove it to use the value with each other character replaced by "_"`,
+          location: project.source.locate(tokenPath(av), { key: !av.tokenGiven }),
         });
       }
       if (culprits.length === 0)
@@ -138,7 +138,7 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
       errors.push({
         message: `Two variants map to the target name "${v.name}": ${label(other.values)} and ${label(v.values)}. Give the axis values distinct \`name\` tokens`,
         location: project.source.locate(av ? tokenPath(av) : ["axes"], {
-          key: av !== undefined && av.token === av.value,
+          key: av !== undefined && !av.tokenGiven,
         }),
       });
     } else byName.set(v.name, v);

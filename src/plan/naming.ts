@@ -1,7 +1,18 @@
+import { branchKindOf, matchesBranch } from "../config/branches.js";
 import type { Project } from "../config/normalize.js";
+import {
+  fillPattern,
+  INPUT_PLACEHOLDERS,
+  meaningsOf,
+  placeholderKeys,
+  type BuiltIn,
+  type Lookup,
+  type ParsedPattern,
+} from "../config/patterns.js";
 import type { KeyPath } from "../config/yaml-source.js";
-import type { Variant } from "../matrix/expand.js";
-import { checkRegistry, checkRepository, checkTag, sanitizeTagPart } from "../values.js";
+import { matches, type Variant } from "../matrix/expand.js";
+import type { ResolvedValues } from "../resolve/resolve.js";
+import { checkRegistry, checkRepository, checkTag, platformsPart, sanitizeTagPart } from "../values.js";
 
 /** Values from flags or the environment that tags, labels and cache refs may use. */
 export interface BuildInputs {
@@ -21,18 +32,63 @@ export interface NamingProblem {
   flag?: string;
 }
 
-/** Placeholder values, each sanitised as docker/metadata-action sanitises a branch; the pattern text around them is validated, not rewritten. */
-function placeholders(variant: Variant, inputs: BuildInputs): Record<string, string | undefined> {
+/** A template value of a variant: the `vars` of its axis values (a later axis wins, as in templates). */
+function varsOf(project: Pick<Project, "axes">, variant: Variant): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const axis of project.axes) {
+    const value = variant.values[axis.name];
+    Object.assign(vars, axis.values.find((v) => v.value === value)?.vars);
+  }
+  return vars;
+}
+
+type NamingProject = Pick<Project, "axes" | "branchKinds">;
+
+/**
+ * What each placeholder stands for in one target: values sanitised as docker/metadata-action
+ * sanitises a branch (name tokens are bake-safe already); the pattern text around them is
+ * validated, not rewritten. `scope` replaces {branch} / {branch_kind} for a cache ref of another branch.
+ */
+function lookupFor(
+  project: NamingProject,
+  variant: Variant,
+  values: Pick<ResolvedValues, "platforms">,
+  inputs: BuildInputs,
+  scope?: { branch?: string; branchKind?: string },
+): Lookup {
   const part = (s: string | undefined) => (s === undefined ? undefined : sanitizeTagPart(s));
-  const values: Record<string, string | undefined> = {};
-  for (const [axis, value] of Object.entries(variant.values)) values[axis] = part(value);
-  return {
-    ...values,
-    name: variant.name,
-    version: part(inputs.version),
-    sha: part(inputs.sha),
-    sha_short: part(inputs.sha?.slice(0, SHORT_SHA)),
-    branch: part(inputs.branch),
+  let vars: Record<string, string> | undefined;
+  const builtIn = (name: BuiltIn): string | undefined => {
+    switch (name) {
+      case "name":
+        return variant.name;
+      case "version":
+        return part(inputs.version);
+      case "sha":
+        return part(inputs.sha);
+      case "sha_short":
+        return part(inputs.sha?.slice(0, SHORT_SHA));
+      case "branch":
+        return part(scope ? scope.branch : inputs.branch);
+      case "branch_kind":
+        return scope ? scope.branchKind : branchKindOf(project.branchKinds, inputs.branch);
+      case "platforms":
+        return values.platforms && platformsPart(values.platforms.value);
+    }
+  };
+  return (m) => {
+    switch (m.kind) {
+      case "built-in":
+        return builtIn(m.name);
+      case "axis":
+        return part(variant.values[m.axis]);
+      case "token": {
+        const value = variant.values[m.axis];
+        return project.axes.find((a) => a.name === m.axis)?.values.find((v) => v.value === value)?.token;
+      }
+      case "var":
+        return part((vars ??= varsOf(project, variant))[m.name]);
+    }
   };
 }
 
@@ -41,45 +97,53 @@ function registryProblems(registry: string, fromFlag: boolean, path: KeyPath): N
   return checkRegistry(registry).map((message) => (fromFlag ? { message, flag: "--registry" } : { message, path }));
 }
 
-/** Fills `{name}`-style placeholders; undefined when an input it needs is absent. */
-export function fillPattern(pattern: string, values: Record<string, string | undefined>): string | undefined {
-  let missing = false;
-  const out = pattern.replace(/\{([^{}]*)\}/g, (_m, key: string) => {
-    const v = values[key];
-    if (v === undefined) missing = true;
-    return v ?? "";
-  });
-  return missing ? undefined : out;
-}
-
 function imageName(registry: string, repository: string): string {
   return registry ? `${registry}/${repository}` : repository;
 }
 
+function emptyValueMessage(pattern: ParsedPattern, key: string, variant: Variant): string {
+  return `The pattern "${pattern.source}" has no value for {${key}} on ${variant.name} (${Object.entries(variant.values)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ")}): put that part in brackets to drop it when empty ("[-{${key}}]"), or limit the tag with \`when\``;
+}
+
 export function imageTags(
-  { publish }: Pick<Project, "publish">,
+  project: Pick<Project, "publish" | "axes" | "branchKinds">,
   variant: Variant,
+  values: Pick<ResolvedValues, "platforms">,
   inputs: BuildInputs,
-): { tags: string[]; problems: NamingProblem[] } {
+): { tags: string[]; origins: Map<string, KeyPath>; problems: NamingProblem[] } {
+  const { publish } = project;
   const registry = inputs.registry ?? publish.registry;
   const problems: NamingProblem[] = [
     ...registryProblems(registry, inputs.registry !== undefined, ["publish", "registry"]),
     ...checkRepository(publish.repository).map((message) => ({ message, path: ["publish", "repository"] })),
   ];
-  const values = placeholders(variant, inputs);
+  const axes = project.axes.map((a) => a.name);
+  const lookup = lookupFor(project, variant, values, inputs);
   const tags: string[] = [];
-  for (const [i, pattern] of publish.tags.entries()) {
-    const tag = fillPattern(pattern, values);
-    if (tag === undefined) continue;
-    for (const m of checkTag(tag))
+  const origins = new Map<string, KeyPath>();
+  for (const rule of publish.tags) {
+    if (rule.match && !matches(rule.match, variant.values)) continue;
+    if (rule.branches && (inputs.branch === undefined || !matchesBranch(rule.branches, inputs.branch))) continue;
+    const filled = fillPattern(rule.pattern, axes, lookup);
+    if (filled.kind === "absent") continue;
+    if (filled.kind === "empty") {
+      problems.push({ message: emptyValueMessage(rule.pattern, filled.key, variant), path: rule.patternPath });
+      continue;
+    }
+    for (const m of checkTag(filled.tag))
       problems.push({
-        message: `${m} (built from the pattern "${pattern}" for ${variant.name})`,
-        path: ["publish", "tags", i],
+        message: `${m} (built from the pattern "${rule.pattern.source}" for ${variant.name})`,
+        path: rule.patternPath,
       });
-    const ref = `${imageName(registry, publish.repository)}:${tag}`;
-    if (!tags.includes(ref)) tags.push(ref);
+    const ref = `${imageName(registry, publish.repository)}:${filled.tag}`;
+    if (!origins.has(ref)) {
+      tags.push(ref);
+      origins.set(ref, rule.patternPath);
+    }
   }
-  return { tags, problems };
+  return { tags, origins, problems };
 }
 
 export interface CacheRefs {
@@ -87,13 +151,27 @@ export interface CacheRefs {
   to: string[];
 }
 
-/** One cache ref per target and branch in a separate repository; read this branch, then the fallbacks. */
+/** Which branch placeholder a cache tag is keyed by: one ref per branch, per branch kind, or one for all. */
+export function cacheScope(project: Pick<Project, "axes">, tag: ParsedPattern): "branch" | "branch_kind" | "none" {
+  const axes = project.axes.map((a) => a.name);
+  const uses = (name: string) =>
+    placeholderKeys(tag).some((k) => meaningsOf(k, axes).some((m) => m.kind === "built-in" && m.name === name));
+  return uses("branch_kind") ? "branch_kind" : uses("branch") ? "branch" : "none";
+}
+
+/**
+ * Cache refs of one target. Read: the current branch's ref (or its kind's), then the fallbacks in
+ * order; a fallback that names the current one puts it at that place instead. Write: the current
+ * one, on a branch `cache.write_on` matches (or always, with `forceWrite`).
+ */
 export function cacheRefs(
-  { publish, cache }: Pick<Project, "publish" | "cache">,
+  project: Pick<Project, "publish" | "cache" | "axes" | "branchKinds">,
   variant: Variant,
+  values: Pick<ResolvedValues, "platforms">,
   inputs: BuildInputs,
   opts: { forceWrite?: boolean } = {},
 ): CacheRefs & { problems: NamingProblem[] } {
+  const { publish, cache } = project;
   if (!cache) return { from: [], to: [], problems: [] };
   const registry = inputs.registry ?? cache.registry ?? publish.registry;
   const problems: NamingProblem[] = [
@@ -104,35 +182,82 @@ export function cacheRefs(
     ),
     ...checkRepository(cache.repository).map((message) => ({ message, path: ["cache", "repository"] })),
   ];
-  const base = placeholders(variant, inputs);
-  const ref = (branch: string) => {
-    const tag = fillPattern(cache.tag, { ...base, branch: sanitizeTagPart(branch) });
-    if (tag === undefined)
+  const axes = project.axes.map((a) => a.name);
+  const mode = cacheScope(project, cache.tag);
+  const scopeOf = (s: string) => (mode === "branch_kind" ? { branchKind: s } : { branch: s });
+  const ref = (scope: string) => {
+    const filled = fillPattern(cache.tag, axes, lookupFor(project, variant, values, inputs, scopeOf(scope)));
+    if (filled.kind === "absent") {
       problems.push({
-        message: `The cache tag pattern "${cache.tag}" uses a placeholder with no value (pass --version / --sha, or drop it from cache.tag)`,
+        message: `The cache tag pattern "${cache.tag.source}" uses {${filled.key}}, which has no value (pass ${filled.key === "version" ? "--image-version" : `--${filled.key.replace("sha_short", "sha")}`}, or drop it from cache.tag)`,
         path: ["cache", "tag"],
       });
-    else
-      for (const m of checkTag(tag))
-        problems.push({
-          message: `${m} (built from the pattern "${cache.tag}" for ${variant.name})`,
-          path: ["cache", "tag"],
-        });
-    return `${imageName(registry, cache.repository)}:${tag}`;
+      return undefined;
+    }
+    if (filled.kind === "empty") {
+      problems.push({ message: emptyValueMessage(cache.tag, filled.key, variant), path: ["cache", "tag"] });
+      return undefined;
+    }
+    for (const m of checkTag(filled.tag))
+      problems.push({
+        message: `${m} (built from the pattern "${cache.tag.source}" for ${variant.name})`,
+        path: ["cache", "tag"],
+      });
+    return `${imageName(registry, cache.repository)}:${filled.tag}`;
   };
-  const branches = [...(inputs.branch !== undefined ? [inputs.branch] : []), ...cache.fallback];
+  // A branch that sanitises to nothing (`--branch ""`) has no ref of its own, like no --branch.
+  const current =
+    mode === "branch_kind"
+      ? branchKindOf(project.branchKinds, inputs.branch)
+      : mode === "branch"
+        ? inputs.branch !== undefined && sanitizeTagPart(inputs.branch) !== ""
+          ? inputs.branch
+          : undefined
+        : "";
+  const scopes =
+    mode === "none"
+      ? [""]
+      : [...(current !== undefined && !cache.fallback.includes(current) ? [current] : []), ...cache.fallback];
   const from: string[] = [];
-  for (const b of branches) {
-    const r = `type=registry,ref=${ref(b)}`;
-    if (!from.includes(r)) from.push(r);
+  for (const scope of scopes) {
+    const r = ref(scope);
+    if (r !== undefined && !from.includes(`type=registry,ref=${r}`)) from.push(`type=registry,ref=${r}`);
   }
-  const writes = inputs.branch !== undefined && (opts.forceWrite || cache.writeOn.includes(inputs.branch));
-  const to = writes
-    ? [
-        `type=registry,ref=${ref(inputs.branch!)},mode=${cache.mode},image-manifest=true,oci-mediatypes=true,ignore-error=true`,
-      ]
-    : [];
+  const writes = inputs.branch !== undefined && (opts.forceWrite || matchesBranch(cache.writeOn, inputs.branch));
+  const to: string[] = [];
+  if (writes && current === undefined)
+    problems.push({
+      message:
+        mode === "branch_kind"
+          ? `Branch "${inputs.branch}" ${opts.forceWrite ? "is where --cache-warm writes" : "matches cache.write_on"}, but no branch_kinds pattern matches it, and the cache tag "${cache.tag.source}" needs its {branch_kind}. Add a pattern for it to branch_kinds, or narrow cache.write_on`
+          : `Branch ${JSON.stringify(inputs.branch)} ${opts.forceWrite ? "is where --cache-warm writes" : "matches cache.write_on"}, but has no character a tag can hold, so it has no cache ref`,
+      path: opts.forceWrite ? ["cache", "tag"] : ["cache", "write_on"],
+    });
+  else if (writes) {
+    const r = ref(current!);
+    if (r !== undefined)
+      to.push(`type=registry,ref=${r},mode=${cache.mode},image-manifest=true,oci-mediatypes=true,ignore-error=true`);
+  }
   return { from, to, problems };
+}
+
+/**
+ * What a target's cache ref is made of apart from the branch and the other command-line inputs:
+ * two targets with the same identity write one ref on every branch.
+ */
+export function cacheIdentity(
+  project: Pick<Project, "cache" | "axes" | "branchKinds">,
+  variant: Variant,
+  values: Pick<ResolvedValues, "platforms">,
+): string | undefined {
+  if (!project.cache) return undefined;
+  const lookup = lookupFor(project, variant, values, {});
+  const filled = fillPattern(
+    project.cache.tag,
+    project.axes.map((a) => a.name),
+    (m) => (m.kind === "built-in" && INPUT_PLACEHOLDERS.has(m.name) ? `\0${m.name}` : lookup(m)),
+  );
+  return filled.kind === "tag" ? filled.tag : undefined;
 }
 
 export function ociLabels(

@@ -8,6 +8,7 @@ import { compareStrings } from "../text.js";
 import { analyzeRenderings } from "./analyze.js";
 import { assembleBakeFile, type BakeFile } from "./bake-file.js";
 import { inputIssues, overrideIssues, unusedValueWarnings } from "./checks.js";
+import { claimIssues } from "./claims.js";
 import { plannedFiles, type PlannedFile } from "./dockerfiles.js";
 import { computeGroups, plannedGroups } from "./groups.js";
 import { layOutFiles } from "./layout.js";
@@ -53,7 +54,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   failOn(inputIssues(inputs));
 
   const matrix = expandMatrix(project, { maxVariants: opts.maxVariants, strict: opts.strict });
-  const allGroups = computeGroups(project, matrix.variants);
+  const allGroups = computeGroups(project, matrix.variants, matrix.excluded);
   const selected = selectVariants(
     { variants: matrix.variants, groups: allGroups, axes: project.axes },
     opts.only ?? [],
@@ -70,6 +71,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   const analysis = analyzeRenderings(renderingOf.values());
   const { targets, issues } = planTargets(project, selected, { valuesOf, renderingOf, pathOf, analysis, inputs });
   failOn([...issues, ...overrideIssues(overrides, analysis.declared)]);
+  failOn(claimIssues(project, targets));
   const partial = selected.length < matrix.variants.length;
   const warnings = [...matrix.warnings, ...(partial ? [] : unusedValueWarnings(project, targets))];
   lap("plan");

@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import type { Project } from "../config/normalize.js";
+import type { KeyPath } from "../config/yaml-source.js";
 import type { Issue } from "../errors.js";
 import type { Variant } from "../matrix/expand.js";
 import type { DockerfileShape } from "../render/dockerfile.js";
@@ -19,6 +20,8 @@ export interface PlannedTarget {
   dockerfile: string;
   declarations: Declarations;
   bake: BakeTarget;
+  /** The publish.tags entry each tag came from (its pattern's key path). */
+  tagOrigins: ReadonlyMap<string, KeyPath>;
 }
 
 /** What the earlier stages found for each variant. */
@@ -61,7 +64,7 @@ export function planTargets(
       });
 
     const values = from.valuesOf.get(variant)!;
-    const refs = imageRefs(project, variant, from.inputs);
+    const refs = imageRefs(project, variant, values, from.inputs);
     refs.problems.forEach(addOnce);
     const labels = labelsOf(project, variant, values, from.inputs);
     labels.problems.forEach(addOnce);
@@ -72,6 +75,7 @@ export function planTargets(
       values,
       dockerfile: path,
       declarations: from.analysis.declarationsOf.get(rendering)!,
+      tagOrigins: refs.tagOrigins,
       bake: {
         context: build.context,
         dockerfile: posix.relative(build.context, path) || path,
@@ -101,15 +105,15 @@ export function declaredArgs(shape: DockerfileShape, values: ResolvedValues): Re
 }
 
 /** Image tags and cache refs, with their problems located in context.yaml or on the command line. */
-function imageRefs(project: Project, variant: Variant, inputs: BuildInputs) {
-  const tags = imageTags(project, variant, inputs);
-  const cache = cacheRefs(project, variant, inputs);
+function imageRefs(project: Project, variant: Variant, values: ResolvedValues, inputs: BuildInputs) {
+  const tags = imageTags(project, variant, values, inputs);
+  const cache = cacheRefs(project, variant, values, inputs);
   const problems = [...tags.problems, ...cache.problems].map((p): Issue => ({
     message: p.message,
     location:
       p.flag !== undefined ? { file: COMMAND_LINE, path: p.flag } : project.source.locate(p.path ?? ["publish"]),
   }));
-  return { tags: tags.tags, cacheFrom: cache.from, cacheTo: cache.to, problems };
+  return { tags: tags.tags, tagOrigins: tags.origins, cacheFrom: cache.from, cacheTo: cache.to, problems };
 }
 
 /** OCI labels, overridden by labels from context.yaml; a value that would break out of its line is a problem. */

@@ -163,9 +163,9 @@ const matrixRows: Row[] = [
   },
   {
     name: "matrix: a target name with characters bake rejects",
-    files: { "context.yaml": edit("framework: [vllm, sglang]", "framework: [vllm, sg.lang]") },
-    at: (f) => [`${loc(yaml(f), "sg.lang")}: axes.framework[1]`],
-    message: 'Target name "sg.lang-runtime" (framework=sg.lang, target=runtime) has characters bake rejects',
+    files: { "context.yaml": edit("framework: [vllm, sglang]", 'framework: {vllm: {}, sglang: {name: "sg.lang"}}') },
+    at: (f) => [`${loc(yaml(f), '"sg.lang"')}: axes.framework.sglang.name`],
+    message: 'Target name "sg.lang-runtime" (framework=sglang, target=runtime) has characters bake rejects: the `name` of framework=sglang is "sg.lang"',
   },
   {
     name: "matrix: a group name with characters bake rejects",

@@ -92,7 +92,8 @@ function oracle(spec: MatrixSpec): { names: string[] } {
   const axes = [
     ...spec.axes.map((a) => ({
       name: a.name,
-      values: a.values.map((v) => ({ value: v.value, token: v.token ?? v.value })),
+      // Without `name:`, the documented rule: each run of characters outside [a-zA-Z0-9_-] becomes "_".
+      values: a.values.map((v) => ({ value: v.value, token: v.token ?? v.value.replace(/[^a-zA-Z0-9_-]+/g, "_") })),
     })),
     { name: "target", values: spec.stages.map((s) => ({ value: s, token: s })) },
   ];

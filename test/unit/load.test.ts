@@ -215,14 +215,99 @@ describe("loadContext: semantic rules carry file:line:col and the key path", () 
       expected: "context.yaml:30:10: publish.tags[0]: Unknown placeholder {nam}. Did you mean {name}?",
     },
     {
-      name: "cache tag without {branch}",
-      yaml: () => `${MINI_CONTEXT}cache:\n  repository: demo/cache\n  tag: "{name}"\n`,
-      expected: "context.yaml:33:8: cache.tag: The pattern must contain {branch}",
+      name: "cache tag without {branch} or {branch_kind}, with a fallback",
+      yaml: () => `${MINI_CONTEXT}cache:\n  repository: demo/cache\n  tag: "{name}"\n  fallback: [main]\n`,
+      expected:
+        'context.yaml:34:13: cache.fallback: The cache tag "{name}" has no {branch} or {branch_kind}: every branch reads and writes the same ref',
     },
     {
-      name: "cache repository equal to the image repository",
+      name: "cache in the image repository with tags that can collide",
       yaml: () => `${MINI_CONTEXT}cache:\n  repository: demo/app\n`,
-      expected: "context.yaml:32:15: cache.repository: The cache repository must differ from the image repository",
+      expected:
+        'context.yaml:32:15: cache.repository: The cache shares the image repository demo/app, but the cache tag "{name}-{branch}" and the image tag "{name}" (publish.tags[0]) can both be "',
+    },
+    {
+      name: "a glob in cache.fallback",
+      yaml: () => `${MINI_CONTEXT}cache:\n  repository: demo/cache\n  fallback: [main, "release/*"]\n`,
+      expected:
+        'context.yaml:33:20: cache.fallback[1]: cache.fallback names branches whose cache is read; "release/*" is a pattern',
+    },
+    {
+      name: "a branch pattern with a character git refuses",
+      yaml: () => `${MINI_CONTEXT}cache:\n  repository: demo/cache\n  write_on: ["release/[0-9]*"]\n`,
+      expected:
+        'context.yaml:33:14: cache.write_on[0]: Branch pattern "release/[0-9]*": "[" "]" cannot appear in a branch name',
+    },
+    {
+      name: "a negated branch pattern",
+      yaml: () => `${MINI_CONTEXT}cache:\n  repository: demo/cache\n  write_on: ["!main"]\n`,
+      expected: 'cache.write_on[0]: Branch pattern "!main": negation with "!" is not supported',
+    },
+    {
+      name: "{branch_kind} without branch_kinds",
+      yaml: () => `${MINI_CONTEXT}cache:\n  repository: demo/cache\n  tag: "{branch_kind}-{name}"\n`,
+      expected: 'context.yaml:33:8: cache.tag: "{branch_kind}-{name}" uses {branch_kind}, but no branch_kinds are defined',
+    },
+    {
+      name: "a fallback that is not a branch kind when the cache tag uses {branch_kind}",
+      yaml: () =>
+        `${MINI_CONTEXT}branch_kinds: {main: [main], release: ["release/*"]}\ncache:\n  repository: demo/cache\n  tag: "{branch_kind}-{name}"\n  fallback: [main, releases]\n`,
+      expected:
+        'context.yaml:35:20: cache.fallback[1]: cache.fallback names "releases", but the cache tag uses {branch_kind}, so fallbacks are branch kinds. Did you mean "release"?',
+    },
+    {
+      name: "the default fallback when no branch kind is called main",
+      yaml: () =>
+        `${MINI_CONTEXT}branch_kinds: {trunk: [master]}\ncache:\n  repository: demo/cache\n  tag: "{branch_kind}-{name}"\n`,
+      expected: 'context.yaml:33:3: cache: cache.fallback (default [main]) names "main", but the cache tag uses {branch_kind}',
+    },
+    {
+      name: "{branch} and {branch_kind} in one cache tag",
+      yaml: () =>
+        `${MINI_CONTEXT}branch_kinds: {main: [main]}\ncache:\n  repository: demo/cache\n  tag: "{branch_kind}-{branch}-{name}"\n`,
+      expected: 'cache.tag: The cache tag "{branch_kind}-{branch}-{name}" uses both {branch} and {branch_kind}; use one',
+    },
+    {
+      name: "a placeholder named like an axis and a built-in",
+      yaml: () => edit("  framework:\n", "  version:\n").replace('["{name}"]', '["{name}-{version}"]'),
+      expected:
+        'context.yaml:30:10: publish.tags[0]: {version} is ambiguous in "{name}-{version}": it could be the built-in {version} (--image-version) or the value of axis "version". Write {build.version} or {matrix.version}',
+    },
+    {
+      name: "an axis named like a placeholder namespace",
+      yaml: () => edit("  framework:\n", "  vars:\n"),
+      expected: 'context.yaml:5:3: axes.vars: An axis cannot be named "vars": {vars.…} is a placeholder namespace',
+    },
+    {
+      name: "a template value no layer sets",
+      yaml: () => edit('["{name}"]', '["{name}-{vars.python}"]'),
+      expected: "context.yaml:30:10: publish.tags[0]: {vars.python}: no value in this file sets the template value python.",
+    },
+    {
+      name: "an optional part without a placeholder",
+      yaml: () => edit('["{name}"]', '["{name}[-efa]"]'),
+      expected:
+        'publish.tags[0]: Invalid tag pattern "{name}[-efa]": The optional part "[-efa]" has no placeholder, so it would always be kept',
+    },
+    {
+      name: "nested optional parts",
+      yaml: () => edit('["{name}"]', '["{name}[-[{os}]]"]'),
+      expected: 'Invalid tag pattern "{name}[-[{os}]]": "[" at position 9 opens an optional part inside another',
+    },
+    {
+      name: "an unclosed optional part",
+      yaml: () => edit('["{name}"]', '["{name}[-{os}"]'),
+      expected: 'Invalid tag pattern "{name}[-{os}": "[" is not closed by "]"',
+    },
+    {
+      name: "a tag entry limited to an unknown axis value",
+      yaml: () => edit('["{name}"]', '[{tag: latest, when: {target: prod}}]'),
+      expected: 'context.yaml:30:39: publish.tags[0].when.target: Unknown value "prod" for axis "target". Values: runtime, dev.',
+    },
+    {
+      name: "a tag entry with an unknown key",
+      yaml: () => edit('["{name}"]', '[{tag: "{name}", branch: [main]}]'),
+      expected: 'context.yaml:30:26: publish.tags[0].branch: Unknown key "branch". Did you mean "branches"?',
     },
   ];
 

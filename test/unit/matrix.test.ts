@@ -137,13 +137,29 @@ describe("expandMatrix", () => {
     );
   });
 
-  it("fails when a target name has characters bake rejects", () => {
-    const yaml = MINI_CONTEXT.replace("    ubi:\n", '    "ubi9.4":\n');
+  it("fails when a `name` token has characters bake rejects", () => {
+    const yaml = MINI_CONTEXT.replace("    ubi:\n", '    ubi:\n      name: "ubi9.4"\n');
     const message = expandError(yaml).message;
     expect(message).toContain(
-      'context.yaml:16:5: axes.os["ubi9.4"]: Target name "vllm-ubi9.4" (framework=vllm, os=ubi9.4, target=runtime) has characters bake rejects',
+      'context.yaml:17:13: axes.os.ubi.name: Target name "vllm-ubi9.4" (framework=vllm, os=ubi, target=runtime) has characters bake rejects: the `name` of os=ubi is "ubi9.4"',
     );
     expect(message).toContain("only [a-zA-Z0-9_-] are allowed");
+  });
+
+  it("derives a bake-safe token from a value without `name:`: each run of other characters becomes _", () => {
+    const yaml = MINI_CONTEXT.replace("    ubi:\n", '    "ubi9.4":\n').replace("    sglang:\n", '    "sg lang/1.0":\n');
+    const { variants } = expandMatrix(loadProject(yaml));
+    expect(variants.map((v) => v.name)).toContain("vllm-ubi9_4-dev");
+    expect(variants.map((v) => v.name)).toContain("sg_lang_1_0-ubi9_4");
+    // The value itself is untouched: templates, tags and labels read it.
+    expect(variants.find((v) => v.name === "vllm-ubi9_4")?.values.os).toBe("ubi9.4");
+  });
+
+  it("names both variants when two values derive the same token", () => {
+    const yaml = MINI_CONTEXT.replace("    ubi:\n", '    "ubi.9":\n      package_manager: dnf\n    ubi_9:\n');
+    expect(expandError(yaml).message).toContain(
+      'Two variants map to the target name "vllm-ubi_9": framework=vllm, os=ubi.9, target=runtime and framework=vllm, os=ubi_9, target=runtime',
+    );
   });
 
   it("fails when every combination is excluded", () => {

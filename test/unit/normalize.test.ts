@@ -23,7 +23,18 @@ describe("normalize: the settings later stages read", () => {
     expect(project.groups).toEqual({ perAxis: [], define: [] });
     expect(project.limits).toEqual({ maxVariants: 10000 });
     expect(project.meta).toEqual({ name: "demo", source: "https://example.com/demo" });
-    expect(project.publish).toEqual({ registry: "registry.example.com", repository: "demo/app", tags: ["{name}"] });
+    expect(project.publish).toEqual({
+      registry: "registry.example.com",
+      repository: "demo/app",
+      tags: [
+        {
+          pattern: { source: "{name}", parts: [{ kind: "placeholder", key: "name" }], problems: [] },
+          path: ["publish", "tags", 0],
+          patternPath: ["publish", "tags", 0],
+        },
+      ],
+    });
+    expect(project.branchKinds).toEqual([]);
     expect("context" in project).toBe(false);
   });
 
@@ -59,11 +70,54 @@ describe("normalize: the settings later stages read", () => {
     expect(loadProject(`${MINI_CONTEXT}${CACHE}`).cache).toEqual({
       registry: undefined,
       repository: "demo/cache",
-      tag: "{name}-{branch}",
+      tag: {
+        source: "{name}-{branch}",
+        parts: [
+          { kind: "placeholder", key: "name" },
+          { kind: "text", text: "-" },
+          { kind: "placeholder", key: "branch" },
+        ],
+        problems: [],
+      },
       fallback: ["main"],
+      fallbackGiven: false,
       writeOn: ["main"],
       mode: "max",
+      allowSharedWrites: false,
     });
+  });
+
+  it("normalises tag entries with branches and selectors, and branch kinds in file order", () => {
+    const project = loadProject(
+      MINI_CONTEXT.replace(
+        '  tags: ["{name}"]\n',
+        '  tags:\n    - "{name}"\n    - tag: "latest[-{os.name}]"\n      branches: [main]\n      when: {target: runtime}\nbranch_kinds:\n  release: ["release/*"]\n  main: [main]\n',
+      ),
+    );
+    expect(project.publish.tags[1]).toEqual({
+      pattern: {
+        source: "latest[-{os.name}]",
+        parts: [
+          { kind: "text", text: "latest" },
+          {
+            kind: "optional",
+            pieces: [
+              { kind: "text", text: "-" },
+              { kind: "placeholder", key: "os.name" },
+            ],
+          },
+        ],
+        problems: [],
+      },
+      branches: ["main"],
+      match: { target: ["runtime"] },
+      path: ["publish", "tags", 1],
+      patternPath: ["publish", "tags", 1, "tag"],
+    });
+    expect(project.branchKinds).toEqual([
+      { name: "release", patterns: ["release/*"], path: ["branch_kinds", "release"] },
+      { name: "main", patterns: ["main"], path: ["branch_kinds", "main"] },
+    ]);
   });
 
   it("locates groups.per_axis entries and defined groups", () => {
@@ -76,9 +130,25 @@ describe("normalize: the settings later stages read", () => {
         { axis: "os", path: ["groups", "per_axis", 1] },
       ],
       define: [
-        { name: "gpu", match: { framework: ["vllm"], target: ["runtime", "dev"] }, path: ["groups", "define", "gpu"] },
+        {
+          name: "gpu",
+          members: [
+            {
+              kind: "match",
+              match: { framework: ["vllm"], target: ["runtime", "dev"] },
+              path: ["groups", "define", "gpu"],
+            },
+          ],
+          path: ["groups", "define", "gpu"],
+        },
       ],
     });
+    expect(
+      loadProject(`${MINI_CONTEXT}groups:\n  define:\n    pr: [{target: dev}, vllm]\n`).groups.define[0]!.members,
+    ).toEqual([
+      { kind: "match", match: { target: ["dev"] }, path: ["groups", "define", "pr", 0] },
+      { kind: "name", name: "vllm", path: ["groups", "define", "pr", 1] },
+    ]);
     expect(loadProject(`${MINI_CONTEXT}limits:\n  max_variants: 7\n`).limits).toEqual({ maxVariants: 7 });
   });
 });

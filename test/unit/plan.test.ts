@@ -186,7 +186,7 @@ describe("buildPlan: groups", () => {
 describe("buildPlan: tags, cache and labels", () => {
   const TAGS = MINI_CONTEXT.replace(
     '  tags: ["{name}"]',
-    '  tags:\n    - "{sha}-{name}"\n    - "{branch}-{name}"\n    - "{version}-{name}"\n    - "{sha_short}-{framework}{target}"\n    - "latest-{name}"',
+    '  tags:\n    - "{sha}-{name}"\n    - "{branch}-{name}"\n    - "{version}-{name}"\n    - "{sha_short}-{framework}{target}-{os}"\n    - "latest-{name}"',
   );
 
   // prettier-ignore
@@ -195,7 +195,7 @@ describe("buildPlan: tags, cache and labels", () => {
     { inputs: { branch: "main" }, tags: ["main-vllm-ubi-dev", "latest-vllm-ubi-dev"] },
     {
       inputs: { sha: "0123456789abcdef", branch: "feature/Foo Bar", version: "1.2.0" },
-      tags: ["0123456789abcdef-vllm-ubi-dev", "feature-Foo-Bar-vllm-ubi-dev", "1.2.0-vllm-ubi-dev", "0123456-vllmdev", "latest-vllm-ubi-dev"],
+      tags: ["0123456789abcdef-vllm-ubi-dev", "feature-Foo-Bar-vllm-ubi-dev", "1.2.0-vllm-ubi-dev", "0123456-vllmdev-ubi", "latest-vllm-ubi-dev"],
     },
     { inputs: { branch: "-dependabot/npm_and_yarn/..x" }, tags: ["dependabot-npm_and_yarn-..x-vllm-ubi-dev", "latest-vllm-ubi-dev"] },
     { inputs: { version: "1.2.0+build.5" }, tags: ["1.2.0-build.5-vllm-ubi-dev", "latest-vllm-ubi-dev"] },

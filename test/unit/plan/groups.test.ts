@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { plannedGroups } from "../../../src/plan/groups.js";
+import { expandMatrix } from "../../../src/matrix/expand.js";
+import { computeGroups, plannedGroups } from "../../../src/plan/groups.js";
+import { loadProject, MINI_CONTEXT } from "../../helpers.js";
 
 describe("plannedGroups", () => {
   it("keeps only planned members and drops the groups left empty", () => {
@@ -12,5 +14,54 @@ describe("plannedGroups", () => {
       ["all", ["a", "c"]],
       ["default", ["a", "c"]],
     ]);
+  });
+});
+
+describe("computeGroups: a group that is a union", () => {
+  const groups = (define: string) => {
+    const project = loadProject(`${MINI_CONTEXT}groups:\n  per_axis: [os]\n  define:\n${define}`);
+    const matrix = expandMatrix(project);
+    return computeGroups(project, matrix.variants, matrix.excluded);
+  };
+
+  it("adds up selectors, target names and other groups (Dynamo's PR set: runtime and dev, plus one more image)", () => {
+    const g = groups(
+      "    pr: [{framework: vllm, target: [runtime, dev]}, sglang-ubi, gpu]\n    gpu: {os: ubi, target: dev}\n",
+    );
+    expect(g.get("pr")).toEqual(["sglang-ubi", "sglang-ubi-dev", "vllm", "vllm-dev", "vllm-ubi", "vllm-ubi-dev"]);
+    expect(groups("    base: [ubi, {framework: vllm, os: ubuntu}]\n").get("base")).toEqual([
+      "sglang-ubi",
+      "sglang-ubi-dev",
+      "vllm",
+      "vllm-dev",
+      "vllm-ubi",
+      "vllm-ubi-dev",
+    ]);
+  });
+
+  it.each([
+    {
+      name: "an unknown name, with did-you-mean",
+      define: "    pr: [{target: dev}, vlm]\n",
+      message:
+        'context.yaml:34:25: groups.define.pr[1]: Unknown target or group "vlm" in group "pr". Did you mean "vllm"?',
+    },
+    {
+      name: "groups that include each other",
+      define: "    a: [b]\n    b: [{os: ubi}, a]\n",
+      message: "context.yaml:34:5: groups.define.a: Groups a -> b -> a include each other",
+    },
+  ])("refuses $name", ({ define, message }) => {
+    expect(() => groups(define)).toThrow(message);
+  });
+
+  it("says so when a name is an excluded combination", () => {
+    const project = loadProject(
+      `${MINI_CONTEXT}exclude:\n  - when: {framework: sglang, os: ubi}\n    reason: no\ngroups:\n  define:\n    pr: [sglang-ubi]\n`,
+    );
+    const matrix = expandMatrix(project);
+    expect(() => computeGroups(project, matrix.variants, matrix.excluded)).toThrow(
+      'Unknown target or group "sglang-ubi" in group "pr". "sglang-ubi" is an excluded combination.',
+    );
   });
 });
