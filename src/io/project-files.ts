@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, relative, resolve, sep } from "node:path";
 import { loadContext, type LoadResult } from "../config/load.js";
 import { UserError } from "../errors.js";
+import { positionAt, templateName, templateReferences } from "../render/template-refs.js";
 import type { TemplateFiles } from "../render/templates.js";
 import { walkTemplateDir } from "./template-dir.js";
 
@@ -63,13 +64,9 @@ function outsideLinkError(link: { rel: string; real: string }, files: TemplateFi
   const message = `${link.rel} is a link to ${link.real}, outside ${label}/; templates may only include files inside it`;
   const wanted = link.rel.replace(/\.liquid$/, "");
   for (const [name, text] of files) {
-    for (const m of text.matchAll(/\{%-?\s*(?:include|render|layout)\s+["']([^"']+)["']/g)) {
-      if (m[1]!.replace(/^(\.\/)+/, "").replace(/\.liquid$/, "") !== wanted) continue;
-      const before = text.slice(0, m.index);
-      const line = before.split("\n").length;
-      return new UserError(message, {
-        location: { file: `${label}/${name}`, line, col: m.index - before.lastIndexOf("\n") },
-      });
+    for (const ref of templateReferences(text)) {
+      if (templateName(ref.target).replace(/\.liquid$/, "") !== wanted) continue;
+      return new UserError(message, { location: { file: `${label}/${name}`, ...positionAt(text, ref.offset) } });
     }
   }
   return new UserError(message, { location: { file: `${label}/${link.rel}` } });

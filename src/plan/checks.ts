@@ -1,6 +1,6 @@
 import type { Project } from "../config/normalize.js";
 import type { Issue } from "../errors.js";
-import { AUTOMATIC_ARGS } from "../render/templates.js";
+import { AUTOMATIC_ARGS } from "../render/platform-args.js";
 import { COMMAND_LINE, type Override } from "../resolve/resolve.js";
 import { compareStrings } from "../text.js";
 import { checkValue } from "../values.js";

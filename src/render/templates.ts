@@ -12,6 +12,8 @@ import { dockerfileArgValue } from "../values.js";
 import { acceleratingCache, type Acceleration } from "./accelerate.js";
 import { liquidjs } from "./liquidjs.js";
 import { installPackages } from "./packages.js";
+import { AUTOMATIC_ARGS } from "./platform-args.js";
+import { positionAt, templateName, templateReferences } from "./template-refs.js";
 import type { PackageManager } from "../config/normalize.js";
 import { PACKAGE_MANAGERS } from "../config/schema.js";
 
@@ -46,19 +48,6 @@ export interface RenderOutput {
 
 const SOURCE_TAG = "bakeplan_source";
 const MAX_DEPTH = 64;
-
-// Build-time platform ARGs are set by BuildKit per platform; declaring one with a value
-// (or at global scope) shadows the automatic value. https://docs.docker.com/build/building/variables/#multi-platform-build-arguments
-export const AUTOMATIC_ARGS = new Set([
-  "TARGETPLATFORM",
-  "TARGETOS",
-  "TARGETARCH",
-  "TARGETVARIANT",
-  "BUILDPLATFORM",
-  "BUILDOS",
-  "BUILDARCH",
-  "BUILDVARIANT",
-]);
 
 /**
  * Liquid, strict, reading only the in-memory template files (so includes cannot leave the
@@ -243,12 +232,11 @@ export class TemplateEngine {
 
 /** Lookups see only the template files read at start; `..`, absolute paths and links go nowhere. */
 function memoryFs(files: Record<string, string>): FS {
-  const normalize = (p: string) => p.replace(/^(\.\/)+/, "");
   return {
-    exists: (p) => Promise.resolve(Object.hasOwn(files, normalize(p))),
-    existsSync: (p) => Object.hasOwn(files, normalize(p)),
-    readFile: (p) => Promise.resolve().then(() => readOrThrow(files, normalize(p))),
-    readFileSync: (p) => readOrThrow(files, normalize(p)),
+    exists: (p) => Promise.resolve(Object.hasOwn(files, templateName(p))),
+    existsSync: (p) => Object.hasOwn(files, templateName(p)),
+    readFile: (p) => Promise.resolve().then(() => readOrThrow(files, templateName(p))),
+    readFileSync: (p) => readOrThrow(files, templateName(p)),
     resolve: (_dir, file, ext) => (/\.[A-Za-z0-9]+$/.test(file) ? file : file + ext),
     contains: () => Promise.resolve(true),
     containsSync: () => true,
@@ -292,17 +280,15 @@ function sourceTag(dirLabel: string) {
   };
 }
 
-/** Static `{% include 'x' %}` / `{% render 'x' %}` edges, to refuse include cycles before rendering. */
+/** Static include/render edges, to refuse include cycles before rendering. */
 export function findIncludeCycle(files: TemplateFiles): { cycle: string[]; line: number; col: number } | undefined {
   const edges = new Map<string, { to: string; line: number; col: number }[]>();
-  const re = /\{%-?\s*(?:include|render)\s+["']([^"']+)["']/g;
   for (const [name, text] of files) {
     const list: { to: string; line: number; col: number }[] = [];
-    for (const m of text.matchAll(re)) {
-      const raw = m[1]!;
-      const to = raw.endsWith(".liquid") ? raw : `${raw}.liquid`;
-      const before = text.slice(0, m.index);
-      list.push({ to, line: before.split("\n").length, col: m.index - before.lastIndexOf("\n") });
+    for (const ref of templateReferences(text)) {
+      if (ref.tag === "layout") continue;
+      const to = ref.target.endsWith(".liquid") ? ref.target : `${ref.target}.liquid`;
+      list.push({ to, ...positionAt(text, ref.offset) });
     }
     edges.set(name, list);
   }
