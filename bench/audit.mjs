@@ -1,5 +1,5 @@
 // Preloaded by bench/plan.mjs (`node --import ./bench/audit.mjs bin/bakeplan.js plan ...`) for one
-// audit run: counts file reads and writes per path and liquid template parses, and writes them as
+// audit run: counts file reads and writes per path and template parses (bakeplan's and liquidjs's), and writes them as
 // JSON to $BENCH_AUDIT_FILE when the process exits. Not used for timing.
 
 import fs from "node:fs";
@@ -35,6 +35,13 @@ const parse = Parser.prototype.parse;
 Parser.prototype.parse = function (html, filepath) {
   parses.push(filepath);
   return parse.call(this, html, filepath);
+};
+// Templates bakeplan compiles are parsed by its own parser, liquidjs's only for what it renders.
+const { TemplateCompiler } = await import("../dist/render/compile.js");
+const parseFile = TemplateCompiler.prototype.parseFile;
+TemplateCompiler.prototype.parseFile = function (template) {
+  parses.push(template);
+  return parseFile.call(this, template);
 };
 
 process.on("exit", () => {

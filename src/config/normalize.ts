@@ -108,6 +108,16 @@ export interface Group {
   path: KeyPath;
 }
 
+/** `limits.render_ms`, `limits.render_chars` and `limits.template_chars`: bounds on template rendering. */
+export interface RenderLimits {
+  /** Milliseconds all renders of one run may take together. */
+  renderMs: number;
+  /** Characters one render may write, and may build in liquidjs's ranges and filter results. */
+  renderChars: number;
+  /** Characters of one template file. */
+  templateChars: number;
+}
+
 /** context.yaml in canonical form: the input of every later stage. */
 export interface Project {
   source: YamlSource;
@@ -128,6 +138,7 @@ export interface Project {
     define: Group[];
   };
   limits: { maxVariants: number };
+  renderLimits: RenderLimits;
 }
 
 export function toMatch(selector: Selector): Match {
@@ -251,6 +262,11 @@ export function normalize(context: Context, source: YamlSource): Project {
       }),
     },
     limits: { maxVariants: context.limits.max_variants },
+    renderLimits: {
+      renderMs: context.limits.render_ms,
+      renderChars: context.limits.render_chars,
+      templateChars: context.limits.template_chars,
+    },
   };
 }
 

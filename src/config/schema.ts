@@ -50,6 +50,9 @@ const layerShape = {
     .describe("bake secrets (id -> env|src), for RUN --mount=type=secret,id=..."),
 };
 
+/** Bounds on template rendering (`limits.*`), so hostile templates cannot hang a plan or exhaust memory. */
+export const RENDER_LIMIT_DEFAULTS = { render_ms: 60_000, render_chars: 16_777_216, template_chars: 1_048_576 };
+
 export const PACKAGE_MANAGERS = ["apt", "dnf", "microdnf", "yum", "apk"] as const;
 
 export const AxisValueSpecSchema = z.strictObject({
@@ -191,8 +194,28 @@ export const ContextSchema = z
       })
       .optional(),
     limits: z
-      .strictObject({ max_variants: z.number().int().positive().default(10000) })
-      .default({ max_variants: 10000 }),
+      .strictObject({
+        max_variants: z.number().int().positive().default(10000),
+        render_ms: z
+          .number()
+          .int()
+          .positive()
+          .default(RENDER_LIMIT_DEFAULTS.render_ms)
+          .describe("milliseconds all template renders of one run may take together"),
+        render_chars: z
+          .number()
+          .int()
+          .positive()
+          .default(RENDER_LIMIT_DEFAULTS.render_chars)
+          .describe("characters one render may write, and may build in ranges and filter results"),
+        template_chars: z
+          .number()
+          .int()
+          .positive()
+          .default(RENDER_LIMIT_DEFAULTS.template_chars)
+          .describe("characters of one template file"),
+      })
+      .default({ max_variants: 10000, ...RENDER_LIMIT_DEFAULTS }),
   })
   .describe("bakeplan context.yaml: the support matrix and every Dockerfile ARG value");
 

@@ -1,5 +1,5 @@
 import { analyzeDockerfile, type DockerfileShape } from "../render/dockerfile.js";
-import type { ArgDeclaration } from "../render/templates.js";
+import type { ArgDeclaration } from "../render/custom-tags.js";
 import type { Content } from "./contents.js";
 import type { Rendering } from "./render-variants.js";
 

@@ -2,7 +2,8 @@ import type { Project } from "../config/normalize.js";
 import { UserError } from "../errors.js";
 import type { Variant } from "../matrix/expand.js";
 import { tidy } from "../render/dockerfile.js";
-import { findIncludeCycle, TemplateEngine, type ArgDeclaration, type TemplateFiles } from "../render/templates.js";
+import type { ArgDeclaration } from "../render/custom-tags.js";
+import { findIncludeCycle, TemplateEngine, type TemplateFiles } from "../render/templates.js";
 import type { ResolvedValues } from "../resolve/resolve.js";
 import { compareStrings, sortRecord } from "../text.js";
 import { ContentStore, type Content } from "./contents.js";
@@ -29,7 +30,7 @@ export function renderVariants(
     throw new UserError(`Include cycle: ${cycle.cycle.join(" -> ")}`, {
       location: { file: `${build.templates}/${cycle.cycle[cycle.cycle.length - 2]}`, line: cycle.line, col: cycle.col },
     });
-  const engine = new TemplateEngine(templates, build.templates);
+  const engine = new TemplateEngine(templates, build.templates, { limits: project.renderLimits });
   const hints = new Map([
     [
       stageAxis,

@@ -1,3 +1,6 @@
+/** Template files by name relative to the template directory, e.g. `vllm_runtime.liquid`. */
+export type TemplateFiles = ReadonlyMap<string, string>;
+
 /** A `{% include 'x' %}`, `{% render 'x' %}` or `{% layout 'x' %}` with a literal file name, as written. */
 export interface TemplateReference {
   tag: "include" | "render" | "layout";
@@ -16,6 +19,17 @@ export function templateReferences(text: string): TemplateReference[] {
   for (const m of text.matchAll(/\{%-?\s*(include|render|layout)\s+["']([^"']+)["']/g))
     refs.push({ tag: m[1] as TemplateReference["tag"], target: m[2]!, offset: m.index });
   return refs;
+}
+
+/**
+ * The file an include names, as liquidjs looks it up with `extname: ".liquid"` and bakeplan's
+ * in-memory file system: `path` is the name with the extension added when it has none (what
+ * liquidjs records as the including token's file), `template` the file name it reads (leading
+ * `./` removed).
+ */
+export function includedTemplate(name: string): { path: string; template: string } {
+  const path = /\.[A-Za-z0-9]+$/.test(name) ? name : `${name}.liquid`;
+  return { path, template: templateName(path) };
 }
 
 /** A path inside the template directory as a file name of TemplateFiles: `./a/b.liquid` -> `a/b.liquid`. */

@@ -1,0 +1,97 @@
+// bakeplan's own tags, `{% arg %}`, `{% install_packages %}` and the source marker: what they accept
+// and what they write, shared by the compiled renders (compile.ts) and liquidjs's tag classes
+// (liquid-engine.ts), so both paths give the same output and the same messages.
+import { dockerfileArgValue } from "../values.js";
+import type { PackageManager } from "../config/normalize.js";
+import { PACKAGE_MANAGERS } from "../config/schema.js";
+import { installPackages } from "./packages.js";
+import { AUTOMATIC_ARGS } from "./platform-args.js";
+
+/** The marker tag liquidjs's copy of each template starts with: `# --- templates/x.liquid ---`. */
+export const SOURCE_TAG = "bakeplan_source";
+
+/** Where each `{% arg %}` was declared, for `explain`. */
+export interface ArgDeclaration {
+  name: string;
+  template: string;
+  line: number;
+}
+
+/** What one render of the custom tags reads and records. */
+export interface TagState {
+  /** Resolved ARG values for `{% arg NAME %}`. */
+  args: ReadonlyMap<string, string>;
+  packageManager?: PackageManager;
+  /** For error messages: `vllm-cuda12 (framework=vllm, cuda=12.9, ...)`. */
+  variantLabel: string;
+  declared: ArgDeclaration[];
+}
+
+export function sourceMarker(dirLabel: string, template: string): string {
+  return `# --- ${dirLabel}/${template} ---\n`;
+}
+
+/** A tag's arguments, or why the template is refused (liquidjs reports it at the tag). */
+export type ParsedTagArgs<T> = { value: T } | { error: string };
+
+/** The ARG names of `{% arg A B %}`. */
+export function parseArgTag(args: string): ParsedTagArgs<string[]> {
+  const names = args.trim().split(/\s+/).filter(Boolean);
+  if (names.length === 0) return { error: "{% arg %} needs at least one ARG name" };
+  for (const n of names) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(n)) return { error: `{% arg %}: "${n}" is not an ARG name` };
+    if (AUTOMATIC_ARGS.has(n))
+      return {
+        error: `{% arg ${n} %}: ${n} is set by BuildKit per platform; write a plain "ARG ${n}" inside the stage that needs it`,
+      };
+  }
+  return { value: names };
+}
+
+/** `ARG NAME=value` lines, recording each declaration at `template`:`line`. */
+export function renderArgTag(names: readonly string[], state: TagState, template: string, line: number): string {
+  const lines: string[] = [];
+  for (const name of names) {
+    const value = state.args.get(name);
+    if (value === undefined)
+      throw new Error(
+        `ARG ${name} has no value for ${state.variantLabel}. Set it in context.yaml (defaults, an axis value or a combination), or write a plain "ARG ${name}" for an ARG without a default`,
+      );
+    state.declared.push({ name, template, line });
+    lines.push(`ARG ${name}=${dockerfileArgValue(value)}`);
+  }
+  return lines.join("\n");
+}
+
+export interface PackagesTag {
+  /** `manager=dnf`: this manager whatever the variant's OS. */
+  manager?: PackageManager;
+  packages: string[];
+}
+
+/** `{% install_packages [manager=M] P ... %}`. */
+export function parseInstallPackagesTag(args: string): ParsedTagArgs<PackagesTag> {
+  const words = args.trim().split(/\s+/).filter(Boolean);
+  const manager = /^manager=(.*)$/.exec(words[0] ?? "")?.[1];
+  let fixed: PackageManager | undefined;
+  if (manager !== undefined) {
+    if (!(PACKAGE_MANAGERS as readonly string[]).includes(manager))
+      return { error: `{% install_packages %}: unknown manager "${manager}"; one of ${PACKAGE_MANAGERS.join(", ")}` };
+    fixed = manager as PackageManager;
+    words.shift();
+  }
+  if (words.length === 0) return { error: "{% install_packages %} needs at least one package" };
+  for (const p of words)
+    if (!/^([a-z]+:)?[A-Za-z0-9][A-Za-z0-9.+_:=~*@-]*$/.test(p))
+      return { error: `{% install_packages %}: "${p}" is not a package name` };
+  return { value: { manager: fixed, packages: words } };
+}
+
+export function renderInstallPackagesTag(tag: PackagesTag, state: TagState): string {
+  const manager = tag.manager ?? state.packageManager;
+  if (!manager)
+    throw new Error(
+      "{% install_packages %} needs a package manager: set package_manager on the values of one axis (e.g. os), or write {% install_packages manager=dnf ... %}",
+    );
+  return installPackages(manager, tag.packages);
+}
