@@ -308,6 +308,29 @@ function lintCommand(program: Command, output: Output): void {
     });
 }
 
+function initCommand(program: Command, output: Output): void {
+  program
+    .command("init")
+    .description(
+      "scaffold context.yaml, templates/, a Makefile snippet and a GitHub Actions workflow; never overwrites a file",
+    )
+    .argument("[dir]", "directory to scaffold", ".")
+    .option("--name <name>", "project name (default: the directory's name)")
+    .option("--registry <host>", "publish.registry (default: a placeholder ECR registry)")
+    .option("--repository <repo>", "publish.repository (default: the project name)")
+    .addHelpText(
+      "after",
+      examples(
+        "bakeplan init                       # after npm install --save-dev bakeplan",
+        "bakeplan init images --name my-app --registry 123456789012.dkr.ecr.us-west-2.amazonaws.com",
+      ),
+    )
+    .action(async (dir, opts) => {
+      const { init } = await import("./commands/init.js");
+      init({ dir, name: opts.name, registry: opts.registry, repository: opts.repository }, output);
+    });
+}
+
 function schemaCommand(program: Command, output: Output): void {
   program
     .command("schema")
@@ -339,6 +362,7 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
   bakeCommand(program, output, passThrough);
   lintCommand(program, output);
   schemaCommand(program, output);
+  initCommand(program, output);
   return program;
 }
 

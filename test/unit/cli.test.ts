@@ -74,6 +74,7 @@ describe("help", () => {
     { command: "bake", options: [...PLAN, ...INPUTS, "-o", "--push", "--load", "--builder", "--dry-run", "--metadata-file", "--cache-warm", "--one-by-one"] },
     { command: "lint", options: [...PLAN, "-o", "--builder", "--base-image"] },
     { command: "schema", options: [] },
+    { command: "init", options: ["--name", "--registry", "--repository"] },
   ])("$command --help lists only the options it uses", async ({ command, options }) => {
     const listed = [...(await runCli([command, "--help"])).stdout.matchAll(/^ {2}(-\w|--[\w-]+)/gm)].map((m) => m[1]);
     expect(listed.sort()).toEqual([...options, "-h"].sort());
