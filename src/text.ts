@@ -27,6 +27,23 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
   return best;
 }
 
+/**
+ * Up to `max` candidates closest to `word`: those that contain it, then those as close as
+ * `didYouMean` takes them, nearest first (ties in string order). For "did you mean" over long lists.
+ */
+export function closest(word: string, candidates: readonly string[], max = 5): string[] {
+  const w = word.toLowerCase();
+  const limit = Math.max(1, Math.floor(w.length / 3));
+  const scored: { c: string; score: number }[] = [];
+  for (const c of new Set(candidates)) {
+    const d = editDistance(w, c.toLowerCase());
+    if (c.toLowerCase().includes(w)) scored.push({ c, score: d - 1000 });
+    else if (d <= limit) scored.push({ c, score: d });
+  }
+  scored.sort((a, b) => a.score - b.score || compareStrings(a.c, b.c));
+  return scored.slice(0, max).map((s) => s.c);
+}
+
 /** Stable, locale-independent string order (byte order of UTF-16 code units). */
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

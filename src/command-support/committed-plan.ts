@@ -24,6 +24,7 @@ export function committedAndWanted(
   if (Object.keys(opts.inputs).length === 0) return { files, committed, wanted: committed };
   const wanted = buildPlan(files.project, files.templates, {
     configLabel: basename(files.configLabel),
+    projectDir: files.dir,
     overrides: opts.set,
     inputs: opts.inputs,
     strict: opts.strict,

@@ -16,6 +16,7 @@ export function planProject(opts: PlanCommandOptions, output: Output): { files: 
   const plan = buildPlan(files.project, files.templates, {
     // Generated files name the config relative to the project directory, so they do not depend on the cwd.
     configLabel: basename(files.configLabel),
+    projectDir: files.dir,
     overrides: opts.set,
     only: opts.only,
     inputs: opts.inputs,

@@ -1,14 +1,15 @@
 import { planProject } from "../command-support/plan-project.js";
 import { table } from "../command-support/table.js";
-import { findTarget } from "../command-support/targets.js";
+import { excludedNamed, findTarget, namesakeNote } from "../command-support/targets.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { formatLocation, UsageError } from "../errors.js";
 import { compareStrings, didYouMean } from "../text.js";
 
 export function explain(opts: PlanCommandOptions & { target: string; args: string[] }, output: Output): void {
   const { plan, files } = planProject(opts, output);
-  const excluded = plan.matrix.excluded.find((e) => e.name === opts.target);
-  if (excluded) {
+  const built = plan.targets.some((t) => t.variant.name === opts.target);
+  const excluded = excludedNamed(plan, opts.target);
+  if (!built && excluded) {
     output.out(
       `${opts.target} is not built (${Object.entries(excluded.values)
         .map(([k, v]) => `${k}=${v}`)
@@ -21,6 +22,7 @@ export function explain(opts: PlanCommandOptions & { target: string; args: strin
   }
   const t = findTarget(plan, opts.target, files.project.source);
   const v = t.variant;
+  const note = namesakeNote(plan, v.name, files.project.source);
   const known = [...t.values.args.keys(), ...t.declarations.keys()];
   for (const name of opts.args) {
     if (known.includes(name)) continue;
@@ -37,6 +39,7 @@ export function explain(opts: PlanCommandOptions & { target: string; args: strin
       `  included by ${formatLocation(files.project.source.locate(v.includedBy.path))}: ${v.includedBy.reason}\n`,
     );
   output.out(`  dockerfile: ${t.dockerfile}  stage: ${t.bake.target}\n`);
+  if (note) output.out(`  ${note}\n`);
   if (t.values.platforms)
     output.out(`  platforms: ${t.values.platforms.value.join(", ")}  (${formatLocation(t.values.platforms.source)})\n`);
   for (const tag of t.bake.tags ?? []) output.out(`  tag: ${tag}\n`);

@@ -1,6 +1,6 @@
 import type { Axis, Match } from "../config/normalize.js";
 import { UsageError } from "../errors.js";
-import { didYouMean } from "../text.js";
+import { closest, didYouMean, plural } from "../text.js";
 import { matches, type Variant } from "./expand.js";
 
 /** What selectors pick from: the targets, the groups over them, and the axes. */
@@ -76,8 +76,7 @@ function pick(
   if (problems.length > 0) {
     if (unknownName)
       problems.push(
-        `Targets: ${from.variants.map((v) => v.name).join(", ")}`,
-        `Groups: ${[...from.groups.keys()].join(", ")}`,
+        `${plural(from.variants.length, "target")} and ${plural(from.groups.size, "group")}; \`bakeplan list\` lists the targets`,
       );
     throw new UsageError(problems.join("\n"));
   }
@@ -91,8 +90,8 @@ function byName(from: Selectable, name: string): readonly string[] | undefined {
 }
 
 function unknownNameMessage(from: Selectable, name: string): string {
-  const hint = didYouMean(name, [...from.variants.map((v) => v.name), ...from.groups.keys()]);
-  return `Unknown target or group "${name}".${hint ? ` Did you mean "${hint}"?` : ""}`;
+  const near = closest(name, [...from.variants.map((v) => v.name), ...from.groups.keys()]);
+  return `Unknown target or group "${name}".${near.length > 0 ? ` Did you mean ${near.map((n) => `"${n}"`).join(", ")}?` : ""}`;
 }
 
 /** The targets an `axis=value[,axis=value]` selector matches, or what is wrong with it. */

@@ -20,6 +20,12 @@ import { planTargets, type PlannedTarget } from "./targets.js";
 export interface PlanOptions {
   /** How the config file is named in generated headers and messages, e.g. `context.yaml`. */
   configLabel: string;
+  /**
+   * Absolute directory of context.yaml. Paths in the plan are relative to it, never to the cwd;
+   * it is read only when build.context leads outside it (`..`), where a Dockerfile's path
+   * relative to the context names the project directory.
+   */
+  projectDir?: string;
   overrides?: Override[];
   only?: string[];
   inputs?: BuildInputs;
@@ -69,7 +75,14 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
 
   const pathOf = layOutFiles(project.build.outDir, selected, renderingOf);
   const analysis = analyzeRenderings(renderingOf.values());
-  const { targets, issues } = planTargets(project, selected, { valuesOf, renderingOf, pathOf, analysis, inputs });
+  const { targets, issues } = planTargets(project, selected, {
+    valuesOf,
+    renderingOf,
+    pathOf,
+    analysis,
+    inputs,
+    projectDir: opts.projectDir,
+  });
   failOn([...issues, ...overrideIssues(overrides, analysis.declared)]);
   failOn(claimIssues(project, targets));
   const partial = selected.length < matrix.variants.length;

@@ -1,4 +1,4 @@
-import { posix } from "node:path";
+import { posix, sep } from "node:path";
 import type { Project } from "../config/normalize.js";
 import type { KeyPath } from "../config/yaml-source.js";
 import type { Issue } from "../errors.js";
@@ -31,6 +31,8 @@ export interface TargetInputs {
   pathOf: ReadonlyMap<Content, string>;
   analysis: Analysis;
   inputs: BuildInputs;
+  /** Absolute directory of context.yaml (PlanOptions.projectDir). */
+  projectDir?: string;
 }
 
 /**
@@ -78,7 +80,7 @@ export function planTargets(
       tagOrigins: refs.tagOrigins,
       bake: {
         context: build.context,
-        dockerfile: posix.relative(build.context, path) || path,
+        dockerfile: dockerfileInContext(build.context, path, from.projectDir),
         target: variant.stage,
         args: declaredArgs(shape, values),
         platforms: values.platforms && [...values.platforms.value],
@@ -92,6 +94,21 @@ export function planTargets(
     };
   });
   return { targets, issues };
+}
+
+/**
+ * A Dockerfile's path as bake reads it: relative to the build context (buildx joins the two).
+ * Both are relative to the project directory, so the result depends on it only when one leads
+ * outside it (`context: ".."` gives `container/bake/x.Dockerfile`); never on the cwd.
+ */
+export function dockerfileInContext(context: string, path: string, projectDir: string | undefined): string {
+  const outside = (p: string) => posix.isAbsolute(p) || posix.normalize(p).split("/")[0] === "..";
+  const escapes = outside(context) || outside(path);
+  if (escapes && projectDir === undefined)
+    throw new Error(`dockerfileInContext: ${context} or ${path} leads outside the project; projectDir is needed`);
+  // A root of its own when the context stays inside: the relative path is the same for any root.
+  const root = escapes ? projectDir!.split(sep).join("/") : "/project";
+  return posix.relative(posix.resolve(root, context), posix.resolve(root, path)) || path;
 }
 
 /** Build args: the values of the ARGs its Dockerfile declares, by name. */
