@@ -221,7 +221,7 @@ describe("selectVariants", () => {
     { selector: "fw=vllm", message: 'Unknown axis "fw" in selector "fw=vllm". Axes: framework, os, target' },
     { selector: "framework=trt", message: 'Unknown value "trt" for axis "framework" in selector "framework=trt". Values: vllm, sglang' },
     { selector: "framework", message: 'Unknown target or group "framework".' },
-    { selector: "vllm-ub", message: 'Unknown target or group "vllm-ub". Did you mean "vllm-ubi"?' },
+    { selector: "vllm-ub", message: 'Unknown target or group "vllm-ub". Did you mean "vllm-ubi", "vllm-ubi-dev"?' },
   ])("refuses $selector as a usage error", ({ selector, message }) => {
     let error: unknown;
     try {
