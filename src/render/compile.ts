@@ -38,9 +38,6 @@ export interface LiquidNodes {
   render(run: RenderRun, parsed: unknown): void;
 }
 
-/** A variable read as undefined: liquidjs (strictVariables) reports it, with its own message. */
-export class UndefinedVariable extends Error {}
-
 type Render = (run: RenderRun) => void;
 type Evaluate = (scope: Readonly<Record<string, unknown>>) => unknown;
 
@@ -105,7 +102,10 @@ export class TemplateCompiler {
     const visit = (template: string): boolean => {
       state.set(template, "visiting");
       const parsed = this.parse(template);
-      if (parsed === "too large") return (state.set(template, "done"), true);
+      if (parsed === "too large") {
+        state.set(template, "done");
+        return true;
+      }
       if (parsed.wholeTemplate) {
         const { reason, offset } = parsed.wholeTemplate;
         found.push({ template, line: this.lineOf(template, offset), form: reason, wholeRender: true });
@@ -315,7 +315,7 @@ function variable(keys: readonly string[]): Evaluate {
     // The commonest form, `{{ framework }}`: findScope and readProperty reduce to an own property.
     return (scope) => {
       const value = Object.hasOwn(scope, first) ? scope[first] : undefined;
-      if (value === undefined) throw new UndefinedVariable(name);
+      if (value === undefined) throw undefinedVariable(name);
       return value;
     };
   return (scope) => {
@@ -325,9 +325,14 @@ function variable(keys: readonly string[]): Evaluate {
       if (value === undefined) break;
       value = property(value, key);
     }
-    if (value === undefined) throw new UndefinedVariable(name);
+    if (value === undefined) throw undefinedVariable(name);
     return value;
   };
+}
+
+/** Thrown by a compiled read; TemplateEngine renders again with liquidjs, whose message and location are reported. */
+function undefinedVariable(name: string): Error {
+  return new Error(`undefined variable: ${name}`);
 }
 
 /** Keys liquid reads its own way on arrays, strings and objects. */
