@@ -3,7 +3,10 @@
 // on lines that do not, tidy against its first (regex) version. No timings are asserted anywhere.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { TopLevelToken } from "liquidjs";
 import { analyzeDockerfile, tidy } from "../../src/render/dockerfile.js";
+import { htmlContent, tokenize, type Token } from "../../src/render/liquid-syntax.js";
+import { liquidjs } from "../../src/render/liquidjs.js";
 import { TemplateEngine, type RenderCounts, type RenderInput } from "../../src/render/templates.js";
 import { templateFiles } from "../helpers.js";
 
@@ -382,7 +385,7 @@ const TEMPLATE_RUNS = Number(process.env.BAKEPLAN_TEMPLATE_RUNS ?? 3000);
 describe("compiled templates", () => {
   it(
     "render what liquidjs renders: text, ARG declarations and errors, over generated templates",
-    { timeout: 20_000 + TEMPLATE_RUNS * 5 },
+    { timeout: 60_000 + TEMPLATE_RUNS * 10 },
     () => {
       const counts: RenderCounts = { compiled: 0, liquidjs: 0, liquidjsNodes: 0 };
       fc.assert(
@@ -414,3 +417,76 @@ describe("compiled templates", () => {
     },
   );
 });
+
+describe("the template tokenizer", () => {
+  it("splits text as liquidjs's Tokenizer does, or gives up where liquidjs fails", () => {
+    const { Tokenizer, defaultOptions } = liquidjs();
+    const piece = fc.constantFrom(
+      "{%",
+      "%}",
+      "{{",
+      "}}",
+      "{",
+      "}",
+      "%",
+      "-",
+      "'",
+      '"',
+      "\\",
+      " ",
+      "\n",
+      "\t",
+      "\u00a0",
+      "\u2028",
+      "\u3000",
+      "if",
+      "endif",
+      "raw",
+      "endraw",
+      "#",
+      "a",
+      "x y",
+      "{%-",
+      "-%}",
+      "{{-",
+      "-}}",
+      "{%}",
+      "{{}}",
+      "comment",
+    );
+    let compared = 0;
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 24 }), (pieces) => {
+        const text = pieces.join("");
+        const ours = tokenize(text);
+        let theirs: TopLevelToken[] | undefined;
+        try {
+          theirs = new Tokenizer(text).readTopLevelTokens(defaultOptions);
+        } catch {
+          theirs = undefined;
+        }
+        if (!Array.isArray(ours)) return; // gave up: liquidjs renders the template
+        compared++;
+        expect(theirs).toBeDefined();
+        expect(ours.map((t) => describeOurs(text, t))).toEqual(theirs!.map(describeTheirs));
+      }),
+      { numRuns: 5000 },
+    );
+    // Most generated texts are split, not given up on.
+    expect(compared).toBeGreaterThan(2500);
+  });
+});
+
+function describeOurs(text: string, t: Token): unknown[] {
+  if (t.kind === "html") return ["html", t.begin, t.end, htmlContent(text, t)];
+  if (t.kind === "tag") return ["tag", t.begin, t.end, t.name, t.args, t.trimLeft, t.trimRight];
+  return ["output", t.begin, t.end, t.content, t.trimLeft, t.trimRight];
+}
+
+function describeTheirs(t: TopLevelToken): unknown[] {
+  const { isHTMLToken, isTagToken, isOutputToken } = liquidjs().TypeGuards;
+  if (isHTMLToken(t)) return ["html", t.begin, t.end, t.getContent()];
+  if (isTagToken(t)) return ["tag", t.begin, t.end, t.name, t.args, t.trimLeft, t.trimRight];
+  if (isOutputToken(t)) return ["output", t.begin, t.end, t.content, t.trimLeft, t.trimRight];
+  return ["unexpected"];
+}
