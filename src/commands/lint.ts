@@ -46,8 +46,8 @@ export interface Finding {
   where: string;
   rule: string;
   detail: string;
-  dockerfile: string;
-  line: number;
+  /** Every rendered Dockerfile line the template line became, e.g. `bake/vllm-cuda12.Dockerfile:31`. */
+  dockerfiles: string[];
   targets: string[];
   url?: string;
 }
@@ -95,7 +95,7 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
   for (const e of errors) output.out(`error: ${e}\n`);
   if (findings.length > 0 || errors.length > 0)
     throw new UserError(
-      `lint: ${findings.length} finding(s)${errors.length ? `, ${errors.length} error(s)` : ""} in ${new Set(findings.map((f) => f.dockerfile)).size} Dockerfile(s)`,
+      `lint: ${findings.length} finding(s)${errors.length ? `, ${errors.length} error(s)` : ""} in ${new Set(findings.flatMap((f) => f.dockerfiles.map((d) => d.replace(/:\d+$/, "")))).size} Dockerfile(s)`,
     );
   if (res.exitCode !== 0) throw failed("");
   const dockerfiles = new Set(targets.map((n) => plannedTarget(plan, n).dockerfile));
@@ -134,8 +134,9 @@ export function parseCallCheck(stdout: string): CallCheckOutput | undefined {
 }
 
 /**
- * Each warning at the template line its Dockerfile line came from, once per Dockerfile line and
- * rule (with every target that reported it), sorted by place; and the targets whose check failed.
+ * Each warning once per template line and rule, with every Dockerfile line it became and every
+ * target that reported it (a template shared by 4 Dockerfiles is one finding, not 4), sorted by
+ * place; and the targets whose check failed.
  */
 export function mapFindings(
   plan: Plan,
@@ -159,25 +160,32 @@ export function mapFindings(
     for (const w of result?.warnings ?? []) {
       const line = w.location?.ranges?.[0]?.start?.line ?? 0;
       const rule = w.ruleName ?? "check";
-      const key = `${t.dockerfile}:${line}:${rule}`;
+      const where = whereIs(line);
+      const key = `${where}\0${rule}`;
+      const at = `${t.dockerfile}:${line}`;
       const existing = findings.get(key);
       if (existing) {
-        existing.targets.push(name);
+        if (!existing.dockerfiles.includes(at)) existing.dockerfiles.push(at);
+        if (!existing.targets.includes(name)) existing.targets.push(name);
         continue;
       }
-      const where = whereIs(line);
       findings.set(key, {
         where,
         rule,
         detail: w.detail ?? w.description ?? "",
-        dockerfile: t.dockerfile,
-        line,
+        dockerfiles: [at],
         targets: [name],
         url: w.url,
       });
     }
   }
-  const sorted = [...findings.values()].sort((a, b) => compareStrings(a.where, b.where) || a.line - b.line);
+  for (const f of findings.values()) {
+    f.dockerfiles.sort(compareStrings);
+    f.targets.sort(compareStrings);
+  }
+  const sorted = [...findings.values()].sort(
+    (a, b) => compareStrings(a.where, b.where) || compareStrings(a.rule, b.rule),
+  );
   return { findings: sorted, errors };
 }
 
@@ -190,6 +198,7 @@ function checkError(result: CheckResult | undefined): { message: string; line: n
   return { message, line: result?.buildError?.location?.ranges?.[0]?.start?.line ?? 0 };
 }
 
+/** One line: the template location, the rule, what is wrong, then the Dockerfiles and targets it affects. */
 export function formatFinding(f: Finding): string {
-  return `${f.where}: ${f.rule}: ${f.detail} (${f.dockerfile}:${f.line}; ${f.targets.join(", ")})${f.url ? ` ${f.url}` : ""}`;
+  return `${f.where}: ${f.rule}: ${f.detail} (${f.dockerfiles.join(", ")}; ${f.targets.join(", ")})${f.url ? ` ${f.url}` : ""}`;
 }

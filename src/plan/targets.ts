@@ -79,6 +79,7 @@ export function planTargets(
       declarations: from.analysis.declarationsOf.get(rendering)!,
       tagOrigins: refs.tagOrigins,
       bake: {
+        description: describeVariant(project, variant),
         context: build.context,
         dockerfile: dockerfileInContext(build.context, path, from.projectDir),
         target: variant.stage,
@@ -109,6 +110,19 @@ export function dockerfileInContext(context: string, path: string, projectDir: s
   // A root of its own when the context stays inside: the relative path is the same for any root.
   const root = escapes ? projectDir!.split(sep).join("/") : "/project";
   return posix.relative(posix.resolve(root, context), posix.resolve(root, path)) || path;
+}
+
+/**
+ * What `docker buildx bake --list targets` shows: each axis value's `description`, or `axis value`
+ * where it has none, in axis order, e.g. `framework vllm, cuda 12.9, os ubuntu24.04, slim serving image`.
+ */
+export function describeVariant(project: Pick<Project, "axes">, variant: Variant): string {
+  return project.axes
+    .map((axis) => {
+      const value = variant.values[axis.name]!;
+      return axis.values.find((v) => v.value === value)?.description ?? `${axis.name} ${value}`;
+    })
+    .join(", ");
 }
 
 /** Build args: the values of the ARGs its Dockerfile declares, by name. */

@@ -130,6 +130,29 @@ describeWithDocker("buildx", "docker buildx bake --print over the bundled exampl
     }
   });
 
+  it("--list targets shows each target's description, from the axis values' descriptions", async () => {
+    const dir = exampleCopy();
+    expect((await runCli(["plan"], dir)).code).toBe(0);
+    const listed = JSON.parse(
+      execFileSync("docker", ["buildx", "bake", "--list", "type=targets,format=json"], {
+        cwd: dir,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }),
+    ) as { name: string; description?: string; group?: boolean }[];
+    const targets = listed.filter((t) => !t.group);
+    expect(targets).toHaveLength(18);
+    expect(targets.find((t) => t.name === "vllm-cuda12-ubi9-dev")?.description).toBe(
+      "framework vllm, cuda 12.9, os ubi9, runtime plus build and debug tools",
+    );
+    const table = execFileSync("docker", ["buildx", "bake", "--list", "targets"], {
+      cwd: dir,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    expect(table).toMatch(/^vllm-cuda12\s+framework vllm, cuda 12\.9, os ubuntu24\.04, slim serving image$/m);
+  });
+
   it("vllm-cuda12 alone shows its stage, args, platforms, tags and cache entries", async () => {
     const dir = exampleCopy();
     expect((await runCli(["plan", "--branch", "main"], dir)).code).toBe(0);

@@ -8,6 +8,21 @@ function targetsOf(...args: Parameters<typeof runStages>) {
   return { staged, ...planTargets(staged.project, staged.variants, staged) };
 }
 
+describe("target descriptions", () => {
+  it("joins each axis value's description, or `axis value` where it has none, in axis order", () => {
+    const { targets } = targetsOf(
+      MINI_CONTEXT.replace("    dev: {}\n", "    dev:\n      description: with build tools\n").replace(
+        "      package_manager: dnf\n",
+        "      package_manager: dnf\n      description: Red Hat UBI 9\n",
+      ),
+    );
+    expect(targets.map((t) => [t.variant.name, t.bake.description])).toContainEqual([
+      "sglang-ubi-dev",
+      "framework sglang, Red Hat UBI 9, with build tools",
+    ]);
+  });
+});
+
 describe("planTargets", () => {
   it("builds a bake target per variant, in variant order, with only non-empty list attributes", () => {
     const { targets, issues } = targetsOf();
@@ -25,6 +40,7 @@ describe("planTargets", () => {
     const vllmUbiDev = targets[3]!;
     expect(vllmUbiDev.dockerfile).toBe("bake/vllm-ubi.Dockerfile");
     expect(JSON.parse(JSON.stringify(vllmUbiDev.bake))).toEqual({
+      description: "framework vllm, os ubi, target dev",
       context: ".",
       dockerfile: "bake/vllm-ubi.Dockerfile",
       target: "dev",
