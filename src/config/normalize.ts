@@ -154,112 +154,32 @@ export function matchLabel(match: Match): string {
 }
 
 export function normalize(context: Context, source: YamlSource): Project {
-  const axes: Axis[] = [];
-  const layers: Layer[] = [
-    { kind: "defaults", label: "defaults", match: {}, rank: 0, values: context.defaults, path: ["defaults"] },
-  ];
-
-  for (const [name, def] of Object.entries(context.axes)) {
-    const entries: [string, AxisValueSpec][] = Array.isArray(def)
-      ? def.map((v) => [v, {}])
-      : Object.entries(def).map(([v, spec]) => [v, spec ?? {}]);
-    const values = entries.map(([value, spec], i): AxisValue => {
-      const path: KeyPath = Array.isArray(def) ? ["axes", name, i] : ["axes", name, value];
-      const { name: token, stage, package_manager, vars, description, ...layerValues } = spec;
-      if (Object.keys(layerValues).length > 0)
-        layers.push({
-          kind: "axis",
-          label: `${name}=${value}`,
-          match: { [name]: [value] },
-          rank: 1,
-          values: layerValues,
-          path,
-        });
-      return {
-        axis: name,
-        value,
-        token: token ?? bakeSafeToken(value),
-        tokenGiven: token !== undefined,
-        stage: stage ?? value,
-        packageManager: package_manager,
-        vars: vars ?? {},
-        description,
-        path,
-      };
-    });
-    axes.push({ name, values, path: ["axes", name] });
-  }
-
-  context.combinations.forEach((c, i) => {
-    const { when, description: _d, ...values } = c;
-    const match = toMatch(when);
-    layers.push({
-      kind: "combination",
-      label: matchLabel(match),
-      match,
-      rank: Math.max(2, Object.keys(match).length),
-      values,
-      path: ["combinations", i],
-    });
-  });
-
+  const axes = Object.entries(context.axes).map(([name, def]) => normalizeAxis(name, def));
   const rules = (list: Context["exclude"], key: string): Rule[] =>
     list.map((r, i) => ({ match: toMatch(r.when), reason: r.reason, path: [key, i] }));
   return {
     source,
     meta: context.project,
     build: buildSettings(context.build),
-    publish: {
-      registry: context.publish.registry,
-      repository: context.publish.repository,
-      tags: context.publish.tags.map((t, i): TagRule => {
-        const path: KeyPath = ["publish", "tags", i];
-        if (typeof t === "string") return { pattern: parsePattern(t), path, patternPath: path };
-        return {
-          pattern: parsePattern(t.tag),
-          branches: t.branches,
-          match: t.when && toMatch(t.when),
-          path,
-          patternPath: [...path, "tag"],
-        };
-      }),
-    },
-    cache: context.cache && {
-      registry: context.cache.registry,
-      repository: context.cache.repository,
-      tag: parsePattern(context.cache.tag),
-      fallback: context.cache.fallback ?? ["main"],
-      fallbackGiven: context.cache.fallback !== undefined,
-      writeOn: context.cache.write_on,
-      mode: context.cache.mode,
-      allowSharedWrites: context.cache.allow_shared_writes,
-    },
+    publish: publishSettings(context.publish),
+    cache: context.cache && cacheSettings(context.cache),
     branchKinds: Object.entries(context.branch_kinds).map(([name, patterns]) => ({
       name,
       patterns,
       path: ["branch_kinds", name],
     })),
-    axes,
+    axes: axes.map((a) => a.axis),
     stageAxis: context.stage_axis,
-    layers,
+    layers: [
+      { kind: "defaults", label: "defaults", match: {}, rank: 0, values: context.defaults, path: ["defaults"] },
+      ...axes.flatMap((a) => a.layers),
+      ...combinationLayers(context.combinations),
+    ],
     exclude: rules(context.exclude, "exclude"),
     include: rules(context.include, "include"),
     groups: {
       perAxis: context.groups.per_axis.map((axis, i) => ({ axis, path: ["groups", "per_axis", i] })),
-      define: Object.entries(context.groups.define).map(([name, def]): Group => {
-        const path: KeyPath = ["groups", "define", name];
-        if (!Array.isArray(def)) return { name, members: [{ kind: "match", match: toMatch(def), path }], path };
-        return {
-          name,
-          members: def.map((m, i): GroupMember => {
-            const at: KeyPath = [...path, i];
-            return typeof m === "string"
-              ? { kind: "name", name: m, path: at }
-              : { kind: "match", match: toMatch(m), path: at };
-          }),
-          path,
-        };
-      }),
+      define: Object.entries(context.groups.define).map(([name, def]) => definedGroup(name, def)),
     },
     limits: { maxVariants: context.limits.max_variants },
     renderLimits: {
@@ -267,6 +187,101 @@ export function normalize(context: Context, source: YamlSource): Project {
       renderChars: context.limits.render_chars,
       templateChars: context.limits.template_chars,
     },
+  };
+}
+
+/** One axis (a list of values, or a map of value -> settings), and a layer for each value that sets values. */
+function normalizeAxis(name: string, def: Context["axes"][string]): { axis: Axis; layers: Layer[] } {
+  const entries: [string, AxisValueSpec][] = Array.isArray(def)
+    ? def.map((v) => [v, {}])
+    : Object.entries(def).map(([v, spec]) => [v, spec ?? {}]);
+  const layers: Layer[] = [];
+  const values = entries.map(([value, spec], i): AxisValue => {
+    const path: KeyPath = Array.isArray(def) ? ["axes", name, i] : ["axes", name, value];
+    const { name: token, stage, package_manager, vars, description, ...layerValues } = spec;
+    if (Object.keys(layerValues).length > 0)
+      layers.push({
+        kind: "axis",
+        label: `${name}=${value}`,
+        match: { [name]: [value] },
+        rank: 1,
+        values: layerValues,
+        path,
+      });
+    return {
+      axis: name,
+      value,
+      token: token ?? bakeSafeToken(value),
+      tokenGiven: token !== undefined,
+      stage: stage ?? value,
+      packageManager: package_manager,
+      vars: vars ?? {},
+      description,
+      path,
+    };
+  });
+  return { axis: { name, values, path: ["axes", name] }, layers };
+}
+
+/** A combination naming more axes ranks higher; any combination outranks an axis value. */
+function combinationLayers(combinations: Context["combinations"]): Layer[] {
+  return combinations.map(({ when, description: _description, ...values }, i) => {
+    const match = toMatch(when);
+    return {
+      kind: "combination",
+      label: matchLabel(match),
+      match,
+      rank: Math.max(2, Object.keys(match).length),
+      values,
+      path: ["combinations", i],
+    };
+  });
+}
+
+function publishSettings(publish: Context["publish"]): Publish {
+  return {
+    registry: publish.registry,
+    repository: publish.repository,
+    tags: publish.tags.map((t, i): TagRule => {
+      const path: KeyPath = ["publish", "tags", i];
+      if (typeof t === "string") return { pattern: parsePattern(t), path, patternPath: path };
+      return {
+        pattern: parsePattern(t.tag),
+        branches: t.branches,
+        match: t.when && toMatch(t.when),
+        path,
+        patternPath: [...path, "tag"],
+      };
+    }),
+  };
+}
+
+function cacheSettings(cache: NonNullable<Context["cache"]>): Cache {
+  return {
+    registry: cache.registry,
+    repository: cache.repository,
+    tag: parsePattern(cache.tag),
+    fallback: cache.fallback ?? ["main"],
+    fallbackGiven: cache.fallback !== undefined,
+    writeOn: cache.write_on,
+    mode: cache.mode,
+    allowSharedWrites: cache.allow_shared_writes,
+  };
+}
+
+/** A group defined by one selector, or by a list of selectors and target or group names. */
+function definedGroup(name: string, def: Context["groups"]["define"][string]): Group {
+  const path: KeyPath = ["groups", "define", name];
+  if (!Array.isArray(def)) return { name, members: [{ kind: "match", match: toMatch(def), path }], path };
+  return {
+    name,
+    members: def.map((m, i): GroupMember => {
+      const at: KeyPath = [...path, i];
+      return typeof m === "string"
+        ? { kind: "name", name: m, path: at }
+        : { kind: "match", match: toMatch(m), path: at };
+    }),
+    path,
   };
 }
 

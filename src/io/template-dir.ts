@@ -25,54 +25,45 @@ export function walkTemplateDir(dir: string): TemplateDirEntry[] | undefined {
   } catch {
     return undefined;
   }
-  const inside = (real: string) => real === root || real.startsWith(root + sep);
   const entries: TemplateDirEntry[] = [];
   const walked = new Set<string>([root]);
   const walk = (sub: string, realDir: string) => {
     for (const name of readdirSync(join(dir, sub)).sort()) {
       const rel = sub ? `${sub}/${name}` : name;
-      const full = join(dir, rel);
-      let entry;
-      try {
-        entry = lstatSync(full);
-      } catch (e) {
-        entries.push({ kind: "unreadable", rel, code: errorCode(e) });
-        continue;
-      }
-      let real = join(realDir, name);
-      let isDirectory = entry.isDirectory();
-      if (entry.isSymbolicLink()) {
-        try {
-          real = realpathSync(full);
-        } catch (e) {
-          let target: string;
-          try {
-            target = resolve(dirname(full), readlinkSync(full));
-          } catch {
-            entries.push({ kind: "unreadable", rel, code: errorCode(e) });
-            continue;
-          }
-          entries.push(inside(target) ? { kind: "broken", rel, target } : { kind: "outside", rel, real: target });
-          continue;
-        }
-        if (!inside(real)) {
-          entries.push({ kind: "outside", rel, real });
-          continue;
-        }
-        isDirectory = statSync(real).isDirectory();
-      }
-      if (!isDirectory) {
-        entries.push({ kind: "file", rel, real });
-        continue;
-      }
-      entries.push({ kind: "directory", rel, real });
-      if (walked.has(real)) continue;
-      walked.add(real);
-      walk(rel, real);
+      const entry = entryOf(join(dir, rel), rel, join(realDir, name), root);
+      entries.push(entry);
+      if (entry.kind !== "directory" || walked.has(entry.real)) continue;
+      walked.add(entry.real);
+      walk(rel, entry.real);
     }
   };
   walk("", root);
   return entries;
+}
+
+/** What `full` is; `real` is its real path when it is no link (its directory's real path is known). */
+function entryOf(full: string, rel: string, real: string, root: string): TemplateDirEntry {
+  const inside = (path: string) => path === root || path.startsWith(root + sep);
+  let st;
+  try {
+    st = lstatSync(full);
+  } catch (e) {
+    return { kind: "unreadable", rel, code: errorCode(e) };
+  }
+  if (!st.isSymbolicLink()) return { kind: st.isDirectory() ? "directory" : "file", rel, real };
+  let target: string;
+  try {
+    target = realpathSync(full);
+  } catch (e) {
+    try {
+      target = resolve(dirname(full), readlinkSync(full));
+    } catch {
+      return { kind: "unreadable", rel, code: errorCode(e) };
+    }
+    return inside(target) ? { kind: "broken", rel, target } : { kind: "outside", rel, real: target };
+  }
+  if (!inside(target)) return { kind: "outside", rel, real: target };
+  return { kind: statSync(target).isDirectory() ? "directory" : "file", rel, real: target };
 }
 
 function errorCode(e: unknown): string {

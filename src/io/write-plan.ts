@@ -330,42 +330,20 @@ export function writePlan(plan: Plan, projectDir: string, bakeFile: string, befo
     c = changes(all, outDir, bakeFile, plan.partial, seen);
     const dockerfiles = c.changed.filter((o) => o.abs !== bakeFile);
     if (dockerfiles.length === 0 && c.stale.length === 0) {
+      // Only the bake file changed: one atomic rename, no journal.
       for (const o of c.changed) {
         beforeWrite?.(o.abs, "stage");
         atomicWrite(o.abs, o.content);
       }
       return c.summary;
     }
-
-    const staged: { tmp: string; final: string }[] = [];
-    let bakeTmp: string;
-    try {
-      for (const o of dockerfiles) {
-        beforeWrite?.(o.abs, "stage");
-        mkdirSync(dirname(o.abs), { recursive: true });
-        staged.push({ tmp: stage(o.abs, o.content), final: o.abs });
-      }
-      // The bake file is replaced even when its text is the same: it is away while Dockerfiles change.
-      beforeWrite?.(bakeFile, "stage");
-      bakeTmp = stage(bakeFile, plan.bakeJson);
-    } catch (e) {
-      for (const s of staged) rmSync(s.tmp, { force: true });
-      throw e;
-    }
-    const rel = (p: string) => relative(outDir, p);
-    const journal: Journal = {
-      bakeplanJournal: 1,
-      renames: staged.map((s) => ({ tmp: rel(s.tmp), final: rel(s.final) })),
-      remove: c.stale.map(rel),
-      bake: { tmp: rel(bakeTmp), final: rel(bakeFile) },
-    };
-    try {
-      atomicWrite(journalPath(outDir), `${JSON.stringify(journal, null, 2)}\n`);
-    } catch (e) {
-      for (const s of [...staged, { tmp: bakeTmp }]) rmSync(s.tmp, { force: true });
-      throw e;
-    }
-    c.summary.removed = applyJournal(outDir, journal, beforeWrite);
+    c.summary.removed = commitJournaled(
+      outDir,
+      dockerfiles,
+      c.stale,
+      { abs: bakeFile, content: plan.bakeJson },
+      beforeWrite,
+    );
     if (!c.summary.written.includes(bakeFile)) {
       c.summary.unchanged = c.summary.unchanged.filter((f) => f !== bakeFile);
       c.summary.written.push(bakeFile);
@@ -374,6 +352,59 @@ export function writePlan(plan: Plan, projectDir: string, bakeFile: string, befo
   } finally {
     lock.release();
   }
+}
+
+/**
+ * Stages the Dockerfiles and the bake file, writes the journal (the commit point) and rolls it
+ * forward; returns the stale files removed. A failure before the commit point leaves no temp file.
+ */
+function commitJournaled(
+  outDir: string,
+  dockerfiles: readonly Output[],
+  stale: readonly string[],
+  bake: Output,
+  beforeWrite?: BeforeWrite,
+): string[] {
+  const staged = stageDockerfiles(dockerfiles, beforeWrite);
+  let bakeTmp: string;
+  try {
+    // The bake file is replaced even when its text is the same: it is away while Dockerfiles change.
+    beforeWrite?.(bake.abs, "stage");
+    bakeTmp = stage(bake.abs, bake.content);
+  } catch (e) {
+    for (const s of staged) rmSync(s.tmp, { force: true });
+    throw e;
+  }
+  const rel = (p: string) => relative(outDir, p);
+  const journal: Journal = {
+    bakeplanJournal: 1,
+    renames: staged.map((s) => ({ tmp: rel(s.tmp), final: rel(s.final) })),
+    remove: stale.map(rel),
+    bake: { tmp: rel(bakeTmp), final: rel(bake.abs) },
+  };
+  try {
+    atomicWrite(journalPath(outDir), `${JSON.stringify(journal, null, 2)}\n`);
+  } catch (e) {
+    for (const s of [...staged, { tmp: bakeTmp }]) rmSync(s.tmp, { force: true });
+    throw e;
+  }
+  return applyJournal(outDir, journal, beforeWrite);
+}
+
+/** Each Dockerfile written to a temp file next to it; on a failure the ones staged so far are removed. */
+function stageDockerfiles(dockerfiles: readonly Output[], beforeWrite?: BeforeWrite): { tmp: string; final: string }[] {
+  const staged: { tmp: string; final: string }[] = [];
+  try {
+    for (const o of dockerfiles) {
+      beforeWrite?.(o.abs, "stage");
+      mkdirSync(dirname(o.abs), { recursive: true });
+      staged.push({ tmp: stage(o.abs, o.content), final: o.abs });
+    }
+  } catch (e) {
+    for (const s of staged) rmSync(s.tmp, { force: true });
+    throw e;
+  }
+  return staged;
 }
 
 const LOCK_NAME = ".bakeplan.lock";

@@ -39,8 +39,32 @@ const NAME_CHARS = /^[a-zA-Z0-9_-]+$/;
 
 /** The cartesian product of the axes, minus excludes, plus includes, each with its names. */
 export function expandMatrix(project: Project, opts: { maxVariants?: number; strict?: boolean } = {}): Matrix {
-  const { axes, stageAxis } = project;
   const limit = opts.maxVariants ?? project.limits.maxVariants;
+  const { variants, excluded, matched } = combinations(project, limit);
+  const errors: Issue[] = [];
+  if (variants.length === 0)
+    errors.push({
+      message: "Every combination is excluded: the matrix produces no variant",
+      location: project.source.locate(["exclude"]),
+    });
+  errors.push(...nameProblems(project, variants));
+  const warnings = ruleWarnings(project, variants, matched);
+  if (opts.strict && warnings.length > 0)
+    errors.push(...warnings.map((w) => ({ ...w, message: `${w.message} (an error with --strict)` })));
+  if (errors.length > 0) throw new ConfigError(errors);
+  return { variants, excluded, warnings };
+}
+
+/**
+ * Every combination of axis values in order (the last axis varies fastest), each a variant or
+ * excluded; also which exclude and include rules matched anything. More than `limit` variants is
+ * an error, found before the product is walked when it is far above.
+ */
+function combinations(
+  project: Project,
+  limit: number,
+): { variants: Variant[]; excluded: Excluded[]; matched: Set<Rule> } {
+  const { axes } = project;
   const product = axes.reduce((n, a) => n * a.values.length, 1);
   if (product > limit * 100)
     throw new ConfigError([
@@ -49,39 +73,19 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
         location: project.source.locate(["axes"]),
       },
     ]);
-
   const variants: Variant[] = [];
   const excluded: Excluded[] = [];
-  const usedExcludes = new Set<Rule>();
-  const usedIncludes = new Set<Rule>();
+  const matched = new Set<Rule>();
   const index = new Array<number>(axes.length).fill(0);
-
   for (let n = 0; n < product; n++) {
-    const values: Record<string, string> = {};
-    const tokens: string[] = [];
-    const fileTokens: string[] = [];
-    let stage = "";
-    axes.forEach((axis, i) => {
-      const v = axis.values[index[i]!]!;
-      values[axis.name] = v.value;
-      if (v.token !== "") tokens.push(v.token);
-      if (axis.name === stageAxis) stage = v.stage;
-      else if (v.token !== "") fileTokens.push(v.token);
-    });
-    const name = tokens.join("-");
-    const exclude = project.exclude.find((r) => matches(r.match, values));
-    const include = project.include.find((r) => matches(r.match, values));
-    if (exclude) usedExcludes.add(exclude);
-    if (include) usedIncludes.add(include);
-    if (exclude && !include) excluded.push({ values, name, rule: exclude });
+    const combination = named(project, index);
+    const exclude = project.exclude.find((r) => matches(r.match, combination.values));
+    const include = project.include.find((r) => matches(r.match, combination.values));
+    if (exclude) matched.add(exclude);
+    if (include) matched.add(include);
+    if (exclude && !include) excluded.push({ values: combination.values, name: combination.name, rule: exclude });
     else {
-      variants.push({
-        values,
-        name,
-        dockerfileName: fileTokens.join("-") || "Dockerfile",
-        stage,
-        ...(exclude && include ? { includedBy: include } : {}),
-      });
+      variants.push({ ...combination, includedBy: exclude && include });
       if (variants.length > limit)
         throw new ConfigError([
           {
@@ -96,14 +100,28 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
       index[i] = 0;
     }
   }
+  return { variants, excluded, matched };
+}
 
+/** The combination at `index` (one value index per axis) with its target name, Dockerfile name and stage. */
+function named(project: Project, index: readonly number[]): Omit<Variant, "includedBy"> {
+  const values: Record<string, string> = {};
+  const tokens: string[] = [];
+  const fileTokens: string[] = [];
+  let stage = "";
+  project.axes.forEach((axis, i) => {
+    const v = axis.values[index[i]!]!;
+    values[axis.name] = v.value;
+    if (v.token !== "") tokens.push(v.token);
+    if (axis.name === project.stageAxis) stage = v.stage;
+    else if (v.token !== "") fileTokens.push(v.token);
+  });
+  return { values, name: tokens.join("-"), dockerfileName: fileTokens.join("-") || "Dockerfile", stage };
+}
+
+/** Target names bake rejects, and two variants with one name: each at the axis value that gives it. */
+function nameProblems(project: Project, variants: readonly Variant[]): Issue[] {
   const errors: Issue[] = [];
-  const warnings: Issue[] = [];
-  if (variants.length === 0)
-    errors.push({
-      message: "Every combination is excluded: the matrix produces no variant",
-      location: project.source.locate(["exclude"]),
-    });
   const byName = new Map<string, Variant>();
   const badTokens = new Set<AxisValue>();
   // Where a name comes from: the axis value's `name:` key when it has one, else the value itself.
@@ -143,14 +161,20 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
       });
     } else byName.set(v.name, v);
   }
+  return errors;
+}
+
+/** Exclude and include rules that change nothing: shadowed by an earlier one, or an include nothing excludes. */
+function ruleWarnings(project: Project, variants: readonly Variant[], matched: ReadonlySet<Rule>): Issue[] {
+  const warnings: Issue[] = [];
   for (const r of project.exclude)
-    if (!usedExcludes.has(r))
+    if (!matched.has(r))
       warnings.push({
         message: `This exclude only matches combinations an earlier exclude already matches (${matchLabel(r.match)})`,
         location: project.source.locate(r.path),
       });
   for (const r of project.include) {
-    if (!usedIncludes.has(r))
+    if (!matched.has(r))
       warnings.push({
         message: `This include only matches combinations an earlier include already matches (${matchLabel(r.match)})`,
         location: project.source.locate(r.path),
@@ -161,10 +185,7 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
         location: project.source.locate(r.path),
       });
   }
-  if (opts.strict && warnings.length > 0)
-    errors.push(...warnings.map((w) => ({ ...w, message: `${w.message} (an error with --strict)` })));
-  if (errors.length > 0) throw new ConfigError(errors);
-  return { variants, excluded, warnings };
+  return warnings;
 }
 
 function label(values: Record<string, string>): string {

@@ -41,89 +41,111 @@ export function resolveValues(
   overrides: readonly Override[] = [],
   layers = applicableLayers(project.layers, variant),
 ): ResolvedValues {
-  const issues: Issue[] = [];
-  const out: ResolvedValues = { args: new Map(), images: new Set(), labels: new Map(), secrets: new Map() };
-  const rankOf = new Map<string, { rank: number; layer: Layer }>();
-  // Same-rank conflicts, dropped when a higher layer (or --set) decides the value.
-  const conflicts = new Map<string, Issue>();
+  const layered = new LayeredValues(project, variant);
+  for (const layer of layers) layered.add(layer);
+  // A --set decides the value: a conflict about it is no problem.
+  for (const o of overrides) layered.conflicts.delete(`ARG:${o.name}`);
+  const { values } = layered;
+  const issues: Issue[] = [...layered.conflicts.values()];
+  issues.push(...applyOverrides(values, overrides), ...secretLikeArgs(project, values));
+  if (issues.length > 0) throw new ConfigError(issues);
+  return values;
+}
 
-  const put = <T>(
+/** The values of layers added lowest precedence first, and the same-rank conflicts among them. */
+class LayeredValues {
+  readonly values: ResolvedValues = { args: new Map(), images: new Set(), labels: new Map(), secrets: new Map() };
+  /** Same-rank conflicts by `kind:key`, dropped when a higher layer decides the value. */
+  readonly conflicts = new Map<string, Issue>();
+  private readonly rankOf = new Map<string, { rank: number; layer: Layer }>();
+
+  constructor(
+    private readonly project: Project,
+    private readonly variant: Variant,
+  ) {}
+
+  add(layer: Layer): void {
+    const v = layer.values;
+    const { args, images, labels, secrets } = this.values;
+    for (const [name, value] of Object.entries(v.args ?? {})) this.put(args, "ARG", name, value, layer, ["args", name]);
+    for (const [name, value] of Object.entries(v.images ?? {})) {
+      this.put(args, "ARG", name, value, layer, ["images", name]);
+      images.add(name);
+    }
+    for (const [name, value] of Object.entries(v.labels ?? {}))
+      this.put(labels, "label", name, value, layer, ["labels", name]);
+    for (const [id, secret] of Object.entries(v.secrets ?? {}))
+      this.put(secrets, "secret", id, secret, layer, ["secrets", id]);
+    if (v.platforms) this.putPlatforms(v.platforms, layer);
+  }
+
+  private put<T>(
     map: Map<string, Resolved<T>>,
     kind: string,
     key: string,
     value: T,
     layer: Layer,
     path: (string | number)[],
-  ) => {
+  ): void {
     const id = `${kind}:${key}`;
-    const prev = rankOf.get(id);
+    const prev = this.rankOf.get(id);
     if (prev && prev.rank === layer.rank && JSON.stringify(map.get(key)?.value) !== JSON.stringify(value)) {
-      if (conflicts.has(id)) return;
-      conflicts.set(id, {
-        message: `Conflicting values for ${kind} ${key} in ${variant.name}: ${JSON.stringify(map.get(key)?.value)} from ${prev.layer.label} and ${JSON.stringify(value)} from ${layer.label}, at the same precedence. Add a combination naming both axes to decide`,
-        location: project.source.locate([...layer.path, ...path]),
+      if (this.conflicts.has(id)) return;
+      this.conflicts.set(id, {
+        message: `Conflicting values for ${kind} ${key} in ${this.variant.name}: ${JSON.stringify(map.get(key)?.value)} from ${prev.layer.label} and ${JSON.stringify(value)} from ${layer.label}, at the same precedence. Add a combination naming both axes to decide`,
+        location: this.project.source.locate([...layer.path, ...path]),
       });
       return;
     }
-    if (!prev || prev.rank < layer.rank) conflicts.delete(id);
-    rankOf.set(id, { rank: layer.rank, layer });
-    map.set(key, { value, source: locateIn(project, layer, path), layer: layer.label });
-  };
-
-  for (const layer of layers) {
-    const v = layer.values;
-    for (const [name, value] of Object.entries(v.args ?? {})) put(out.args, "ARG", name, value, layer, ["args", name]);
-    for (const [name, value] of Object.entries(v.images ?? {})) {
-      put(out.args, "ARG", name, value, layer, ["images", name]);
-      out.images.add(name);
-    }
-    for (const [name, value] of Object.entries(v.labels ?? {}))
-      put(out.labels, "label", name, value, layer, ["labels", name]);
-    for (const [id, secret] of Object.entries(v.secrets ?? {}))
-      put(out.secrets, "secret", id, secret, layer, ["secrets", id]);
-    if (v.platforms) {
-      const prev = out.platforms;
-      const prevRank = rankOf.get("platforms")?.rank;
-      if (prev && prevRank === layer.rank && prev.value.join(",") !== v.platforms.join(",")) {
-        if (!conflicts.has("platforms"))
-          conflicts.set("platforms", {
-            message: `Conflicting platforms for ${variant.name} from ${prev.layer} and ${layer.label} at the same precedence`,
-            location: project.source.locate([...layer.path, "platforms"]),
-          });
-      } else {
-        if (prevRank === undefined || prevRank < layer.rank) conflicts.delete("platforms");
-        rankOf.set("platforms", { rank: layer.rank, layer });
-        out.platforms = {
-          value: v.platforms,
-          source: project.source.locate([...layer.path, "platforms"]),
-          layer: layer.label,
-        };
-      }
-    }
+    if (!prev || prev.rank < layer.rank) this.conflicts.delete(id);
+    this.rankOf.set(id, { rank: layer.rank, layer });
+    map.set(key, { value, source: locateIn(this.project, layer, path), layer: layer.label });
   }
 
-  for (const o of overrides) conflicts.delete(`ARG:${o.name}`);
-  issues.push(...conflicts.values());
+  private putPlatforms(platforms: string[], layer: Layer): void {
+    const prev = this.values.platforms;
+    const prevRank = this.rankOf.get("platforms")?.rank;
+    if (prev && prevRank === layer.rank && prev.value.join(",") !== platforms.join(",")) {
+      if (!this.conflicts.has("platforms"))
+        this.conflicts.set("platforms", {
+          message: `Conflicting platforms for ${this.variant.name} from ${prev.layer} and ${layer.label} at the same precedence`,
+          location: this.project.source.locate([...layer.path, "platforms"]),
+        });
+      return;
+    }
+    if (prevRank === undefined || prevRank < layer.rank) this.conflicts.delete("platforms");
+    this.rankOf.set("platforms", { rank: layer.rank, layer });
+    this.values.platforms = {
+      value: platforms,
+      source: this.project.source.locate([...layer.path, "platforms"]),
+      layer: layer.label,
+    };
+  }
+}
+
+/** Sets each --set value over the layers; a value that would break its line, or a bad image reference, is a problem. */
+function applyOverrides(values: ResolvedValues, overrides: readonly Override[]): Issue[] {
+  const issues: Issue[] = [];
   for (const o of overrides) {
     const source: SourceLocation = { file: COMMAND_LINE, path: `--set ${o.name}` };
     for (const m of checkValue(o.name, o.value, "ARG")) issues.push({ message: m, location: source });
-    if (out.images.has(o.name))
+    if (values.images.has(o.name))
       for (const m of checkImageReference(o.value)) issues.push({ message: m, location: source });
-    out.args.set(o.name, { value: o.value, source, layer: "--set" });
+    values.args.set(o.name, { value: o.value, source, layer: "--set" });
   }
+  return issues;
+}
 
+/** ARGs (images and build.allow_secret_like aside) whose name or value looks like a secret. */
+function secretLikeArgs(project: Project, values: ResolvedValues): Issue[] {
+  const issues: Issue[] = [];
   const allowed = project.build.allowSecretLike;
-  for (const [name, r] of out.args) {
-    if (out.images.has(name) || allowed.has(name)) continue;
+  for (const [name, r] of values.args) {
+    if (values.images.has(name) || allowed.has(name)) continue;
     const why = secretLikeReason(name, r.value);
-    if (why)
-      issues.push({
-        message: secretArgMessage(name, why),
-        location: r.source,
-      });
+    if (why) issues.push({ message: secretArgMessage(name, why), location: r.source });
   }
-  if (issues.length > 0) throw new ConfigError(issues);
-  return out;
+  return issues;
 }
 
 // Every variant a layer applies to points at the same places in context.yaml: found once per

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ConfigError } from "../../../src/errors.js";
 import { expandMatrix } from "../../../src/matrix/expand.js";
 import { computeGroups, plannedGroups } from "../../../src/plan/groups.js";
 import { loadProject, MINI_CONTEXT } from "../../helpers.js";
@@ -63,5 +64,43 @@ describe("computeGroups: a group that is a union", () => {
     expect(() => computeGroups(project, matrix.variants, matrix.excluded)).toThrow(
       'Unknown target or group "sglang-ubi" in group "pr". "sglang-ubi" is an excluded combination.',
     );
+  });
+});
+
+describe("computeGroups", () => {
+  const groupsOf = (extra: string) => {
+    const project = loadProject(`${MINI_CONTEXT}${extra}`);
+    const matrix = expandMatrix(project);
+    return computeGroups(project, matrix.variants, matrix.excluded);
+  };
+
+  it("has all, one group per value of the per_axis axes, the defined ones, and default as all", () => {
+    const groups = groupsOf("groups:\n  per_axis: [os]\n  define:\n    gpu: {framework: vllm, target: runtime}\n");
+    expect([...groups.keys()]).toEqual(["all", "ubuntu", "ubi", "gpu", "default"]);
+    expect(groups.get("ubi")).toEqual(["sglang-ubi", "sglang-ubi-dev", "vllm-ubi", "vllm-ubi-dev"]);
+    expect(groups.get("gpu")).toEqual(["vllm", "vllm-ubi"]);
+    expect(groups.get("default")).toEqual(groups.get("all"));
+  });
+
+  it("merges a defined group into the per-axis group of the same name, and leaves out empty groups", () => {
+    const groups = groupsOf(
+      "groups:\n  per_axis: [os]\n  define:\n    ubi: {framework: vllm, os: ubuntu, target: runtime}\n" +
+        "exclude:\n  - when: {os: ubuntu, framework: sglang}\n    reason: r\n",
+    );
+    expect(groups.get("ubi")).toEqual(["sglang-ubi", "sglang-ubi-dev", "vllm", "vllm-ubi", "vllm-ubi-dev"]);
+  });
+
+  it("refuses, at the key, a group name bake rejects and one that is a target's name", () => {
+    let error: unknown;
+    try {
+      groupsOf("groups:\n  define:\n    gpu.x: {framework: vllm}\n    vllm-dev: {framework: vllm}\n");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues.map((i) => [i.location?.path, i.message.slice(0, 30)])).toEqual([
+      ['groups.define["gpu.x"]', 'Group name "gpu.x" has charact'],
+      ["groups.define.vllm-dev", 'Group "vllm-dev" has the name '],
+    ]);
   });
 });
