@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { bakeFilePath } from "../command-support/bake-file.js";
+import { requireSecretEnv, secretFileGrants } from "../command-support/secret-env.js";
 import { committedAndWanted, runningInCI, useCommittedPlan } from "../command-support/committed-plan.js";
 import { table } from "../command-support/table.js";
 import { plannedTarget } from "../command-support/targets.js";
@@ -80,6 +81,7 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
     options: opts,
     userMetadata,
     tempMetadata: (i) => join(tempDir, `metadata-${i}.json`),
+    allow: secretFileGrants(wanted, selection.targets, files.dir),
   });
   const where = resolve(process.cwd()) === files.dir ? "" : `cd ${shellQuote([files.dir])} && `;
   const ci = runningInCI();
@@ -92,6 +94,7 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
     return;
   }
 
+  requireSecretEnv(wanted, selection.targets);
   try {
     useCommittedPlan(committed, files.dir, bakeFile, output, { ci });
     if (overrideFile) writeFileSync(overrideFile, override.json);
@@ -161,6 +164,8 @@ export function bakeRuns(input: {
   options: Pick<BakeOptions, "push" | "load" | "builder" | "oneByOne" | "extra">;
   userMetadata: string | undefined;
   tempMetadata: (index: number) => string;
+  /** Entitlements for `--allow` (secret files outside the project, see secretFileGrants). */
+  allow?: string[];
 }): BakeRun[] {
   const { selection, options } = input;
   const runs = options.oneByOne
@@ -184,6 +189,7 @@ export function bakeRuns(input: {
       progress: userProgressMode(options.extra) === undefined ? "rawjson" : undefined,
       sets,
       extra: options.extra,
+      allow: input.allow,
     });
     return { targets: run.targets, argv, metadataFile };
   });

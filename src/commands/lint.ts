@@ -1,5 +1,6 @@
 import { relative } from "node:path";
 import { bakeFilePath } from "../command-support/bake-file.js";
+import { lintSecretEnv, secretFileGrants } from "../command-support/secret-env.js";
 import { runningInCI, useCommittedPlan } from "../command-support/committed-plan.js";
 import { planProject } from "../command-support/plan-project.js";
 import { plannedTarget } from "../command-support/targets.js";
@@ -73,13 +74,20 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
   useCommittedPlan(plan, files.dir, bakeFile, output, { ci: runningInCI() });
   await probeBuildx(MIN_BUILDX, opts.builder);
 
+  const file = relative(files.dir, bakeFile) || bakeFile;
   const argv = lintArgv({
-    file: relative(files.dir, bakeFile) || bakeFile,
+    file,
     targets,
     sets: opts.baseImage !== undefined ? baseImageSets(plan, targets, opts.baseImage) : [],
     builder: opts.builder,
+    allow: secretFileGrants(plan, targets, files.dir),
   });
-  const res = await runDocker(argv, { cwd: files.dir, captureStdout: true, quiet: true });
+  const res = await runDocker(argv, {
+    cwd: files.dir,
+    captureStdout: true,
+    quiet: true,
+    env: lintSecretEnv(plan, targets, file),
+  });
   if (res.interrupted) throw new BuildxError("interrupted; buildx stopped", { argv, exitCode: 130 });
   const checked = parseCallCheck(res.stdout);
   const failed = (what: string) =>
@@ -108,6 +116,7 @@ export function lintArgv(input: {
   targets: string[];
   sets: string[];
   builder: string | undefined;
+  allow?: string[];
 }): string[] {
   return bakeArgv({ ...input, call: "check,format=json" });
 }

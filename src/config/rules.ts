@@ -156,6 +156,24 @@ const layerValuesAreSafe: Rule = (ctx) => {
   }
 };
 
+/**
+ * A secret `src` may name environment variables as `${NAME}`, which bake replaces when it runs;
+ * any other `${...}` (shell forms like `${A:-b}`, which HCL does not have) or a `$${` escape is refused.
+ */
+const secretSourcesAreValid: Rule = (ctx) => {
+  for (const layer of ctx.project.layers)
+    for (const [id, secret] of Object.entries(layer.values.secrets ?? {})) {
+      const src = secret.src;
+      if (src === undefined) continue;
+      const rest = src.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, "");
+      if (rest.includes("${") || src.includes("$${"))
+        ctx.error(
+          [...layer.path, "secrets", id, "src"],
+          `Secret ${id}: src "${src}" may name environment variables only as \${NAME} (replaced when bake runs); write the path, or \${NAME} alone`,
+        );
+    }
+};
+
 /** Project fields become labels; axis values reach target names, tags and template variables. */
 const namesAndLabelsAreSingleLine: Rule = (ctx) => {
   const { meta, build } = ctx.project;
@@ -432,6 +450,7 @@ const RULES: Rule[] = [
   onePackageManagerAxis,
   selectorsNameKnownAxes,
   layerValuesAreSafe,
+  secretSourcesAreValid,
   namesAndLabelsAreSingleLine,
   axesDoNotTakePlaceholderNamespaces,
   tagPatternsAreValid,

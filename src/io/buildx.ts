@@ -17,6 +17,8 @@ export interface BakeCommand {
   sets?: string[];
   /** Passed through after everything bakeplan adds. */
   extra?: string[];
+  /** Entitlements (`fs.read=PATH`), each passed as `--allow=...`. */
+  allow?: string[];
 }
 
 export function bakeArgv(c: BakeCommand): string[] {
@@ -26,6 +28,7 @@ export function bakeArgv(c: BakeCommand): string[] {
   if (c.progress) argv.push(`--progress=${c.progress}`);
   if (c.metadataFile) argv.push("--metadata-file", c.metadataFile);
   if (c.call) argv.push(`--call=${c.call}`);
+  for (const a of c.allow ?? []) argv.push(`--allow=${a}`);
   if (c.push) argv.push("--push");
   if (c.load) argv.push("--load");
   for (const s of c.sets ?? []) argv.push("--set", s);
@@ -114,6 +117,8 @@ export async function runDocker(
     cwd: string;
     captureStdout?: boolean;
     quiet?: boolean;
+    /** Variables added to docker's environment. */
+    env?: Record<string, string>;
     /** Receives stderr line by line instead of the terminal (and of `stderr`). */ onStderrLine?: (
       line: string,
     ) => void;
@@ -130,6 +135,7 @@ export async function runDocker(
   try {
     child = execa("docker", argv, {
       cwd: opts.cwd,
+      env: opts.env,
       reject: false,
       stdin: "inherit",
       stdout: opts.captureStdout ? "pipe" : "inherit",

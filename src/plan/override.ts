@@ -1,6 +1,5 @@
-import { escapeBake } from "../values.js";
 import { compareStrings } from "../text.js";
-import type { BakeFile, BakeTarget } from "./bake-file.js";
+import { bakeJsonReplacer, type BakeFile, type BakeTarget } from "./bake-file.js";
 
 /**
  * Attributes a later bake file replaces rather than merges (buildx bake/bake.go `Target.Merge`;
@@ -84,7 +83,7 @@ export function withTargetAttributes(o: BakeOverride, extra: Record<string, Part
 function overrideFile(target: Record<string, Partial<BakeTarget>>): Pick<BakeOverride, "file" | "json"> {
   const sorted = Object.fromEntries(Object.entries(target).sort(([a], [b]) => compareStrings(a, b)));
   const file = { "//": OVERRIDE_BANNER, target: sorted };
-  const json = `${JSON.stringify(file, (_k, v: unknown) => (typeof v === "string" ? escapeBake(v) : v), 2)}\n`;
+  const json = `${JSON.stringify(file, bakeJsonReplacer, 2)}\n`;
   return { file, json };
 }
 

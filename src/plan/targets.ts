@@ -1,5 +1,6 @@
 import { posix, sep } from "node:path";
 import type { Project } from "../config/normalize.js";
+import type { SecretSource } from "../config/schema.js";
 import type { KeyPath } from "../config/yaml-source.js";
 import type { Issue } from "../errors.js";
 import type { Variant } from "../matrix/expand.js";
@@ -8,7 +9,7 @@ import { COMMAND_LINE, type ResolvedValues } from "../resolve/resolve.js";
 import { compareStrings, sortRecord } from "../text.js";
 import { checkValue } from "../values.js";
 import type { Analysis, Declarations } from "./analyze.js";
-import type { BakeTarget } from "./bake-file.js";
+import { ENV_REFERENCE, EnvTemplate, type BakeTarget } from "./bake-file.js";
 import type { Content } from "./contents.js";
 import { cacheRefs, imageTags, ociLabels, type BuildInputs } from "./naming.js";
 import type { Rendering } from "./render-variants.js";
@@ -83,7 +84,7 @@ export function planTargets(
         context: build.context,
         dockerfile: dockerfileInContext(build.context, path, from.projectDir),
         target: variant.stage,
-        args: declaredArgs(shape, values),
+        args: nonEmptyRecord(declaredArgs(shape, values)),
         platforms: values.platforms && [...values.platforms.value],
         tags: nonEmpty(refs.tags),
         labels: labels.labels,
@@ -158,11 +159,15 @@ export function labelsOf(project: Project, variant: Variant, values: ResolvedVal
   return { labels: sortRecord(labels), problems };
 }
 
-/** Bake secret entries (`id=X,env=Y` or `id=X,src=FILE`), by id. */
-export function secretEntries(values: ResolvedValues): { entries: string[]; problems: Issue[] } {
+/**
+ * Bake secret entries (`id=X,env=Y` or `id=X,src=FILE`), by id: those whose `when.args` the
+ * target's resolved ARGs match. A `${NAME}` in a src is left for bake to read from the environment.
+ */
+export function secretEntries(values: ResolvedValues): { entries: (string | EnvTemplate)[]; problems: Issue[] } {
   const problems: Issue[] = [];
   const entries = [...values.secrets]
     .sort(([a], [b]) => compareStrings(a, b))
+    .filter(([, s]) => secretApplies(s.value, values))
     .map(([id, s]) => {
       const ref = s.value.env !== undefined ? `env=${s.value.env}` : `src=${s.value.src}`;
       if (/[,"\n\r]/.test(ref))
@@ -170,9 +175,26 @@ export function secretEntries(values: ResolvedValues): { entries: string[]; prob
           message: `Secret ${id}: a comma, quote or line break cannot appear in a bake secret entry`,
           location: s.source,
         });
-      return `id=${id},${ref}`;
+      const entry = `id=${id},${ref}`;
+      return s.value.src !== undefined && new RegExp(ENV_REFERENCE.source).test(s.value.src)
+        ? new EnvTemplate(entry)
+        : entry;
     });
   return { entries, problems };
+}
+
+/** Whether a secret's `when.args` match the target's resolved ARGs (an ARG with no value matches nothing). */
+export function secretApplies(secret: SecretSource, values: ResolvedValues): boolean {
+  for (const [name, allowed] of Object.entries(secret.when?.args ?? {})) {
+    const v = values.args.get(name)?.value;
+    if (v === undefined || !(Array.isArray(allowed) ? allowed : [allowed]).includes(v)) return false;
+  }
+  return true;
+}
+
+/** A map attribute is left out when empty too: bake drops `"args": {}` (buildx 0.29.1 `--print`). */
+function nonEmptyRecord<T>(record: Record<string, T>): Record<string, T> | undefined {
+  return Object.keys(record).length > 0 ? record : undefined;
 }
 
 /** Bake attributes that are lists are left out when empty. */

@@ -5,6 +5,18 @@ import { capturedBuildxVersions, capturedRun } from "../helpers.js";
 import { parsePlainProgress, RawProgress } from "../../src/io/progress.js";
 
 describe("bakeArgv", () => {
+  it("passes each entitlement as --allow, before --set and the user's args", () => {
+    expect(
+      bakeArgv({
+        file: "f.json",
+        targets: ["t"],
+        allow: ["fs.read=/run/token"],
+        sets: ["t.x=1"],
+        extra: ["--no-cache"],
+      }),
+    ).toEqual(["buildx", "bake", "-f", "f.json", "--allow=fs.read=/run/token", "--set", "t.x=1", "--no-cache", "t"]);
+  });
+
   it("puts bakeplan's flags first, then --set, then the user's buildx args, then the targets", () => {
     expect(
       bakeArgv({

@@ -305,6 +305,25 @@ describe("loadContext: semantic rules carry file:line:col and the key path", () 
       expected: 'context.yaml:30:39: publish.tags[0].when.target: Unknown value "prod" for axis "target". Values: runtime, dev.',
     },
     {
+      name: "a secret src with a shell expansion bake cannot do",
+      yaml: () => edit("  platforms: [linux/amd64]\n", '  platforms: [linux/amd64]\n  secrets:\n    t: {src: "${TOKEN_FILE:-/tmp/t}"}\n'),
+      expected:
+        'context.yaml:26:14: defaults.secrets.t.src: Secret t: src "${TOKEN_FILE:-/tmp/t}" may name environment variables only as ${NAME}',
+    },
+    {
+      name: "a secret src with a $${ escape",
+      // A function replacement: in a replacement string "$$" would mean a single "$".
+      yaml: () =>
+        MINI_CONTEXT.replace("  platforms: [linux/amd64]\n", () => '  platforms: [linux/amd64]\n  secrets:\n    t: {src: "/x/$${A}"}\n'),
+      expected: 'defaults.secrets.t.src: Secret t: src "/x/$${A}" may name environment variables only as ${NAME}',
+    },
+    {
+      name: "a secret condition with an unknown key",
+      yaml: () =>
+        edit("  platforms: [linux/amd64]\n", '  platforms: [linux/amd64]\n  secrets:\n    t: {env: T, when: {arg: {A: "1"}}}\n'),
+      expected: 'defaults.secrets.t.when.arg: Unknown key "arg". Did you mean "args"?',
+    },
+    {
       name: "a tag entry with an unknown key",
       yaml: () => edit('["{name}"]', '[{tag: "{name}", branch: [main]}]'),
       expected: 'context.yaml:30:26: publish.tags[0].branch: Unknown key "branch". Did you mean "branches"?',

@@ -1,6 +1,7 @@
 // The override file of a CI run: what turns the committed bake file into this run's, given to
 // buildx as a second -f. The end-to-end print test checks buildx's merge of it against the plan.
 import { describe, expect, it } from "vitest";
+import { EnvTemplate } from "../../../src/plan/bake-file.js";
 import { bakeOverride, isEmptyOverride, withTargetAttributes } from "../../../src/plan/override.js";
 import { buildPlan } from "../../../src/plan/plan.js";
 import type { BuildInputs } from "../../../src/plan/naming.js";
@@ -77,5 +78,11 @@ describe("bakeOverride", () => {
     const { committed, wanted } = plans({ branch: "main" });
     wanted.target.vllm!.labels = { ...wanted.target.vllm!.labels, x: "${HOME}" };
     expect(bakeOverride(committed, wanted, ["vllm"]).json).toContain('"x": "$${HOME}"');
+  });
+
+  it("keeps an env-sourced secret's ${NAME} for bake, as the bake file does", () => {
+    const { committed, wanted } = plans({ branch: "main" });
+    wanted.target.vllm!.secret = [new EnvTemplate("id=t,src=${TOKEN_FILE}")];
+    expect(bakeOverride(committed, wanted, ["vllm"]).json).toContain('"id=t,src=${TOKEN_FILE}"');
   });
 });

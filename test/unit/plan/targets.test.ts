@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { EnvTemplate } from "../../../src/plan/bake-file.js";
 import { labelsOf, planTargets, secretEntries } from "../../../src/plan/targets.js";
 import { MINI_CONTEXT, MINI_TEMPLATE, templateFiles } from "../../helpers.js";
 import { runStages, variant } from "./stages.js";
@@ -113,6 +114,51 @@ describe("labelsOf and secretEntries", () => {
     expect(entries).toEqual(["id=abc,src=a,b", "id=zed,env=ZED"]);
     expect(problems.map((p) => [p.location?.path, p.message])).toEqual([
       ["defaults.secrets.abc", "Secret abc: a comma, quote or line break cannot appear in a bake secret entry"],
+    ]);
+  });
+
+  it("passes a secret with `when` only to targets whose resolved ARGs match (Dynamo: sccache credentials only with sccache)", () => {
+    const sccache = MINI_CONTEXT.replace(
+      "  platforms: [linux/amd64]\n",
+      [
+        "  platforms: [linux/amd64]",
+        '  args: {USE_SCCACHE: "false"}',
+        "  secrets:",
+        '    aws-key-id: {env: AWS_ACCESS_KEY_ID, when: {args: {USE_SCCACHE: "true"}}}',
+        '    any-of: {env: X, when: {args: {USE_SCCACHE: ["true", "1"], FW_REF: v1}}}',
+        "    always: {env: Y}",
+        "",
+      ].join("\n"),
+    );
+    const entries = (overrides: { name: string; value: string }[], name: string) => {
+      const staged = runStages(sccache, undefined, { overrides });
+      return secretEntries(staged.valuesOf.get(variant(staged, name))!).entries;
+    };
+    expect(entries([], "vllm")).toEqual(["id=always,env=Y"]);
+    expect(entries([{ name: "USE_SCCACHE", value: "true" }], "vllm")).toEqual([
+      "id=always,env=Y",
+      "id=any-of,env=X",
+      "id=aws-key-id,env=AWS_ACCESS_KEY_ID",
+    ]);
+    // FW_REF is s1 for sglang: any-of needs every listed ARG to match.
+    expect(entries([{ name: "USE_SCCACHE", value: "1" }], "sglang")).toEqual(["id=always,env=Y"]);
+  });
+
+  it("leaves ${NAME} in a secret src for bake to read from the environment", () => {
+    const staged = runStages(
+      MINI_CONTEXT.replace(
+        "  platforms: [linux/amd64]\n",
+        '  platforms: [linux/amd64]\n  secrets:\n    token: {src: "${AWS_WEB_IDENTITY_TOKEN_FILE}"}\n    file: {src: "${HOME}/.aws/x%{y}"}\n',
+      ),
+    );
+    const { entries } = secretEntries(staged.valuesOf.get(variant(staged, "vllm"))!);
+    expect(entries.map((e) => [e instanceof EnvTemplate, String(e), JSON.stringify(e)])).toEqual([
+      [true, "id=file,src=${HOME}/.aws/x%{y}", JSON.stringify("id=file,src=${HOME}/.aws/x%%{y}")],
+      [
+        true,
+        "id=token,src=${AWS_WEB_IDENTITY_TOKEN_FILE}",
+        JSON.stringify("id=token,src=${AWS_WEB_IDENTITY_TOKEN_FILE}"),
+      ],
     ]);
   });
 });
