@@ -38,7 +38,10 @@ export function explain(opts: PlanCommandOptions & { target: string; args: strin
     output.out(
       `  included by ${formatLocation(files.project.source.locate(v.includedBy.path))}: ${v.includedBy.reason}\n`,
     );
-  output.out(`  dockerfile: ${t.dockerfile}  stage: ${t.bake.target}\n`);
+  const stage = t.values.stage;
+  output.out(
+    `  dockerfile: ${t.dockerfile}  stage: ${stage ? `${stage.value}  (${formatLocation(stage.source)}, ${stage.layer})` : "none: bake builds the last stage"}\n`,
+  );
   if (note) output.out(`  ${note}\n`);
   if (t.values.platforms)
     output.out(`  platforms: ${t.values.platforms.value.join(", ")}  (${formatLocation(t.values.platforms.source)})\n`);

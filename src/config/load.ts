@@ -18,7 +18,7 @@ export function loadContext(file: string, text: string): LoadResult {
   if (value === null || value === undefined)
     throw new ConfigError([
       {
-        message: "Empty file: expected a mapping with project, axes, stage_axis and publish",
+        message: "Empty file: expected a mapping with project, axes and publish",
         location: { file, line: 1, col: 1 },
       },
     ]);

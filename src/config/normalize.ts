@@ -40,6 +40,8 @@ export interface Layer {
   rank: number;
   values: LayerValues;
   path: KeyPath;
+  /** A stage axis value without `stage:`: its stage is the value, located at the value's key. */
+  stageImplicit?: boolean;
 }
 
 export interface Rule {
@@ -128,7 +130,8 @@ export interface Project {
   /** `branch_kinds`, in file order (the first match wins). */
   branchKinds: (BranchKind & { path: KeyPath })[];
   axes: Axis[];
-  stageAxis: string;
+  /** The axis whose value picks the stage, if the file names one. */
+  stageAxis?: string;
   layers: Layer[];
   exclude: Rule[];
   include: Rule[];
@@ -154,7 +157,9 @@ export function matchLabel(match: Match): string {
 }
 
 export function normalize(context: Context, source: YamlSource): Project {
-  const axes = Object.entries(context.axes).map(([name, def]) => normalizeAxis(name, def));
+  const axes = Object.entries(context.axes).map(([name, def]) =>
+    normalizeAxis(name, def, name === context.stage_axis),
+  );
   const rules = (list: Context["exclude"], key: string): Rule[] =>
     list.map((r, i) => ({ match: toMatch(r.when), reason: r.reason, path: [key, i] }));
   return {
@@ -190,8 +195,15 @@ export function normalize(context: Context, source: YamlSource): Project {
   };
 }
 
-/** One axis (a list of values, or a map of value -> settings), and a layer for each value that sets values. */
-function normalizeAxis(name: string, def: Context["axes"][string]): { axis: Axis; layers: Layer[] } {
+/**
+ * One axis (a list of values, or a map of value -> settings), and a layer for each value that sets
+ * values. Each value of the stage axis is a layer: it sets the stage (its `stage`, default the value).
+ */
+function normalizeAxis(
+  name: string,
+  def: Context["axes"][string],
+  isStageAxis: boolean,
+): { axis: Axis; layers: Layer[] } {
   const entries: [string, AxisValueSpec][] = Array.isArray(def)
     ? def.map((v) => [v, {}])
     : Object.entries(def).map(([v, spec]) => [v, spec ?? {}]);
@@ -199,6 +211,7 @@ function normalizeAxis(name: string, def: Context["axes"][string]): { axis: Axis
   const values = entries.map(([value, spec], i): AxisValue => {
     const path: KeyPath = Array.isArray(def) ? ["axes", name, i] : ["axes", name, value];
     const { name: token, stage, package_manager, vars, description, ...layerValues } = spec;
+    if (isStageAxis) (layerValues as LayerValues).stage = stage ?? value;
     if (Object.keys(layerValues).length > 0)
       layers.push({
         kind: "axis",
@@ -207,6 +220,7 @@ function normalizeAxis(name: string, def: Context["axes"][string]): { axis: Axis
         rank: 1,
         values: layerValues,
         path,
+        ...(isStageAxis && stage === undefined ? { stageImplicit: true } : {}),
       });
     return {
       axis: name,

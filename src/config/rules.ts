@@ -53,20 +53,25 @@ const axesHaveValues: Rule = ({ project, error }) => {
 
 const stageAxisExists: Rule = ({ project, error }) => {
   const names = project.axes.map((a) => a.name);
-  if (!names.includes(project.stageAxis)) {
-    const hint = didYouMean(project.stageAxis, names);
+  const { stageAxis } = project;
+  if (stageAxis !== undefined && !names.includes(stageAxis)) {
+    const hint = didYouMean(stageAxis, names);
     error(
       ["stage_axis"],
-      `Unknown axis "${project.stageAxis}".${hint ? ` Did you mean "${hint}"?` : ` Axes: ${names.join(", ")}.`}`,
+      `Unknown axis "${stageAxis}".${hint ? ` Did you mean "${hint}"?` : ` Axes: ${names.join(", ")}.`}`,
     );
   }
   for (const axis of project.axes) {
-    if (axis.name === project.stageAxis) continue;
+    if (axis.name === stageAxis) continue;
     for (const v of axis.values)
       if (v.stage !== v.value)
-        error([...v.path, "stage"], `"stage" is only meaningful on the stage axis "${project.stageAxis}"`, {
-          key: true,
-        });
+        error(
+          [...v.path, "stage"],
+          stageAxis === undefined
+            ? `"stage" is only meaningful on the stage axis, and this file has no stage_axis. Set stage_axis: ${axis.name}, or set the stage in a combination (combinations: [{when: {${axis.name}: ${JSON.stringify(v.value)}}, stage: ${v.stage}}])`
+            : `"stage" is only meaningful on the stage axis "${stageAxis}"; to build another stage for some combinations, give the combination a stage (combinations: [{when: {${axis.name}: ${JSON.stringify(v.value)}, ...}, stage: ${v.stage}}])`,
+          { key: true },
+        );
   }
 };
 

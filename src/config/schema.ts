@@ -90,6 +90,10 @@ const TagSchema = z.union([
   }),
 ]);
 
+const StageSchema = NonEmpty.describe(
+  "the Dockerfile stage these variants build (bake `target`); a combination naming more axes wins, as with values",
+);
+
 const RuleSchema = z.strictObject({
   when: SelectorSchema,
   reason: NonEmpty.describe("why; shown by `bakeplan list --all` and `bakeplan explain`"),
@@ -123,10 +127,22 @@ export const ContextSchema = z
         allow_secret_like: [],
       }),
     axes: z.record(Identifier, AxisSchema).describe("matrix axes, in naming order"),
-    stage_axis: Identifier.describe("the axis whose value picks the Dockerfile stage (bake `target`)"),
-    defaults: z.strictObject(layerShape).default({}).describe("the global layer"),
+    stage_axis: Identifier.optional().describe(
+      "the axis whose value picks the Dockerfile stage (bake `target`); without one, bake builds the last stage",
+    ),
+    defaults: z
+      .strictObject({ ...layerShape, stage: StageSchema.optional() })
+      .default({})
+      .describe("the global layer"),
     combinations: z
-      .array(z.strictObject({ when: SelectorSchema, description: z.string().optional(), ...layerShape }))
+      .array(
+        z.strictObject({
+          when: SelectorSchema,
+          description: z.string().optional(),
+          stage: StageSchema.optional(),
+          ...layerShape,
+        }),
+      )
       .default([])
       .describe("layers for combinations of axis values; more axes in `when` = higher precedence"),
     exclude: z.array(RuleSchema).default([]).describe("combinations that do not exist"),
@@ -221,5 +237,8 @@ export const ContextSchema = z
 
 export type Context = z.infer<typeof ContextSchema>;
 export type Selector = z.infer<typeof SelectorSchema>;
-export type LayerValues = { [K in keyof typeof layerShape]?: z.infer<(typeof layerShape)[K]> };
+export type LayerValues = { [K in keyof typeof layerShape]?: z.infer<(typeof layerShape)[K]> } & {
+  /** The stage built (bake `target`): from defaults, a stage axis value, or a combination. */
+  stage?: string;
+};
 export type SecretSource = z.infer<typeof SecretSource>;

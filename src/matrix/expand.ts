@@ -9,8 +9,6 @@ export interface Variant {
   name: string;
   /** Name of the Dockerfile the variant's non-stage axes select, e.g. vllm-cuda12. */
   dockerfileName: string;
-  /** Dockerfile stage (bake `target`). */
-  stage: string;
   /** The include rule that brought it back, when an exclude matched it too. */
   includedBy?: Rule;
 }
@@ -103,20 +101,18 @@ function combinations(
   return { variants, excluded, matched };
 }
 
-/** The combination at `index` (one value index per axis) with its target name, Dockerfile name and stage. */
+/** The combination at `index` (one value index per axis) with its target name and Dockerfile name. */
 function named(project: Project, index: readonly number[]): Omit<Variant, "includedBy"> {
   const values: Record<string, string> = {};
   const tokens: string[] = [];
   const fileTokens: string[] = [];
-  let stage = "";
   project.axes.forEach((axis, i) => {
     const v = axis.values[index[i]!]!;
     values[axis.name] = v.value;
     if (v.token !== "") tokens.push(v.token);
-    if (axis.name === project.stageAxis) stage = v.stage;
-    else if (v.token !== "") fileTokens.push(v.token);
+    if (axis.name !== project.stageAxis && v.token !== "") fileTokens.push(v.token);
   });
-  return { values, name: tokens.join("-"), dockerfileName: fileTokens.join("-") || "Dockerfile", stage };
+  return { values, name: tokens.join("-"), dockerfileName: fileTokens.join("-") || "Dockerfile" };
 }
 
 /** Target names bake rejects, and two variants with one name: each at the axis value that gives it. */

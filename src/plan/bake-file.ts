@@ -7,7 +7,7 @@ export interface BakeTarget {
   description?: string;
   context: string;
   dockerfile: string;
-  target: string;
+  target?: string;
   args?: Record<string, string>;
   platforms?: string[];
   tags?: string[];

@@ -4,6 +4,7 @@ import type { Variant } from "../matrix/expand.js";
 import { tidy } from "../render/dockerfile.js";
 import type { ArgDeclaration } from "../render/custom-tags.js";
 import { findIncludeCycle, TemplateEngine, type TemplateFiles } from "../render/templates.js";
+import { mayReadRoot, templateReads } from "../render/variable-refs.js";
 import type { ResolvedValues } from "../resolve/resolve.js";
 import { compareStrings, sortRecord } from "../text.js";
 import { ContentStore, type Content } from "./contents.js";
@@ -15,8 +16,10 @@ export interface Rendering {
 }
 
 /**
- * Renders the top-level template once per distinct template scope (variants that differ only in
- * the stage axis share one), with one Content per distinct body.
+ * Renders the top-level template once per distinct template scope, with one Content per distinct
+ * body. The stage axis is in the scope only when a template mentions it: otherwise variants that
+ * differ only in the stage axis have one scope and share one render (the bundled example renders 6
+ * times for 18 targets), and when it is read, renders of equal text still share one Content.
  */
 export function renderVariants(
   project: Project,
@@ -31,18 +34,14 @@ export function renderVariants(
       location: { file: `${build.templates}/${cycle.cycle[cycle.cycle.length - 2]}`, line: cycle.line, col: cycle.col },
     });
   const engine = new TemplateEngine(templates, build.templates, { limits: project.renderLimits });
-  const hints = new Map([
-    [
-      stageAxis,
-      `"${stageAxis}" is the stage axis: templates render every stage and bake picks one (the bake \`target\`), so it is not a template variable`,
-    ],
-  ]);
+  const reads = templateReads(templates);
+  const omit = stageAxis !== undefined && !mayReadRoot(reads, stageAxis) ? stageAxis : undefined;
   const contents = new ContentStore();
   const byScope = new Map<string, Rendering>();
   const renderingOf = new Map<Variant, Rendering>();
   for (const variant of variants) {
     const values = valuesOf.get(variant)!;
-    const scope = templateScope(project, variant, values);
+    const scope = templateScope(project, variant, values, { omit });
     const key = JSON.stringify(scope);
     let rendering = byScope.get(key);
     if (!rendering) {
@@ -50,7 +49,7 @@ export function renderVariants(
         scope,
         args: new Map([...values.args].map(([k, v]) => [k, v.value])),
         packageManager: packageManagerOf(project, variant),
-        hints,
+        hints: new Map(),
         variantLabel: `${variant.name} (${Object.entries(variant.values)
           .map(([k, v]) => `${k}=${v}`)
           .join(", ")})`,
@@ -63,15 +62,24 @@ export function renderVariants(
   return renderingOf;
 }
 
-/** Template variables of one variant; everything a template can branch on (the stage axis excluded). */
-export function templateScope(project: Project, variant: Variant, values: ResolvedValues): Record<string, unknown> {
+/**
+ * Template variables of one variant: everything a template can branch on. Every axis (the stage
+ * axis too) is a variable; `omit` leaves one out that no template mentions, so that it cannot
+ * split renders that would be equal.
+ */
+export function templateScope(
+  project: Project,
+  variant: Variant,
+  values: ResolvedValues,
+  opts: { omit?: string } = {},
+): Record<string, unknown> {
   const scope: Record<string, unknown> = {};
   const vars: Record<string, string> = {};
   for (const axis of project.axes) {
-    if (axis.name === project.stageAxis) continue;
     const value = variant.values[axis.name]!;
-    scope[axis.name] = value;
     Object.assign(vars, axis.values.find((v) => v.value === value)?.vars);
+    if (axis.name === opts.omit) continue;
+    scope[axis.name] = value;
   }
   scope.vars = sortRecord(vars);
   scope.args = Object.fromEntries(

@@ -60,13 +60,14 @@ export function planTargets(
       reported.add(rendering.content);
       for (const p of shape.problems) issues.push({ message: p, location: { file: path } });
     }
-    if (!shape.stages.includes(variant.stage))
+    const values = from.valuesOf.get(variant)!;
+    const stage = values.stage;
+    if (stage && !shape.stages.includes(stage.value))
       issues.push({
-        message: `Stage "${variant.stage}" (bake target of ${variant.name}) is not defined in ${path}. Stages: ${shape.stages.join(", ") || "(none)"}`,
-        location: { file: `${build.templates}/${build.template}` },
+        message: `Stage "${stage.value}" (bake target of ${variant.name}, from ${stage.layer}) is not defined in ${path} (rendered from ${build.templates}/${build.template}). Stages: ${shape.stages.join(", ") || "(none)"}`,
+        location: stage.source,
       });
 
-    const values = from.valuesOf.get(variant)!;
     const refs = imageRefs(project, variant, values, from.inputs);
     refs.problems.forEach(addOnce);
     const labels = labelsOf(project, variant, values, from.inputs);
@@ -83,7 +84,7 @@ export function planTargets(
         description: describeVariant(project, variant),
         context: build.context,
         dockerfile: dockerfileInContext(build.context, path, from.projectDir),
-        target: variant.stage,
+        target: stage?.value,
         args: nonEmptyRecord(declaredArgs(shape, values)),
         platforms: values.platforms && [...values.platforms.value],
         tags: nonEmpty(refs.tags),

@@ -20,6 +20,8 @@ export interface ResolvedValues {
   labels: Map<string, Resolved<string>>;
   platforms?: Resolved<string[]>;
   secrets: Map<string, Resolved<SecretSource>>;
+  /** The Dockerfile stage built (bake `target`); none builds the last stage. */
+  stage?: Resolved<string>;
 }
 
 /** A `--set NAME=VALUE` from the command line. */
@@ -77,6 +79,7 @@ class LayeredValues {
     for (const [id, secret] of Object.entries(v.secrets ?? {}))
       this.put(secrets, "secret", id, secret, layer, ["secrets", id]);
     if (v.platforms) this.putPlatforms(v.platforms, layer);
+    if (v.stage !== undefined) this.putStage(v.stage, layer);
   }
 
   private put<T>(
@@ -118,6 +121,29 @@ class LayeredValues {
     this.values.platforms = {
       value: platforms,
       source: this.project.source.locate([...layer.path, "platforms"]),
+      layer: layer.label,
+    };
+  }
+
+  private putStage(stage: string, layer: Layer): void {
+    const prev = this.values.stage;
+    const prevRank = this.rankOf.get("stage")?.rank;
+    if (prev && prevRank === layer.rank && prev.value !== stage) {
+      if (!this.conflicts.has("stage"))
+        this.conflicts.set("stage", {
+          message: `Conflicting stages for ${this.variant.name}: "${prev.value}" from ${prev.layer} and "${stage}" from ${layer.label}, at the same precedence. Add a combination naming both axes to decide`,
+          location: this.project.source.locate([...layer.path, "stage"]),
+        });
+      return;
+    }
+    if (prevRank === undefined || prevRank < layer.rank) this.conflicts.delete("stage");
+    this.rankOf.set("stage", { rank: layer.rank, layer });
+    this.values.stage = {
+      value: stage,
+      // A stage axis value without `stage:` builds the stage of its name: located at the value.
+      source: layer.stageImplicit
+        ? this.project.source.locate(layer.path, { key: true })
+        : locateIn(this.project, layer, ["stage"]),
       layer: layer.label,
     };
   }

@@ -222,7 +222,7 @@ describe("explain", () => {
     expect(res.stdout).toBe(
       [
         "vllm-dev (framework=vllm, os=ubuntu, target=dev)",
-        "  dockerfile: bake/vllm.Dockerfile  stage: dev",
+        "  dockerfile: bake/vllm.Dockerfile  stage: dev  (context.yaml:21:5: axes.target.dev, target=dev)",
         "  platforms: linux/amd64  (context.yaml:24:14: defaults.platforms)",
         "  tag: registry.example.com/demo/app:vllm-dev",
         "",

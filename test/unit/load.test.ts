@@ -71,8 +71,8 @@ describe("loadContext: shape errors carry file:line:col and the key path", () =>
     },
     {
       name: "missing top-level required key",
-      yaml: () => edit("stage_axis: target\n", ""),
-      expected: 'context.yaml:1:1: Missing required key "stage_axis"',
+      yaml: () => edit("publish:\n  registry: registry.example.com\n  repository: demo/app\n  tags: [\"{name}\"]\n", ""),
+      expected: 'context.yaml:1:1: Missing required key "publish"',
     },
     {
       name: "YAML syntax error",
@@ -117,7 +117,7 @@ describe("loadContext: shape errors carry file:line:col and the key path", () =>
     {
       name: "an empty file",
       yaml: () => "",
-      expected: "context.yaml:1:1: Empty file: expected a mapping with project, axes, stage_axis and publish",
+      expected: "context.yaml:1:1: Empty file: expected a mapping with project, axes and publish",
     },
     {
       name: "alias expansion bomb",
@@ -393,6 +393,9 @@ describe("loadContext", () => {
       ["defaults", 0],
       ["framework=vllm", 1],
       ["framework=sglang", 1],
+      // Each stage axis value is a layer: it sets the stage.
+      ["target=runtime", 1],
+      ["target=dev", 1],
       ["framework=vllm", 2],
       ["framework=vllm, os=ubi, target=dev", 3],
     ]);

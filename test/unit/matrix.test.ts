@@ -33,16 +33,15 @@ describe("expandMatrix", () => {
     expect(variants.find((v) => v.name === "sglang-ubi-dev")).toMatchObject({
       values: { framework: "sglang", os: "ubi", target: "dev" },
       dockerfileName: "sglang-ubi",
-      stage: "dev",
     });
   });
 
-  it("takes the Dockerfile stage from `stage`, and a name token from `name`", () => {
+  it("takes a name token from `name`", () => {
     const yaml = MINI_CONTEXT.replace("    dev: {}", "    dev: {name: devel, stage: development}");
     const dev = expandMatrix(loadProject(yaml)).variants.find(
       (v) => v.values.target === "dev" && v.values.framework === "vllm" && v.values.os === "ubuntu",
     );
-    expect(dev).toMatchObject({ name: "vllm-devel", dockerfileName: "vllm", stage: "development" });
+    expect(dev).toMatchObject({ name: "vllm-devel", dockerfileName: "vllm" });
   });
 
   it("names the Dockerfile `Dockerfile` when only the stage axis contributes tokens", () => {

@@ -193,6 +193,11 @@ describe("the template directory label, with build.templates: ./templates/", () 
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).issues[0]?.location).toEqual({ file: "templates/Dockerfile.liquid" });
+    const issue = (error as ConfigError).issues[0]!;
+    // Located at the stage's source in context.yaml; the message names the template.
+    expect(issue.location).toMatchObject({ file: "context.yaml", path: "axes.target.dev" });
+    expect(issue.message).toContain(
+      "is not defined in bake/sglang.Dockerfile (rendered from templates/Dockerfile.liquid)",
+    );
   });
 });

@@ -96,16 +96,6 @@ describe("TemplateEngine: strict liquid with positions", () => {
     expect(err.message).toContain("undefined variable: target. HINT: target is the stage axis");
   });
 
-  it("tells, through buildPlan, that the stage axis is not a template variable", () => {
-    const err = planError({
-      "Dockerfile.liquid": "FROM a AS runtime\n{% if target == 'dev' %}RUN x{% endif %}\nFROM runtime AS dev\n",
-    });
-    expect(err).toBeInstanceOf(UserError);
-    expect(err.message).toContain(
-      'templates/Dockerfile.liquid:2:7: undefined variable: target. "target" is the stage axis: templates render every stage and bake picks one (the bake `target`), so it is not a template variable',
-    );
-  });
-
   it("marks where each template file starts, in render order", () => {
     const { text } = render({
       "Dockerfile.liquid": "FROM a AS b\n{% include 'parts/run' %}\nRUN last\n",
@@ -439,7 +429,7 @@ describe("rendered Dockerfiles", () => {
   it("must define the stage each target builds", () => {
     const err = planError({ "Dockerfile.liquid": "FROM a AS runtime\n" });
     expect(err.message).toContain(
-      'templates/Dockerfile.liquid: Stage "dev" (bake target of vllm-dev) is not defined in bake/sglang.Dockerfile. Stages: runtime',
+      'context.yaml:21:5: axes.target.dev: Stage "dev" (bake target of vllm-dev, from target=dev) is not defined in bake/sglang.Dockerfile (rendered from templates/Dockerfile.liquid). Stages: runtime',
     );
   });
 });

@@ -135,6 +135,7 @@ describe("resolveValues: precedence defaults < axis value < combination (more ax
       "0 defaults",
       "1 framework=vllm",
       "1 cuda=12.9",
+      "1 target=dev",
       "2 framework=vllm, cuda=12.9",
       "3 framework=vllm, cuda=12.9, target=dev",
     ]);

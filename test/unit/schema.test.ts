@@ -19,7 +19,7 @@ describe("context.schema.json", () => {
     };
     expect(schema.title).toBe("bakeplan context.yaml");
     expect(schema.additionalProperties).toBe(false);
-    expect(schema.required).toEqual(["project", "axes", "stage_axis", "publish"]);
+    expect(schema.required).toEqual(["project", "axes", "publish"]);
   });
 
   it("is what the bundled context.yaml points editors at, on its first line", () => {

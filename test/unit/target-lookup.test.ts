@@ -13,7 +13,7 @@ describe("a built target and an excluded combination with the same name", () => 
     expect(res.stderr).toBe("");
     const lines = res.stdout.split("\n");
     expect(lines[0]).toBe("trtllm-cuda13 (framework=trtllm, cuda=13.1, os=ubuntu24.04, target=runtime)");
-    expect(lines[1]).toBe("  dockerfile: bake/trtllm-cuda13.Dockerfile  stage: runtime");
+    expect(lines[1]).toMatch(/^ {2}dockerfile: bake\/trtllm-cuda13\.Dockerfile {2}stage: runtime {2}\(context\.yaml:/);
     expect(lines[2]).toMatch(
       /^ {2}note: the excluded combination framework=trtllm, cuda=13\.0, os=ubuntu24\.04, target=runtime has the same name; it is not built \(TensorRT-LLM 1\.3 .*; excluded by context\.yaml:\d+:\d+: exclude\[0\]\)$/,
     );

@@ -9,7 +9,7 @@ const B: Content = { body: "B" };
 const C: Content = { body: "C" };
 
 function lay(outDir: string, rows: [name: string, dockerfileName: string, content: Content][]) {
-  const variants = rows.map(([name, dockerfileName]): Variant => ({ name, dockerfileName, stage: "s", values: {} }));
+  const variants = rows.map(([name, dockerfileName]): Variant => ({ name, dockerfileName, values: {} }));
   const renderingOf = new Map(
     variants.map((v, i): [Variant, Rendering] => [v, { content: rows[i]![2], declared: [] }]),
   );

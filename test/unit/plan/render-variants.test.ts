@@ -58,8 +58,58 @@ describe("renderVariants", () => {
   });
 });
 
+describe("renderVariants: templates that read the stage axis", () => {
+  const branching = (cond: string) =>
+    templateFiles({
+      "Dockerfile.liquid": `FROM a AS runtime\n{% if ${cond} %}RUN extra\n{% endif %}FROM runtime AS dev\n`,
+    });
+
+  it("render each value of the stage axis on its own; equal text still shares one Content", () => {
+    const r = render(MINI_CONTEXT, branching('target == "dev"'));
+    expect(new Set(r.renderingOf.values()).size).toBe(8);
+    const body = (name: string) => r.renderingOf.get(variant(r, name))!.content;
+    expect(body("vllm-dev").body).toContain("RUN extra");
+    expect(body("vllm").body).not.toContain("RUN extra");
+    // framework and os do not change the text: one Content per stage value.
+    expect(new Set([...r.renderingOf.values()].map((x) => x.content)).size).toBe(2);
+    expect(body("vllm-dev")).toBe(body("sglang-ubi-dev"));
+  });
+
+  it("is in the scope as a variable only where a template's tag or output names it", () => {
+    const r = render();
+    const v = variant(r, "vllm-dev");
+    expect(templateScope(r.project, v, r.valuesOf.get(v)!)).toHaveProperty("target", "dev");
+    // Named only in text ("--target" in a RUN line): not a read, the renders stay shared.
+    const text = render(
+      MINI_CONTEXT,
+      templateFiles({ "Dockerfile.liquid": "FROM a AS runtime\nRUN x --target=1\nFROM runtime AS dev\n" }),
+    );
+    expect(new Set(text.renderingOf.values()).size).toBe(4);
+    // A variable looked up by a computed name could be the stage axis: rendered on its own.
+    const computed = render(
+      MINI_CONTEXT,
+      templateFiles({
+        "Dockerfile.liquid":
+          '{% assign k = "tar" | append: "get" %}FROM a AS runtime\n{% if [k] == "dev" %}RUN extra\n{% endif %}FROM runtime AS dev\n',
+      }),
+    );
+    expect(new Set(computed.renderingOf.values()).size).toBe(8);
+  });
+
+  it("its value's vars and the values of layers naming it render per value too", () => {
+    const yaml = MINI_CONTEXT.replace("    dev: {}", '    dev:\n      vars: {debug: "1"}').replace(
+      '      name: ""\n    dev',
+      '      name: ""\n      vars: {debug: "0"}\n    dev',
+    );
+    const r = render(yaml, branching('vars.debug == "1"'));
+    const body = (name: string) => r.renderingOf.get(variant(r, name))!.content.body;
+    expect(body("vllm-dev")).toContain("RUN extra");
+    expect(body("vllm")).not.toContain("RUN extra");
+  });
+});
+
 describe("templateScope", () => {
-  it("holds the non-stage axes, vars, sorted args and the project name", () => {
+  it("holds the axes, vars, sorted args and the project name", () => {
     const yaml = MINI_CONTEXT.replace(
       "      package_manager: dnf",
       "      package_manager: dnf\n      vars: {family: rhel}",
@@ -70,10 +120,12 @@ describe("templateScope", () => {
     expect(scope).toEqual({
       framework: "vllm",
       os: "ubi",
+      target: "dev",
       vars: { family: "rhel" },
       args: { BASE_IMAGE: "docker.io/library/ubuntu:24.04", FW_REF: "v1" },
       project: { name: "demo" },
     });
     expect(Object.keys(scope.args as object)).toEqual(["BASE_IMAGE", "FW_REF"]);
+    expect(templateScope(r.project, v, r.valuesOf.get(v)!, { omit: "target" })).not.toHaveProperty("target");
   });
 });

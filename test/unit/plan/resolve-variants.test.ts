@@ -23,11 +23,13 @@ function resolveError(yaml: string, overrides: Override[] = []): ConfigError {
 }
 
 describe("resolveVariants", () => {
-  it("resolves once per set of applicable layers: variants differing only in the stage axis share the values", () => {
+  it("resolves once per set of applicable layers: variants differing only in axes whose values set nothing share the values", () => {
     const r = resolveAll();
     expect(r.valuesOf.size).toBe(8);
-    expect(new Set(r.valuesOf.values()).size).toBe(2);
-    expect(r.valuesOf.get(variant(r, "vllm-dev"))).toBe(r.valuesOf.get(variant(r, "vllm-ubi")));
+    // framework x target: each value of the stage axis is a layer, for the stage it builds.
+    expect(new Set(r.valuesOf.values()).size).toBe(4);
+    expect(r.valuesOf.get(variant(r, "vllm-dev"))).toBe(r.valuesOf.get(variant(r, "vllm-ubi-dev")));
+    expect(r.valuesOf.get(variant(r, "vllm-dev"))?.stage?.value).toBe("dev");
     expect(r.valuesOf.get(variant(r, "vllm"))?.args.get("FW_REF")?.value).toBe("v1");
     expect(r.valuesOf.get(variant(r, "sglang-dev"))?.args.get("FW_REF")?.value).toBe("s1");
   });

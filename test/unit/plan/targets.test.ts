@@ -61,14 +61,17 @@ describe("planTargets", () => {
     const { issues } = targetsOf(MINI_CONTEXT, templateFiles({ "Dockerfile.liquid": template }), {
       inputs: { registry: "bad registry" },
     });
-    expect(issues.map((i) => `${i.location?.file}: ${i.message.slice(0, 48)}`)).toEqual([
-      'bake/sglang.Dockerfile: stage "runtime" is defined twice',
-      'command line: Invalid registry "bad registry": expected a host',
-      'templates/Dockerfile.liquid: Stage "dev" (bake target of vllm-dev) is not def',
-      'templates/Dockerfile.liquid: Stage "dev" (bake target of vllm-ubi-dev) is not',
-      'templates/Dockerfile.liquid: Stage "dev" (bake target of sglang-dev) is not d',
-      'templates/Dockerfile.liquid: Stage "dev" (bake target of sglang-ubi-dev) is n',
+    expect(issues.map((i) => `${i.location?.file}:${i.location?.line}: ${i.message.slice(0, 48)}`)).toEqual([
+      'bake/sglang.Dockerfile:undefined: stage "runtime" is defined twice',
+      'command line:undefined: Invalid registry "bad registry": expected a host',
+      'context.yaml:21: Stage "dev" (bake target of vllm-dev, from targe',
+      'context.yaml:21: Stage "dev" (bake target of vllm-ubi-dev, from t',
+      'context.yaml:21: Stage "dev" (bake target of sglang-dev, from tar',
+      'context.yaml:21: Stage "dev" (bake target of sglang-ubi-dev, from',
     ]);
+    expect(issues[2]!.message).toBe(
+      'Stage "dev" (bake target of vllm-dev, from target=dev) is not defined in bake/sglang.Dockerfile (rendered from templates/Dockerfile.liquid). Stages: runtime, runtime',
+    );
   });
 
   it("locates a problem of a command-line input at its flag", () => {
