@@ -157,9 +157,7 @@ export function matchLabel(match: Match): string {
 }
 
 export function normalize(context: Context, source: YamlSource): Project {
-  const axes = Object.entries(context.axes).map(([name, def]) =>
-    normalizeAxis(name, def, name === context.stage_axis),
-  );
+  const axes = Object.entries(context.axes).map(([name, def]) => normalizeAxis(name, def, name === context.stage_axis));
   const rules = (list: Context["exclude"], key: string): Rule[] =>
     list.map((r, i) => ({ match: toMatch(r.when), reason: r.reason, path: [key, i] }));
   return {
