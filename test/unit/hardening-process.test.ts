@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import {
   chmodSync,
   chownSync,
+  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -72,12 +73,46 @@ function expectConsistent(dir: string, generations: { bake: string; files: Map<s
   return i;
 }
 
+/**
+ * The CLI (bin/, dist/, package.json and the runtime dependencies) copied to a world-readable temp
+ * directory, for a run as another user: the clone may live where others cannot traverse (under
+ * /root, or a `mktemp -d` directory, mode 700). Removed when the test ends.
+ */
+function worldReadableCli(): string {
+  const dir = testdir();
+  chmodSync(dir, 0o755);
+  for (const part of ["bin", "dist", "package.json"]) cpSync(join(REPO, part), join(dir, part), { recursive: true });
+  const seen = new Set<string>();
+  const walk = (deps: Record<string, string> | undefined) => {
+    for (const name of Object.keys(deps ?? {})) {
+      const from = join(REPO, "node_modules", name);
+      if (seen.has(name) || !existsSync(join(from, "package.json"))) continue;
+      seen.add(name);
+      cpSync(from, join(dir, "node_modules", name), { recursive: true });
+      walk(
+        (JSON.parse(readFileSync(join(from, "package.json"), "utf8")) as { dependencies?: Record<string, string> })
+          .dependencies,
+      );
+    }
+  };
+  walk(
+    (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies?: Record<string, string> })
+      .dependencies,
+  );
+  const open = (p: string) => {
+    chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
+    if (statSync(p).isDirectory()) for (const n of readdirSync(p)) open(join(p, n));
+  };
+  for (const n of readdirSync(dir)) open(join(dir, n));
+  return join(dir, "bin/bakeplan.js");
+}
+
 function run(
   dir: string,
   args: string[],
-  opts: { uid?: number } = {},
+  opts: { uid?: number; bin?: string } = {},
 ): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], {
     cwd: dir,
     stdio: ["ignore", "ignore", "pipe"],
     ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
@@ -191,7 +226,7 @@ describe("hardening: a read-only bake/", () => {
     const before = snapshotTree(dir);
     let code: number | null;
     let stderr: string;
-    if (asRoot) ({ code, stderr } = await run(dir, ["plan"], { uid: 65534 }).done);
+    if (asRoot) ({ code, stderr } = await run(dir, ["plan"], { uid: 65534, bin: worldReadableCli() }).done);
     else ({ code, stderr } = await runCli(["plan"], dir));
     expect(code, stderr).toBe(1);
     expect(stderr).toContain("bakeplan: error: bake: cannot write (the directory is read-only)");

@@ -1,11 +1,12 @@
 // The test run's own setup (test/setup/): a private plan-state cache, and the reason printed when
 // the end-to-end tests are skipped.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO, testdir } from "../helpers.js";
+import { gained, homeEntries } from "../setup/home-check.js";
 
 describe("test setup", () => {
   it("points BAKEPLAN_CACHE_DIR at a temp directory of this run, not the user's cache", () => {
@@ -13,6 +14,22 @@ describe("test setup", () => {
     expect(dir).toMatch(new RegExp(`^${tmpdir()}/bakeplan-test-cache-`));
     expect(existsSync(dir!)).toBe(true);
     expect(dir!.startsWith(join(homedir(), ".cache"))).toBe(false);
+  });
+
+  it("points DOCKER_CONFIG at a temp directory of this run, not ~/.docker", () => {
+    const dir = process.env.DOCKER_CONFIG;
+    expect(dir).toMatch(new RegExp(`^${tmpdir()}/bakeplan-test-docker-`));
+    expect(existsSync(dir!)).toBe(true);
+  });
+
+  it("finds what a run added under ~/.docker, ~/.cache and ~/.npm", () => {
+    const home = testdir({ ".docker/config.json": "{}", ".npm/_logs/a.log": "", "elsewhere/x": "" });
+    const before = homeEntries(home);
+    expect([...before].sort()).toEqual([".docker/config.json", ".npm/_logs", ".npm/_logs/a.log"]);
+    mkdirSync(join(home, ".docker/buildx/refs"), { recursive: true });
+    writeFileSync(join(home, ".npm/_logs/b.log"), "");
+    writeFileSync(join(home, "elsewhere/y"), "");
+    expect(gained(before, homeEntries(home))).toEqual([".docker/buildx", ".npm/_logs/b.log"]);
   });
 
   /** `vitest run` of one end-to-end file with no docker on PATH. */
