@@ -1,35 +1,27 @@
-// What a test run may not leave behind in the user's home: nothing new under ~/.docker (docker's
-// client state; tests use their own DOCKER_CONFIG), ~/.cache (bakeplan's plan state; tests use
-// their own BAKEPLAN_CACHE_DIR) or ~/.npm (the pack test uses a private npm cache).
+// What a test run left in its HOME (test/setup/global-setup.ts gives the run a temp HOME of its
+// own, so whatever a test or a tool it runs would have put into the user's ~/.docker, ~/.cache or
+// ~/.npm lands there, and the run fails naming it).
 import { readdirSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 
-export const WATCHED = [".docker", ".cache", ".npm"];
-
-/** Every path under the watched directories of `home`, relative to it (bounded: at most `limit`). */
-export function homeEntries(home = homedir(), limit = 200_000): Set<string> {
-  const seen = new Set<string>();
+/** Every file and empty directory under `home`, relative to it, sorted (at most `limit`). */
+export function homeEntries(home: string, limit = 10_000): string[] {
+  const seen: string[] = [];
   const walk = (rel: string) => {
-    if (seen.size >= limit) return;
     let entries;
     try {
       entries = readdirSync(join(home, rel), { withFileTypes: true });
     } catch {
       return;
     }
+    if (entries.length === 0 && rel) seen.push(rel);
     for (const e of entries) {
-      const path = `${rel}/${e.name}`;
-      seen.add(path);
+      if (seen.length >= limit) return;
+      const path = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(path);
+      else seen.push(path);
     }
   };
-  for (const dir of WATCHED) walk(dir);
-  return seen;
-}
-
-/** The paths in `after` that were not in `before`, sorted; a new directory stands for what is inside it. */
-export function gained(before: ReadonlySet<string>, after: ReadonlySet<string>): string[] {
-  const added = [...after].filter((p) => !before.has(p)).sort();
-  return added.filter((p) => !added.some((q) => q !== p && p.startsWith(`${q}/`)));
+  walk("");
+  return seen.sort();
 }

@@ -1,12 +1,12 @@
-// The test run's own setup (test/setup/): a private plan-state cache, and the reason printed when
-// the end-to-end tests are skipped.
+// The test run's own setup (test/setup/): a private plan-state cache, docker config and HOME, and
+// the reason printed when the end-to-end tests are skipped.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { REPO, testdir } from "../helpers.js";
-import { gained, homeEntries } from "../setup/home-check.js";
+import { homeEntries } from "../setup/home-check.js";
 
 describe("test setup", () => {
   it("points BAKEPLAN_CACHE_DIR at a temp directory of this run, not the user's cache", () => {
@@ -22,14 +22,16 @@ describe("test setup", () => {
     expect(existsSync(dir!)).toBe(true);
   });
 
-  it("finds what a run added under ~/.docker, ~/.cache and ~/.npm", () => {
-    const home = testdir({ ".docker/config.json": "{}", ".npm/_logs/a.log": "", "elsewhere/x": "" });
-    const before = homeEntries(home);
-    expect([...before].sort()).toEqual([".docker/config.json", ".npm/_logs", ".npm/_logs/a.log"]);
-    mkdirSync(join(home, ".docker/buildx/refs"), { recursive: true });
-    writeFileSync(join(home, ".npm/_logs/b.log"), "");
-    writeFileSync(join(home, "elsewhere/y"), "");
-    expect(gained(before, homeEntries(home))).toEqual([".docker/buildx", ".npm/_logs/b.log"]);
+  it("gives the run a HOME of its own (docker, npm and git write nothing into the user's)", () => {
+    expect(homedir()).toMatch(new RegExp(`^${tmpdir()}/bakeplan-test-home-`));
+    expect(process.env.HOME).toBe(homedir());
+  });
+
+  it("lists what a run left in its HOME: files and empty directories", () => {
+    const home = testdir({ ".docker/buildx/refs/x": "{}", ".npm/_logs/a.log": "", "elsewhere/x": "" });
+    mkdirSync(join(home, ".cache/bakeplan"), { recursive: true });
+    expect(homeEntries(home)).toEqual([".cache/bakeplan", ".docker/buildx/refs/x", ".npm/_logs/a.log", "elsewhere/x"]);
+    expect(homeEntries(testdir())).toEqual([]);
   });
 
   /** `vitest run` of one end-to-end file with no docker on PATH. */
