@@ -217,6 +217,8 @@ publish:
 describeWithDocker("engine", "bakeplan lint with a secret read from a variable", () => {
   it("lints whether the variable is unset (checks read no secret) or names a file outside the project", async () => {
     const dir = testdir({ "context.yaml": DYNAMO, "templates/Dockerfile.liquid": TEMPLATE });
+    // Committed first: with CI set (as .ci/run sets it) lint checks only a committed plan.
+    expect((await runCli(["plan"], dir)).code).toBe(0);
     const saved = process.env.AWS_WEB_IDENTITY_TOKEN_FILE;
     delete process.env.AWS_WEB_IDENTITY_TOKEN_FILE;
     try {
@@ -255,6 +257,8 @@ publish: {registry: "", repository: bakeplan-test/secret, tags: ["{name}"]}
     const outside = testdir({ token: "s3cr3t" });
     process.env.BAKEPLAN_TEST_TOKEN_FILE = join(outside, "token");
     try {
+      // Committed first: with CI set (as .ci/run sets it) bake builds only a committed plan.
+      expect((await runCli(["plan"], dir)).code).toBe(0);
       const res = await runCli(["bake", "runtime", "--", "--no-cache"], dir);
       expect(res.code, res.stderr).toBe(0);
       // The wrong content fails the RUN step: the check inside the build is real.
