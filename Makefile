@@ -12,11 +12,10 @@ help: ## list the targets
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-dist/bin.js: $(NODE_MODULES) $(shell find src -name '*.ts') tsconfig.json tsconfig.build.json
-	npx tsc -p tsconfig.build.json
-	@touch dist/bin.js
+dist/bin.js: $(NODE_MODULES) $(shell find src -name '*.ts') package.json scripts/build-dist.mjs
+	node scripts/build-dist.mjs
 
-build: dist/bin.js ## compile TypeScript to dist/
+build: dist/bin.js ## bundle src/ into dist/ (one ESM program, a chunk per lazily loaded part)
 
 plan: dist/bin.js ## render bake/*.Dockerfile and docker-bake.json from context.yaml + templates/
 	$(BAKEPLAN) plan

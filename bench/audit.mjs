@@ -1,11 +1,15 @@
-// Preloaded by bench/plan.mjs (`node --import ./bench/audit.mjs bin/bakeplan.js plan ...`) for one
-// audit run: counts file reads and writes per path and template parses (bakeplan's and liquidjs's), and writes them as
-// JSON to $BENCH_AUDIT_FILE when the process exits. Not used for timing.
+// The benchmark's audit run (bench/plan.mjs): bundled with bakeplan's source into
+// .bench/audit-dist/ (scripts/build-dist.mjs's options), so the hooks below reach the very
+// liquidjs Parser and TemplateCompiler the CLI uses, then run as `node .bench/audit-dist/bin.js
+// plan ...`. Counts file reads and writes per path and template parses (bakeplan's and
+// liquidjs's), and writes them as JSON to $BENCH_AUDIT_FILE when the process exits. Not used for
+// timing.
 
 import fs from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
 import { resolve } from "node:path";
-import { Parser } from "liquidjs";
+import { TemplateCompiler } from "../src/render/compile.ts";
+import { main } from "../src/bin.ts";
 
 const reads = new Map();
 const writes = new Map();
@@ -31,13 +35,15 @@ fs.renameSync = function (from, to) {
 };
 syncBuiltinESMExports();
 
+// The same require() as src/render/liquidjs.ts, so the bundle holds one copy of liquidjs.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+const { Parser } = require("liquidjs");
 const parse = Parser.prototype.parse;
 Parser.prototype.parse = function (html, filepath) {
   parses.push(filepath);
   return parse.call(this, html, filepath);
 };
 // Templates bakeplan compiles are parsed by its own parser, liquidjs's only for what it renders.
-const { TemplateCompiler } = await import("../dist/render/compile.js");
 const parseFile = TemplateCompiler.prototype.parseFile;
 TemplateCompiler.prototype.parseFile = function (template) {
   parses.push(template);
@@ -50,3 +56,4 @@ process.on("exit", () => {
     JSON.stringify({ reads: [...reads], writes: [...writes], renames: [...renames], parses }),
   );
 });
+process.exitCode = await main(process.argv);

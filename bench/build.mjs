@@ -144,8 +144,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   preflight();
-  const typeErrors = ensureBuilt();
-  if (typeErrors) console.error(`bench:build: dist/ built, but tsc reported:\n${typeErrors}`);
+  await ensureBuilt();
   const rounds = [];
   for (let i = 0; i < ROUNDS; i++) {
     const a = project();

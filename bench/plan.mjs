@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { createHash } from "node:crypto";
 import os from "node:os";
 import { join } from "node:path";
+import { bundle } from "../scripts/build-dist.mjs";
 import { copyBundled, expectedCounts, generate, REPO, SHAPES } from "./generate.mjs";
 
 const BIN = join(REPO, "bin", "bakeplan.js");
@@ -225,16 +226,17 @@ function sizeRun(size, buildx) {
 }
 
 /** One plan under bench/audit.mjs: parses per template file, files read more than once, writes per file, duplicate contents. */
-function auditRun(size) {
+async function auditRun(size) {
   const dir = join(WORK, `plan-${size}`);
   clean(dir);
   const auditFile = join(WORK, "audit.json");
+  const auditDist = join(WORK, "audit-dist");
+  await bundle(REPO, "bench/audit.mjs", auditDist);
   const audited = () => {
-    measure(
-      "node",
-      ["--import", join(REPO, "bench", "audit.mjs"), BIN, "plan", "--config", join(dir, "context.yaml")],
-      { cwd: dir, env: { BENCH_AUDIT_FILE: auditFile } },
-    );
+    measure("node", [join(auditDist, "bin.js"), "plan", "--config", join(dir, "context.yaml")], {
+      cwd: dir,
+      env: { BENCH_AUDIT_FILE: auditFile },
+    });
     const a = JSON.parse(readFileSync(auditFile, "utf8"));
     // Only the project's files: not bakeplan's own modules, nor its up-to-date state (kept outside the project).
     const inProject = ([p]) => p.startsWith(dir + "/");
@@ -458,7 +460,7 @@ for (const size of SIZES) {
   process.stderr.write(`bench: ${size} ...\n`);
   results.sizes.push(sizeRun(size, buildx));
 }
-if (SIZES.includes("dynamo")) results.audit = auditRun("dynamo");
+if (SIZES.includes("dynamo")) results.audit = await auditRun("dynamo");
 results.loadavgEnd = os
   .loadavg()
   .map((x) => x.toFixed(2))

@@ -67,8 +67,7 @@ function removeImages() {
 // docker's client state (buildx activity, build refs) goes to a throwaway directory, not ~/.docker.
 const dockerConfig = mkdtempSync(join(tmpdir(), "bakeplan-capture-docker-"));
 process.env.DOCKER_CONFIG = dockerConfig;
-const typeErrors = ensureBuilt();
-if (typeErrors) console.error(typeErrors);
+await ensureBuilt();
 const versionOutput = run("docker", ["buildx", "version"]);
 const version = /(\d+\.\d+\.\d+)/.exec(versionOutput.stdout)?.[1];
 if (versionOutput.status !== 0 || !version) throw new Error(`docker buildx version: ${versionOutput.stderr}`);

@@ -1,6 +1,7 @@
 import type { Output } from "./command-support/types.js";
 import { run } from "./cli.js";
 import { BuildxError, ConfigError, UsageError, UserError } from "./errors.js";
+import { sourceMappedStack } from "./io/stack-trace.js";
 import { shellQuote } from "./text.js";
 
 const stdio: Output = {
@@ -32,7 +33,7 @@ function message(e: unknown): string {
   if (e instanceof BuildxError && e.stderrTail !== "")
     return `bakeplan: error: ${e.message}\n${indent(`$ ${shellQuote(["docker", ...e.argv])}\n${e.stderrTail}`)}`;
   if (e instanceof UserError) return `bakeplan: error: ${e.message}\n`;
-  return `bakeplan: internal error (this is a bug; please report it with the command you ran):\n${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`;
+  return `bakeplan: internal error (this is a bug; please report it with the command you ran):\n${e instanceof Error ? (e.stack === undefined ? e.message : sourceMappedStack(e.stack)) : String(e)}\n`;
 }
 
 function indent(text: string): string {

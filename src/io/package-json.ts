@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
+import packageJson from "../../package.json" with { type: "json" };
 
-/** bakeplan's version, from its package.json (src/io/ and dist/io/ both sit two levels below it). */
+/** bakeplan's version, from its package.json (inlined into the bundle, which has no package.json path of its own). */
 export function bakeplanVersion(): string {
-  const text = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
-  return (JSON.parse(text) as { version: string }).version;
+  return packageJson.version;
 }

@@ -4,7 +4,7 @@
 //
 // Kept outside the project (XDG cache dir; BAKEPLAN_CACHE_DIR to move it, BAKEPLAN_NO_CACHE=1 to
 // turn it off) so a checkout gains no file. A state is used only when all of this is unchanged:
-//   - bakeplan itself (its compiled files, Node, liquidjs/yaml/zod/commander), the command line,
+//   - bakeplan itself (the files of its bundle, and Node), the command line,
 //     the working directory and the environment variables a plan reads;
 //   - context.yaml by device, inode, mode, size, mtime and ctime, taken before the plan read it;
 //   - every file and directory under the template directory, *.liquid by content (the digest of
@@ -85,9 +85,15 @@ function cacheDir(): string | undefined {
   return base ? join(base, "bakeplan") : undefined;
 }
 
-/** bakeplan's own code and the libraries that shape its output, by stamp. */
+/**
+ * bakeplan's own code, by stamp: every file of the bundle (dist/, flat, libraries included), or,
+ * run from source (vitest), src/ and each library's package.json in the first node_modules up
+ * from it (where Node finds it: reinstalling or upgrading one replaces it).
+ */
 function toolIdentity(): string[] {
-  const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  const here = fileURLToPath(import.meta.url);
+  const fromSource = here.endsWith(".ts");
+  const root = fromSource ? dirname(dirname(here)) : dirname(here);
   const parts: string[] = [process.version, process.execPath];
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -97,8 +103,7 @@ function toolIdentity(): string[] {
     }
   };
   walk(root);
-  // Each library's package.json in the first node_modules up from bakeplan (where Node finds it):
-  // reinstalling or upgrading one replaces it. Cheaper than resolving the packages.
+  if (!fromSource) return parts;
   for (const dep of ["liquidjs", "yaml", "zod", "commander"]) {
     let found = "-";
     for (let dir = root; ; dir = dirname(dir)) {

@@ -15,7 +15,6 @@ import {
   writeFileSync,
 } from "node:fs";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { createRequire } from "node:module";
 import type * as Diff from "diff";
 import { UserError } from "../errors.js";
 import { isGenerated } from "../render/dockerfile.js";
@@ -460,7 +459,9 @@ function createTwoFilesPatch(
   newHeader: undefined,
   options: { context: number },
 ): string {
-  diffModule ??= createRequire(import.meta.url)("diff") as typeof Diff;
+  // A plain require(), as for liquidjs (src/render/liquidjs.ts): dist/diff.cjs in the bundle.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy and synchronous
+  diffModule ??= require("diff") as typeof Diff;
   return diffModule.createTwoFilesPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options);
 }
 

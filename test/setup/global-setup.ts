@@ -1,4 +1,4 @@
-// Once per test run: dist/ built from the current src/ (the tests that run bin/bakeplan.js as a
+// Once per test run: dist/ (the bundle) built from the current src/ (the tests that run bin/bakeplan.js as a
 // child need it), and a plan-state cache directory, a docker client config (DOCKER_CONFIG) and a
 // HOME of the run's own, so no test and no tool a test runs (docker, buildx, npm, git) writes into
 // the user's ~/.cache, ~/.docker or ~/.npm (buildx is found in the system's cli-plugins directory).
@@ -9,9 +9,8 @@ import { join } from "node:path";
 import { ensureBuilt } from "../../scripts/build-dist.mjs";
 import { homeEntries } from "./home-check.js";
 
-export default function setup(): () => void {
-  const typeErrors = ensureBuilt();
-  if (typeErrors) process.stderr.write(`test setup: dist/ built, but tsc reported:\n${typeErrors}`);
+export default async function setup(): Promise<() => void> {
+  await ensureBuilt();
   const cacheDir = mkdtempSync(join(tmpdir(), "bakeplan-test-cache-"));
   process.env.BAKEPLAN_CACHE_DIR = cacheDir;
   const dockerConfig = mkdtempSync(join(tmpdir(), "bakeplan-test-docker-"));
