@@ -74,31 +74,14 @@ function expectConsistent(dir: string, generations: { bake: string; files: Map<s
 }
 
 /**
- * The CLI (bin/, dist/, package.json and the runtime dependencies) copied to a world-readable temp
- * directory, for a run as another user: the clone may live where others cannot traverse (under
- * /root, or a `mktemp -d` directory, mode 700). Removed when the test ends.
+ * The CLI (bin/ and the bundle in dist/, which needs no node_modules) copied to a world-readable
+ * temp directory, for a run as another user: the clone may live where others cannot traverse
+ * (under /root, or a `mktemp -d` directory, mode 700). Removed when the test ends.
  */
 function worldReadableCli(): string {
   const dir = testdir();
   chmodSync(dir, 0o755);
-  for (const part of ["bin", "dist", "package.json"]) cpSync(join(REPO, part), join(dir, part), { recursive: true });
-  const seen = new Set<string>();
-  const walk = (deps: Record<string, string> | undefined) => {
-    for (const name of Object.keys(deps ?? {})) {
-      const from = join(REPO, "node_modules", name);
-      if (seen.has(name) || !existsSync(join(from, "package.json"))) continue;
-      seen.add(name);
-      cpSync(from, join(dir, "node_modules", name), { recursive: true });
-      walk(
-        (JSON.parse(readFileSync(join(from, "package.json"), "utf8")) as { dependencies?: Record<string, string> })
-          .dependencies,
-      );
-    }
-  };
-  walk(
-    (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies?: Record<string, string> })
-      .dependencies,
-  );
+  for (const part of ["bin", "dist"]) cpSync(join(REPO, part), join(dir, part), { recursive: true });
   const open = (p: string) => {
     chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
     if (statSync(p).isDirectory()) for (const n of readdirSync(p)) open(join(p, n));
