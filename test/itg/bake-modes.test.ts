@@ -7,7 +7,16 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { exampleCopy, REPO } from "../helpers.js";
 import { describeWithDocker, REGISTRY } from "./docker.js";
-import { bakeplan, e2eProject, localImages, registry, registryTags, summaryRows, type Project } from "./e2e.js";
+import {
+  bakeplan,
+  e2eProject,
+  localEnv,
+  localImages,
+  registry,
+  registryTags,
+  summaryRows,
+  type Project,
+} from "./e2e.js";
 
 /** The fixture's dev stage, where the failure is inserted for one framework. */
 const DEV_STEP = 'RUN sleep 1 && echo "dev {{ framework }} {{ cuda }}" > /target.txt';
@@ -174,14 +183,16 @@ describeWithDocker("engine", "bakeplan bake interrupted", () => {
     const child = spawn(
       process.execPath,
       [join(REPO, "bin/bakeplan.js"), "bake", "alpha-cuda12", "--registry", REGISTRY],
-      { cwd: p.dir, stdio: ["ignore", "pipe", "pipe"] },
+      { cwd: p.dir, env: localEnv(), stdio: ["ignore", "pipe", "pipe"] },
     );
     let stderr = "";
-    const started = new Promise<void>((resolve) => {
+    const started = new Promise<void>((resolve, reject) => {
       child.stderr.on("data", (d: Buffer) => {
         stderr += d.toString();
         if (stderr.includes("RUN sleep 60")) resolve();
       });
+      // A bake that ends before the build starts fails the test at once, with what it printed.
+      child.on("close", (code) => reject(new Error(`bake exited ${code} before the build started:\n${stderr}`)));
     });
     const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
       child.on("close", (code) => resolve({ code, at: performance.now() })),
@@ -294,7 +305,7 @@ describe("bakeplan without docker", () => {
       symlinkSync(process.execPath, join(bin, "node"));
       const dir = exampleCopy();
       for (const args of [["bake", "vllm-cuda12"], ["lint"]]) {
-        const run = await bakeplan(args, { cwd: dir, env: { ...process.env, PATH: bin } });
+        const run = await bakeplan(args, { cwd: dir, env: { ...localEnv(), PATH: bin } });
         expect(run.code, args.join(" ")).toBe(1);
         expect(run.stderr.split("\n").at(-2)! + "\n").toBe(
           "bakeplan: error: docker not found on PATH: install Docker with the buildx plugin (https://docs.docker.com/build/install-buildx/), or run `make docker-up` in the bakeplan repository for a local engine\n",
