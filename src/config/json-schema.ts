@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ContextSchema } from "./schema.js";
 
 /** JSON Schema of context.yaml as a user writes it (defaults optional), for editors. */

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // Every value that can reach a Dockerfile or the bake file is a YAML string. Numbers and booleans
 // are rejected (with a "quote it" hint, see load.ts) so that `3.10` never silently becomes `3.1`.

@@ -52,6 +52,14 @@ describe("the bundle", () => {
     expect(libs).toEqual(expect.arrayContaining(["commander", "yaml", "zod"]));
     expect(libs).not.toContain("liquidjs");
     expect(libs).not.toContain("diff");
+    // zod's namespace import is shaken to what the schema uses: of its locales, only English.
+    const locales = files
+      .filter((f) => f.startsWith("dist/"))
+      .flatMap((f) => [
+        ...readFileSync(join(REPO, f), "utf8").matchAll(/^\/\/ node_modules\/zod\/.*\/locales\/(\w+)\.js$/gm),
+      ])
+      .map((m) => m[1]);
+    expect(locales).toEqual(["en"]);
   });
 
   it("a plan with nothing changed loads neither yaml nor zod", () => {
