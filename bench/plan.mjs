@@ -6,7 +6,8 @@
 //   - `bakeplan plan` (compiled dist/, as a child process): wall time, peak RSS, and the stage
 //     timings it prints with --verbose; the first run writes everything, the second changes nothing
 //   - `docker buildx bake --print` on the same targets written with bake's own `matrix`
-//   - `node -e 0` and `bakeplan plan` on the bundled example, for the startup ratio
+//   - `node -e 0` and `bakeplan plan` on the bundled example, for the startup ratio, and the steps of
+//     start-up: each library alone, bakeplan's CLI module, --version
 // and an audit run (bench/audit.mjs) that counts template parses and file reads and writes.
 //
 // Options: --sizes 10,100,1000,5000,dynamo,5000b  --reps N (default 15 at 10 and 100, 5 at 1,000
@@ -19,6 +20,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { createHash } from "node:crypto";
 import os from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { bundle } from "../scripts/build-dist.mjs";
 import { copyBundled, expectedCounts, generate, REPO, SHAPES } from "./generate.mjs";
 
@@ -143,21 +145,77 @@ function machine() {
 
 // --- runs -----------------------------------------------------------------------------------------
 
-function startupRun(reps) {
+/** Each library alone, bundled as bakeplan bundles it (scripts/build-dist.mjs), to time its load. */
+const LIBRARIES = { commander: "commander", yaml: "yaml", zod: "zod", liquidjs: "liquidjs" };
+
+async function libraryBundles() {
+  const dir = join(WORK, "libraries");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const esbuild = await import(pathToFileURL(join(REPO, "node_modules/esbuild/lib/main.js")).href);
+  const files = {};
+  for (const [name, specifier] of Object.entries(LIBRARIES)) {
+    const entry = join(dir, `${name}-entry.mjs`);
+    // As src/ loads each: zod and yaml as namespaces (shaken to what is used: here, nothing is
+    // shaken, so zod's figure is its whole classic API), liquidjs by require().
+    writeFileSync(
+      entry,
+      name === "liquidjs"
+        ? `globalThis.lib = require(${JSON.stringify(specifier)});\n`
+        : `import * as lib from ${JSON.stringify(specifier)};\nglobalThis.lib = lib;\n`,
+    );
+    files[name] = join(dir, `${name}.mjs`);
+    await esbuild.build({
+      absWorkingDir: REPO,
+      entryPoints: [entry],
+      outfile: files[name],
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20.19",
+      logLevel: "warning",
+      banner: { js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);' },
+    });
+  }
+  return files;
+}
+
+async function startupRun(reps) {
   const dir = join(WORK, "bundled");
   copyBundled(dir);
   const cfg = join(dir, "context.yaml");
   bakeplan(["plan", "--config", cfg], dir); // warm the disk cache
-  const node0 = [],
-    first = [],
-    repeat = [];
+  const libs = await libraryBundles();
+  const runs = {
+    node0: [],
+    bin: [],
+    version: [],
+    first: [],
+    repeat: [],
+    ...Object.fromEntries(Object.keys(libs).map((l) => [l, []])),
+  };
+  const stageRuns = [];
   for (let i = 0; i < reps; i++) {
-    node0.push(measure("node", ["-e", "0"]).wall);
+    runs.node0.push(measure("node", ["-e", "0"]).wall);
+    runs.bin.push(
+      measure("node", ["--input-type=module", "-e", `await import(${JSON.stringify(join(REPO, "dist", "bin.js"))})`])
+        .wall,
+    );
+    runs.version.push(bakeplan(["--version"], dir).wall);
+    for (const [name, file] of Object.entries(libs)) runs[name].push(measure("node", [file]).wall);
     clean(dir);
-    first.push(bakeplan(["plan", "--config", cfg], dir).wall);
-    repeat.push(bakeplan(["plan", "--config", cfg], dir).wall);
+    const first = bakeplan(["plan", "--config", cfg, "--verbose"], dir);
+    runs.first.push(first.wall);
+    stageRuns.push({ start: startMs(first.stderr), ...stages(first.stderr) });
+    runs.repeat.push(bakeplan(["plan", "--config", cfg], dir).wall);
   }
-  return { node0: median(node0), first: median(first), repeat: median(repeat), reps };
+  const out = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)]));
+  const stageNames = [...new Set(stageRuns.flatMap((s) => Object.keys(s)))];
+  out.stages = Object.fromEntries(
+    stageNames.map((n) => [n, median(stageRuns.map((s) => s[n]).filter(Number.isFinite))]),
+  );
+  out.libraries = Object.keys(libs);
+  return { ...out, reps };
 }
 
 function sizeRun(size, buildx) {
@@ -307,6 +365,22 @@ function report(results) {
     `| ${ms(startup.node0)} ms | ${ms(startup.first)} ms | ${(startup.first / startup.node0).toFixed(2)}x | ${ms(startup.repeat)} ms | ${(startup.repeat / startup.node0).toFixed(2)}x |`,
   );
   p();
+  p("Start-up, step by step (medians, ms; each library bundled alone as bakeplan bundles it, whole):");
+  p(`| step | wall ms | over \`node -e 0\` |`);
+  p(`|---|---:|---:|`);
+  const over = (x) => `${x - startup.node0 >= 0 ? "+" : ""}${ms(x - startup.node0)}`;
+  p(`| \`node -e 0\` | ${ms(startup.node0)} | |`);
+  for (const lib of startup.libraries) p(`| ${lib} alone, loaded | ${ms(startup[lib])} | ${over(startup[lib])} |`);
+  p(`| dist/bin.js imported (bakeplan's CLI and commander) | ${ms(startup.bin)} | ${over(startup.bin)} |`);
+  p(`| \`bakeplan --version\` | ${ms(startup.version)} | ${over(startup.version)} |`);
+  p(`| \`bakeplan plan\`, nothing changed | ${ms(startup.repeat)} | ${over(startup.repeat)} |`);
+  p(`| \`bakeplan plan\`, fresh | ${ms(startup.first)} | ${over(startup.first)} |`);
+  p(
+    `| of which (\`--verbose\`): ${Object.entries(startup.stages)
+      .map(([k, v]) => `${k} ${ms(v)}`)
+      .join(", ")} | | |`,
+  );
+  p();
   const stageNames = [...new Set(sizes.flatMap((s) => Object.keys(s.first.stages)))];
   p(`\`bakeplan plan\` (first run: bake/ and docker-bake.json removed before each repetition):`);
   p(
@@ -349,13 +423,27 @@ function goals({ startup, sizes, audit }) {
   const by = Object.fromEntries(sizes.map((s) => [s.size, s]));
   const list = [];
   list.push({
-    met: startup.first <= 4 * startup.node0,
-    text: `bundled example within 4x \`node -e 0\`: ${(startup.first / startup.node0).toFixed(2)}x fresh, ${(startup.repeat / startup.node0).toFixed(2)}x unchanged`,
+    met: startup.first <= 2.5 * startup.node0,
+    text: `bundled example, fresh plan, at most 2.5x \`node -e 0\`: ${(startup.first / startup.node0).toFixed(2)}x`,
+  });
+  list.push({
+    met: startup.repeat <= 1.3 * startup.node0,
+    text: `bundled example, nothing changed, at most 1.3x \`node -e 0\`: ${(startup.repeat / startup.node0).toFixed(2)}x`,
   });
   if (by.dynamo)
     list.push({
-      met: by.dynamo.first.wall < 1000,
-      text: `Dynamo shape (${by.dynamo.variants} variants, ${by.dynamo.files} Dockerfiles, ${int(by.dynamo.renderedLines)} rendered lines) under 1.0 s: ${ms(by.dynamo.first.wall)} ms`,
+      met: by.dynamo.first.wall <= 4 * startup.node0,
+      text: `Dynamo shape (${by.dynamo.variants} variants, ${by.dynamo.files} Dockerfiles, ${int(by.dynamo.renderedLines)} rendered lines), cold from an empty output, at most 4x \`node -e 0\`: ${ms(by.dynamo.first.wall)} ms, ${(by.dynamo.first.wall / startup.node0).toFixed(2)}x`,
+    });
+  if (by[5000]?.buildx)
+    list.push({
+      met: by[5000].first.wall <= 0.1 * by[5000].buildx.wall,
+      text: `5,000 variants at most 0.1x \`docker buildx bake --print\` on the same matrix: ${ms(by[5000].first.wall)} ms vs ${ms(by[5000].buildx.wall)} ms, ${(by[5000].first.wall / by[5000].buildx.wall).toFixed(2)}x`,
+    });
+  if (by[5000])
+    list.push({
+      met: by[5000].first.rssKb <= 200 * 1024,
+      text: `peak RSS at 5,000 variants at most 200 MB: ${mb(by[5000].first.rssKb)} MB`,
     });
   const inproc = (s) => Object.values(s.first.stages).reduce((a, b) => a + b, 0);
   if (by[100] && by[5000]) {
@@ -366,10 +454,6 @@ function goals({ startup, sizes, audit }) {
     list.push({
       met: Math.abs(r - 1) <= 0.25,
       text: `linear: marginal in-process cost per variant (over the ${base.variants}-variant run) ${marginal(by[100]).toFixed(3)} ms at 100${at1000}, ${marginal(by[5000]).toFixed(3)} ms at 5,000 (${r >= 1 ? "+" : ""}${((r - 1) * 100).toFixed(0)}% against 100)`,
-    });
-    list.push({
-      met: by[5000].first.rssKb < 300 * 1024,
-      text: `peak RSS at 5,000 variants under 300 MB: ${mb(by[5000].first.rssKb)} MB`,
     });
   }
   if (by[1000]?.buildx)
@@ -454,7 +538,7 @@ const results = { machine: machine(), command: `node bench/plan.mjs ${process.ar
 const buildx = results.machine.buildx !== "buildx not available";
 results.buildx = buildx;
 process.stderr.write(`bench: startup ...\n`);
-results.startup = startupRun(REPS ?? 15);
+results.startup = await startupRun(REPS ?? 15);
 results.sizes = [];
 for (const size of SIZES) {
   process.stderr.write(`bench: ${size} ...\n`);
