@@ -10,7 +10,7 @@ import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { isBranchGlob } from "../config/branches.js";
 import type { Project } from "../config/normalize.js";
 import { BuildxError, ConfigError, UsageError } from "../errors.js";
-import { bakeArgv, checkCacheExport, probeBuildx, runDocker } from "../io/buildx.js";
+import { bakeArgv, checkBuilder, probeBuildx, runDocker, type BuilderNeeds } from "../io/buildx.js";
 import { displayPath } from "../io/project-files.js";
 import { parsePlainProgress, RawProgress, type Progress } from "../io/progress.js";
 import { selectBakeTargets } from "../matrix/select.js";
@@ -99,7 +99,7 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
     useCommittedPlan(committed, files.dir, bakeFile, output, { ci });
     if (overrideFile) writeFileSync(overrideFile, override.json);
     await probeBuildx(MIN_BUILDX, opts.builder);
-    if (writesCache(wanted, selection.targets, opts.cacheWarm)) await checkCacheExport(opts.builder);
+    await checkBuilder(builderNeeds(wanted, selection.targets, opts.cacheWarm), opts.builder);
     const built = await runInOrder(runs, { cwd: files.dir, where, opts, selection, output });
     output.out(`\n${summaryTable(selection.targets, built.metadata, built.stats)}`);
     if (userMetadata) {
@@ -195,9 +195,13 @@ export function bakeRuns(input: {
   });
 }
 
-/** Whether the build exports registry cache, which the default `docker` driver cannot always do. */
-export function writesCache(plan: Plan, targets: string[], cacheWarm: boolean): boolean {
-  return cacheWarm || targets.some((name) => (plannedTarget(plan, name).bake["cache-to"] ?? []).length > 0);
+/** What the selected targets need of the builder: registry cache export, the engine's bridge network. */
+export function builderNeeds(plan: Plan, targets: string[], cacheWarm: boolean): BuilderNeeds {
+  const bakes = targets.map((name) => plannedTarget(plan, name).bake);
+  return {
+    cacheExport: cacheWarm || bakes.some((b) => (b["cache-to"] ?? []).length > 0),
+    bridgeNetwork: bakes.some((b) => (b.network ?? "default") === "default"),
+  };
 }
 
 /** The value of a `--progress` the user passed to buildx after `--`, if any. */

@@ -258,7 +258,7 @@ jobs:
       - name: The job left the tree as committed
         run: git diff --exit-code && test -z "$(git status --porcelain)"
 
-      - uses: actions/upload-artifact@v6
+      - uses: actions/upload-artifact@v7
         if: always()
         with:
           name: bake-metadata

@@ -84,23 +84,49 @@ export async function probeBuildx(min: [number, number, number], builder?: strin
   return info;
 }
 
+/** What a plan needs of the builder, checked before the build (docs/errors.md lists the messages). */
+export interface BuilderNeeds {
+  /** The build exports registry cache (cache-to, --cache-warm). */
+  cacheExport: boolean;
+  /** Some target runs its RUN steps on the default network (`build.network` unset or `default`). */
+  bridgeNetwork: boolean;
+}
+
 /**
- * The default `docker` driver can export registry cache only with the containerd image store
- * (buildx build/opt.go: CacheExport = useContainerdSnapshotter).
+ * Fails with the fix when the builder cannot do what the plan needs, instead of an error deep in
+ * the build: the default `docker` driver exports registry cache only with the containerd image
+ * store (buildx build/opt.go: CacheExport = useContainerdSnapshotter), and runs RUN steps on the
+ * engine's `bridge` network (BuildKit: "network bridge not found" when dockerd has `bridge: none`).
+ * Other drivers run BuildKit in their own container or pod, with its own network and cache export.
  */
-export async function checkCacheExport(builder?: string): Promise<void> {
+export async function checkBuilder(needs: BuilderNeeds, builder?: string): Promise<void> {
+  if (!needs.cacheExport && !needs.bridgeNetwork) return;
   const inspect = await docker(["buildx", "inspect", ...(builder ? [builder] : [])]);
   if (inspect.exitCode !== 0) throw checkFailed("docker buildx inspect failed", inspect);
-  const driver = /^Driver:\s*(\S+)/m.exec(inspect.stdout)?.[1];
-  if (driver !== "docker") return;
-  const info = await docker(["info", "--format", "{{json .DriverStatus}}"]);
-  if (info.exitCode === 0 && info.stdout.includes("io.containerd.snapshotter")) return;
-  throw new BuildxError(
-    "the builder uses the docker driver without the containerd image store, which cannot export registry cache (the plan writes cache). Fix one of:\n" +
-      '  - enable the containerd image store: add {"features": {"containerd-snapshotter": true}} to /etc/docker/daemon.json and restart dockerd\n' +
-      "  - use a docker-container builder: docker buildx create --name bakeplan --driver docker-container --use (or pass --builder NAME)",
-    { argv: info.argv },
-  );
+  if (/^Driver:\s*(\S+)/m.exec(inspect.stdout)?.[1] !== "docker") return;
+  // A docker-driver builder is a docker context of the same name.
+  const context = builder ? ["--context", builder] : [];
+  if (needs.bridgeNetwork) {
+    const networks = await docker([...context, "network", "ls", "--filter", "driver=bridge", "--format", "{{.Name}}"]);
+    if (networks.exitCode === 0 && !networks.stdout.split("\n").includes("bridge"))
+      throw new BuildxError(
+        "the builder uses the docker driver on an engine without a bridge network, where RUN steps on the default network fail (network bridge not found). Fix one of:\n" +
+          "  - if the build needs no network: set `build.network: none` in context.yaml\n" +
+          '  - give dockerd its bridge network: remove "bridge": "none" from its daemon.json (or --bridge=none from its command line) and restart it\n' +
+          "  - use a docker-container builder: docker buildx create --name bakeplan --driver docker-container --use (or pass --builder NAME)",
+        { argv: networks.argv },
+      );
+  }
+  if (needs.cacheExport) {
+    const info = await docker([...context, "info", "--format", "{{json .DriverStatus}}"]);
+    if (info.exitCode === 0 && info.stdout.includes("io.containerd.snapshotter")) return;
+    throw new BuildxError(
+      "the builder uses the docker driver without the containerd image store, which cannot export registry cache (the plan writes cache). Fix one of:\n" +
+        '  - enable the containerd image store: add {"features": {"containerd-snapshotter": true}} to /etc/docker/daemon.json and restart dockerd\n' +
+        "  - use a docker-container builder: docker buildx create --name bakeplan --driver docker-container --use (or pass --builder NAME)",
+      { argv: info.argv },
+    );
+  }
 }
 
 export interface RunResult {

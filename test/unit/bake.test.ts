@@ -9,19 +9,21 @@ import {
   refuseCacheWarmOutputs,
   summaryTable,
   userProgressMode,
-  writesCache,
+  builderNeeds,
   type BakeRun,
   type Selection,
 } from "../../src/commands/bake.js";
 import { UsageError } from "../../src/errors.js";
 import { RawProgress, type Progress } from "../../src/io/progress.js";
 import { bakeOverride, withTargetAttributes } from "../../src/plan/override.js";
+import { buildPlan } from "../../src/plan/plan.js";
 import {
   capturedBuildxVersions,
   capturedProjectPlan,
   capturedRun,
   loadProject,
   MINI_CONTEXT,
+  templateFiles,
   type CapturedRun,
 } from "../helpers.js";
 
@@ -193,8 +195,25 @@ describe("--cache-warm", () => {
   it("writes cache, even where the plan reads it only", () => {
     const { plan } = capturedProjectPlan();
     // Planned without --branch: the plan writes no cache, so only --cache-warm makes this bake write it.
-    expect(writesCache(plan, TARGETS, false)).toBe(false);
-    expect(writesCache(plan, TARGETS, true)).toBe(true);
+    expect(builderNeeds(plan, TARGETS, false).cacheExport).toBe(false);
+    expect(builderNeeds(plan, TARGETS, true).cacheExport).toBe(true);
+  });
+});
+
+describe("builderNeeds", () => {
+  it("needs the engine's bridge network unless every selected target builds with network none", () => {
+    // The captured fixture builds with `network: none`.
+    expect(builderNeeds(capturedProjectPlan().plan, TARGETS, false)).toEqual({
+      cacheExport: false,
+      bridgeNetwork: false,
+    });
+    const onDefault = buildPlan(loadProject(MINI_CONTEXT), templateFiles(), {
+      configLabel: "context.yaml",
+      inputs: {},
+    });
+    const names = onDefault.targets.map((t) => t.variant.name);
+    expect(names.length).toBeGreaterThan(0);
+    expect(builderNeeds(onDefault, names, false).bridgeNetwork).toBe(true);
   });
 });
 
