@@ -14,7 +14,8 @@ export interface LoadResult {
 /** Parses and validates context.yaml text. Pure: the caller reads the file. Throws ConfigError with every problem found. */
 export function loadContext(file: string, text: string): LoadResult {
   const { source, value, issues } = YamlSource.parse(file, text);
-  if (issues.length > 0) throw new ConfigError(issues);
+  // YAML problems the document survives do not hide the schema's and the rules': all are reported at once.
+  if (value === undefined && issues.length > 0) throw new ConfigError(issues);
   if (value === null || value === undefined)
     throw new ConfigError([
       {
@@ -24,11 +25,12 @@ export function loadContext(file: string, text: string): LoadResult {
     ]);
 
   const parsed = ContextSchema.safeParse(value);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((i) => describeZodIssue(i, source, value)));
+  if (!parsed.success)
+    throw new ConfigError([...issues, ...parsed.error.issues.flatMap((i) => describeZodIssue(i, source, value))]);
 
   const project = normalize(parsed.data, source);
   const { errors, warnings } = checkRules(project);
-  if (errors.length > 0) throw new ConfigError(errors);
+  if (issues.length > 0 || errors.length > 0) throw new ConfigError([...issues, ...errors]);
   return { project, warnings };
 }
 

@@ -35,7 +35,12 @@ export class YamlSource {
     private readonly lines: LineCounter,
   ) {}
 
-  /** Parses YAML 1.2 (core schema); returns the problems instead of throwing. */
+  /**
+   * Parses YAML 1.2 (core schema); returns the problems instead of throwing. `value` is undefined
+   * when the document is unusable (a syntax error, an alias bomb); with problems the document
+   * survives (a duplicate key, a non-string key, a warning) it is there, so the caller can still
+   * validate the rest and report every problem at once.
+   */
   static parse(file: string, text: string): { source: YamlSource; value: unknown; issues: Issue[] } {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, version: "1.2" });
@@ -54,9 +59,10 @@ export class YamlSource {
     issues.push(
       ...doc.warnings.map((w) => ({ message: `YAML: ${firstLine(w.message)}`, location: source.at(w.pos[0]) })),
     );
-    if (issues.length > 0) return { source, value: undefined, issues };
+    // A duplicate key leaves a well-formed document (toJS keeps the last value); anything else may not.
+    if (doc.errors.some((e) => e.code !== "DUPLICATE_KEY")) return { source, value: undefined, issues };
     issues.push(...source.nonStringKeys());
-    let value: unknown;
+    let value: unknown = undefined;
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {

@@ -131,6 +131,33 @@ describe("loadContext: shape errors carry file:line:col and the key path", () =>
   });
 });
 
+describe("loadContext: every problem at once", () => {
+  it("a duplicate key does not hide the schema's problems", () => {
+    const e = loadError(`${edit("  platforms: [linux/amd64]", "  platform: [linux/amd64]")}stage_axis: os\n`);
+    expect(e.issues.map((i) => i.message)).toEqual([
+      'YAML: Duplicate key "stage_axis": keys of a mapping must be unique; remove or merge one of them',
+      'Unknown key "platform". Did you mean "platforms"?',
+    ]);
+  });
+
+  it("a non-string key does not hide the schema's problems", () => {
+    const e = loadError(`${MINI_CONTEXT}combinatons: []\nx:\n  13.0: a\n`);
+    expect(e.message).toContain('Invalid key: YAML reads 13.0 as the number 13. Quote it: "13.0"');
+    expect(e.message).toContain('Unknown key "combinatons". Did you mean "combinations"?');
+  });
+
+  it("a duplicate key does not hide the semantic rules' problems", () => {
+    const e = loadError(`${edit("stage_axis: target", "stage_axis: nope")}stage_axis: nope\n`);
+    expect(e.issues[0]!.message).toContain("YAML: Duplicate key");
+    expect(e.issues.length).toBeGreaterThan(1);
+  });
+
+  it("a syntax error stops there: the rest of the document cannot be trusted", () => {
+    const e = loadError(`${edit('  tags: ["{name}"]', '  tags: ["{name}"')}combinatons: []\n`);
+    expect(e.issues.every((i) => i.message.startsWith("YAML: "))).toBe(true);
+  });
+});
+
 describe("loadContext: semantic rules carry file:line:col and the key path", () => {
   // prettier-ignore
   const cases = [
