@@ -3,6 +3,8 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 BAKEPLAN := node bin/bakeplan.js
 TARGETS ?=
+# The projects under examples/, planned and checked with the root example.
+EXAMPLES := $(wildcard examples/*/context.yaml)
 
 .PHONY: help plan test test-unit test-itg check format build bake lint clean docker-up docker-down bench bench-build schema
 
@@ -17,14 +19,16 @@ dist/bin.js: $(NODE_MODULES) $(shell find src -name '*.ts') package.json scripts
 
 build: dist/bin.js ## bundle src/ into dist/ (one ESM program, a chunk per lazily loaded part)
 
-plan: dist/bin.js ## render bake/*.Dockerfile and docker-bake.json from context.yaml + templates/
+plan: dist/bin.js ## render bake/*.Dockerfile and docker-bake.json from context.yaml + templates/ (and each of examples/)
 	$(BAKEPLAN) plan
+	@for c in $(EXAMPLES); do echo "$(BAKEPLAN) plan -c $$c"; $(BAKEPLAN) plan -c "$$c" || exit 1; done
 
-check: dist/bin.js ## typecheck, ESLint, Prettier (--check), and exit 1 with a diff when bake/ or docker-bake.json is out of date
+check: dist/bin.js ## typecheck, ESLint, Prettier (--check), and exit 1 with a diff when a committed plan (root or examples/) is out of date
 	npx tsc -p tsconfig.json --noEmit
 	npx eslint --max-warnings=0 .
 	npx prettier --check .
 	$(BAKEPLAN) check
+	@for c in $(EXAMPLES); do echo "$(BAKEPLAN) check -c $$c"; $(BAKEPLAN) check -c "$$c" || exit 1; done
 
 format: $(NODE_MODULES) ## rewrite every source file in Prettier's format
 	npx prettier --write .

@@ -22,11 +22,15 @@ export function testdir(files: Record<string, string> = {}): string {
   return dir;
 }
 
-/** A copy of the bundled example (context.yaml + templates/) in a throwaway directory. */
-export function exampleCopy(): string {
+/**
+ * A copy of the bundled example (context.yaml + templates/) in a throwaway directory, or of the
+ * project under examples/NAME.
+ */
+export function exampleCopy(name?: string): string {
   const dir = testdir();
-  cpSync(join(REPO, "context.yaml"), join(dir, "context.yaml"));
-  cpSync(join(REPO, "templates"), join(dir, "templates"), { recursive: true });
+  const from = name === undefined ? REPO : join(REPO, "examples", name);
+  cpSync(join(from, "context.yaml"), join(dir, "context.yaml"));
+  cpSync(join(from, "templates"), join(dir, "templates"), { recursive: true });
   return dir;
 }
 

@@ -1,0 +1,42 @@
+// The projects under examples/ through real `docker buildx bake --print`: planned on main, a
+// release branch and a feature branch (Dynamo also with sccache on), buildx reads back every
+// target as planned, with nothing dropped, and the groups build what they list.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+import { exampleCopy, runCli } from "../helpers.js";
+import { describeWithDocker } from "./docker.js";
+import { bakePrint, expectPrintedAsPlanned, type Printed } from "./print-plan.js";
+
+const SHA = "0123456789abcdef0123456789abcdef01234567";
+const RUNS = [
+  { example: "dynamo", run: "main", flags: ["--branch", "main", "--sha", SHA] },
+  {
+    example: "dynamo",
+    run: "release/1.0, sccache on",
+    flags: ["--branch", "release/1.0", "--sha", SHA, "--set", "USE_SCCACHE=true"],
+  },
+  { example: "dynamo", run: "feat/x", flags: ["--branch", "feat/x"] },
+  { example: "python", run: "a local plan", flags: [] },
+  {
+    example: "python",
+    run: "main with sha and version",
+    flags: ["--branch", "main", "--sha", SHA, "--image-version", "2026.12.1"],
+  },
+];
+
+describeWithDocker("buildx", "docker buildx bake --print over examples/", () => {
+  it.each(RUNS)("examples/$example, $run: buildx reads back every target as planned", async ({ example, flags }) => {
+    const dir = exampleCopy(example);
+    const res = await runCli(["plan", ...flags], dir);
+    expect(res.code, res.stderr).toBe(0);
+    const planned = JSON.parse(readFileSync(join(dir, "docker-bake.json"), "utf8")) as Printed;
+    // Dynamo's IRSA token file is named by the environment when bake runs.
+    const env = { AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, "context.yaml") };
+    expectPrintedAsPlanned(planned, bakePrint(dir, ["-f", "docker-bake.json", "all"], env), env);
+    for (const [group, { targets }] of Object.entries(planned.group!)) {
+      const printed = bakePrint(dir, ["-f", "docker-bake.json", group], env);
+      expect(Object.keys(printed.target).sort(), group).toEqual([...targets].sort());
+    }
+  });
+});
