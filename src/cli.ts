@@ -26,6 +26,29 @@ function positiveInteger(value: string): number {
   return n;
 }
 
+/** `--builders a,b,c` (repeatable): buildx builder names, each once. */
+export function parseBuilderNames(value: string, previous: string[] | undefined): string[] {
+  const names = [...(previous ?? [])];
+  for (const raw of value.split(",")) {
+    const name = raw.trim();
+    if (name === "") continue;
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name))
+      throw new UsageError(
+        `--builders ${value}: "${name}" is not a builder name (letters, digits, _ . -, starting with a letter or digit)`,
+      );
+    const same = names.find((n) => n.replaceAll(".", "_") === name.replaceAll(".", "_"));
+    if (same !== undefined)
+      throw new UsageError(
+        same === name
+          ? `--builders: "${name}" is named twice`
+          : `--builders: "${same}" and "${name}" would both get the bake group builder-${name.replaceAll(".", "_")}`,
+      );
+    names.push(name);
+  }
+  if (names.length === 0) throw new UsageError(`--builders ${JSON.stringify(value)}: name at least one builder`);
+  return names;
+}
+
 /** The options commands share; each command adds the ones it uses, so its --help lists only those. */
 const option = {
   config: () => new Option("-c, --config <file>", "context file").default("context.yaml"),
@@ -50,6 +73,13 @@ const option = {
   verbose: () => new Option("-v, --verbose", "print stage timings and commands"),
   out: (what: string) => new Option("-o, --out <file>", `${what} (default: docker-bake.json next to the context file)`),
   builder: () => new Option("--builder <name>", "buildx builder to use"),
+  builders: () =>
+    new Option(
+      "--builders <names>",
+      "a builder pool to spread the targets over, e.g. b1,b2 (replaces builders.pool of context.yaml)",
+    )
+      .env("BAKEPLAN_BUILDERS")
+      .argParser(parseBuilderNames),
 };
 
 /** What a command line gave; a command that does not take an option leaves it out. */
@@ -64,6 +94,7 @@ interface ParsedPlanOptions {
   strict?: boolean;
   maxVariants?: number;
   verbose?: boolean;
+  builders?: string[];
 }
 
 function planOptions(o: ParsedPlanOptions): PlanCommandOptions {
@@ -81,6 +112,7 @@ function planOptions(o: ParsedPlanOptions): PlanCommandOptions {
     strict: o.strict === true,
     maxVariants: o.maxVariants,
     verbose: o.verbose === true,
+    builders: o.builders,
   };
 }
 
@@ -100,6 +132,7 @@ function planCommand(program: Command, output: Output): void {
     .addOption(option.branch())
     .addOption(option.registry())
     .addOption(option.out("bake file to write"))
+    .addOption(option.builders())
     .addOption(option.strict())
     .addOption(option.maxVariants())
     .addOption(option.verbose())
@@ -107,6 +140,7 @@ function planCommand(program: Command, output: Output): void {
       "after",
       examples(
         "bakeplan plan",
+        "bakeplan plan --builders bk-0,bk-1          # one bake group builder-<name> per builder",
         "bakeplan plan --out docker-bake.json --branch main --sha $(git rev-parse HEAD)",
         "bakeplan plan --set VLLM_REF=v0.20.0 --only framework=vllm",
         "docker buildx bake vllm-cuda12",
@@ -126,6 +160,7 @@ function listCommand(program: Command, output: Output): void {
     .addOption(option.only())
     .option("--json", "print JSON")
     .option("--all", "also list excluded combinations and why")
+    .addOption(option.builders())
     .addOption(option.strict())
     .addOption(option.maxVariants())
     .addOption(option.verbose())
@@ -175,6 +210,7 @@ function explainCommand(program: Command, output: Output): void {
     .addOption(option.sha())
     .addOption(option.branch())
     .addOption(option.registry())
+    .addOption(option.builders())
     .addOption(option.strict())
     .addOption(option.maxVariants())
     .addOption(option.verbose())
@@ -204,6 +240,7 @@ function checkCommand(program: Command, output: Output): void {
     .addOption(option.branch())
     .addOption(option.registry())
     .addOption(option.out("bake file to compare"))
+    .addOption(option.builders())
     .addOption(option.strict())
     .addOption(option.maxVariants())
     .addOption(option.verbose())
@@ -214,6 +251,33 @@ function checkCommand(program: Command, output: Output): void {
     .action(async (opts) => {
       const { check } = await import("./commands/check.js");
       check({ ...planOptions(opts), out: opts.out }, output);
+    });
+}
+
+function buildersCommand(program: Command, output: Output): void {
+  program
+    .command("builders")
+    .description("show which builder of the pool each target is assigned to, its affinity key and why")
+    .argument("[targets...]", "targets or groups to show (default: all)")
+    .addOption(option.config())
+    .addOption(option.set())
+    .addOption(option.only())
+    .addOption(option.builders())
+    .option("--json", "print JSON")
+    .addOption(option.strict())
+    .addOption(option.maxVariants())
+    .addOption(option.verbose())
+    .addHelpText(
+      "after",
+      examples(
+        "bakeplan builders                        # the pool of context.yaml (builders.pool)",
+        "bakeplan builders --builders bk-0,bk-1,bk-2",
+        "bakeplan builders vllm --json",
+      ),
+    )
+    .action(async (targets, opts) => {
+      const { builders } = await import("./commands/builders.js");
+      builders({ ...planOptions(opts), targets, json: opts.json === true }, output);
     });
 }
 
@@ -359,6 +423,7 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
   renderCommand(program, output);
   explainCommand(program, output);
   checkCommand(program, output);
+  buildersCommand(program, output);
   bakeCommand(program, output, passThrough);
   lintCommand(program, output);
   schemaCommand(program, output);

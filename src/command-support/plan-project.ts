@@ -22,6 +22,7 @@ export function planProject(opts: PlanCommandOptions, output: Output): { files: 
     inputs: opts.inputs,
     strict: opts.strict,
     maxVariants: opts.maxVariants,
+    builders: opts.builders,
   });
   plan.timings = { "load+validate": tRead, ...plan.timings };
   printWarnings([...files.warnings, ...plan.warnings], output);

@@ -16,4 +16,6 @@ export interface PlanCommandOptions {
   strict: boolean;
   maxVariants?: number;
   verbose: boolean;
+  /** `--builders`: the builder pool instead of context.yaml's `builders.pool`. */
+  builders?: string[];
 }

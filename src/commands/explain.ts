@@ -3,6 +3,7 @@ import { table } from "../command-support/table.js";
 import { excludedNamed, findTarget, namesakeNote } from "../command-support/targets.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { formatLocation, UsageError } from "../errors.js";
+import { describeOrigin } from "../plan/affinity.js";
 import { compareStrings, didYouMean } from "../text.js";
 
 export function explain(opts: PlanCommandOptions & { target: string; args: string[] }, output: Output): void {
@@ -45,6 +46,15 @@ export function explain(opts: PlanCommandOptions & { target: string; args: strin
   if (note) output.out(`  ${note}\n`);
   if (t.values.platforms)
     output.out(`  platforms: ${t.values.platforms.value.join(", ")}  (${formatLocation(t.values.platforms.source)})\n`);
+  const unit = plan.builders?.unitOf.get(v.name);
+  const placement = plan.builders?.assignment.placements.find((p) => p.unit === unit);
+  if (unit && placement) {
+    output.out(`  builder: ${placement.builder} (${placement.reason}; ranking ${placement.ranking.join(" > ")})\n`);
+    for (const i of placement.ineligible) output.out(`    not ${i.builder}: it does not build ${i.lacks}\n`);
+    output.out(`  affinity: ${unit.label} (${describeOrigin(unit.origin)})\n`);
+    if (unit.targets.length > 1)
+      output.out(`    builds with: ${unit.targets.filter((x) => x !== v.name).join(", ")}\n`);
+  }
   for (const tag of t.bake.tags ?? []) output.out(`  tag: ${tag}\n`);
   for (const c of t.bake["cache-from"] ?? []) output.out(`  cache-from: ${c}\n`);
   for (const c of t.bake["cache-to"] ?? []) output.out(`  cache-to: ${c}\n`);

@@ -6,6 +6,7 @@ import { compareStrings } from "../text.js";
 export function list(opts: PlanCommandOptions & { json: boolean; all: boolean }, output: Output): void {
   const { plan, files } = planProject(opts, output);
   const axes = files.project.axes.map((a) => a.name);
+  const pool = plan.builders;
   const built = plan.targets.map((t) => ({
     name: t.variant.name,
     built: true,
@@ -13,6 +14,8 @@ export function list(opts: PlanCommandOptions & { json: boolean; all: boolean },
     platforms: t.bake.platforms ?? [],
     dockerfile: t.dockerfile,
     stage: t.bake.target,
+    builder: pool?.assignment.builderOf.get(t.variant.name),
+    affinity: pool?.unitOf.get(t.variant.name)?.label,
     reason: t.variant.includedBy?.reason,
   }));
   const excluded = opts.all
@@ -28,6 +31,7 @@ export function list(opts: PlanCommandOptions & { json: boolean; all: boolean },
     ...axes.map((a) => a.toUpperCase()),
     "PLATFORMS",
     "DOCKERFILE",
+    ...(pool ? ["BUILDER", "AFFINITY"] : []),
     ...(opts.all ? ["REASON"] : []),
   ];
   output.out(
@@ -38,9 +42,14 @@ export function list(opts: PlanCommandOptions & { json: boolean; all: boolean },
         ...axes.map((a) => r.values[a] ?? ""),
         "platforms" in r ? r.platforms.join(",") : "-",
         "dockerfile" in r ? r.dockerfile : "excluded",
+        ...(pool ? ("builder" in r ? [r.builder ?? "-", r.affinity ?? "-"] : ["-", "-"]) : []),
         ...(opts.all ? [r.reason ?? ""] : []),
       ]),
     ),
   );
   if (opts.all) output.out(`\n${plan.targets.length} built, ${plan.matrix.excluded.length} excluded\n`);
+  if (pool && plan.partial)
+    output.out(
+      `\nbuilders: assigned among the ${plan.targets.length} selected targets (--only); \`bakeplan builders\` shows the whole plan's\n`,
+    );
 }

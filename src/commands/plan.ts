@@ -14,6 +14,7 @@ export async function plan(opts: PlanCommandOptions & { out?: string }, output: 
     inputs: opts.inputs,
     strict: opts.strict,
     maxVariants: opts.maxVariants ?? null,
+    builders: opts.builders ?? null,
   });
   const same = state?.upToDate();
   if (same) {

@@ -104,6 +104,21 @@ export interface Cache {
 export type GroupMember =
   { kind: "match"; match: Match; path: KeyPath } | { kind: "name"; name: string; path: KeyPath };
 
+/** One builder of a pool: a buildx builder name, what it can build, its share of the load. */
+export interface PoolBuilder {
+  name: string;
+  /** Platforms it builds; undefined = any. */
+  platforms?: string[];
+  weight: number;
+  path: KeyPath;
+}
+
+export interface BuilderPool {
+  builders: PoolBuilder[];
+  /** A builder takes at most this many times its fair share of the work. */
+  loadFactor: number;
+}
+
 export interface Group {
   name: string;
   members: GroupMember[];
@@ -142,6 +157,7 @@ export interface Project {
   };
   limits: { maxVariants: number };
   renderLimits: RenderLimits;
+  builders?: BuilderPool;
 }
 
 export function toMatch(selector: Selector): Match {
@@ -189,6 +205,15 @@ export function normalize(context: Context, source: YamlSource): Project {
       renderMs: context.limits.render_ms,
       renderChars: context.limits.render_chars,
       templateChars: context.limits.template_chars,
+    },
+    builders: context.builders && {
+      builders: context.builders.pool.map((b, i) => ({
+        name: b.name,
+        platforms: b.platforms,
+        weight: b.weight,
+        path: ["builders", "pool", i],
+      })),
+      loadFactor: context.builders.load_factor,
     },
   };
 }

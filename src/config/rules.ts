@@ -448,6 +448,47 @@ const cacheNeverOverwritesImages: Rule = (ctx) => {
   }
 };
 
+/** The bake group of a builder: `builder-<name>`, with `.` (allowed in builder names, not in bake names) as `_`. */
+export function builderGroupName(builder: string): string {
+  return `builder-${builder.replaceAll(".", "_")}`;
+}
+
+const builderNamesAreUnique: Rule = (ctx) => {
+  const pool = ctx.project.builders;
+  if (!pool) return;
+  const byGroup = new Map<string, string>();
+  for (const b of pool.builders) {
+    const group = builderGroupName(b.name);
+    const other = byGroup.get(group);
+    if (other === b.name) ctx.error([...b.path, "name"], `Builder "${b.name}" is listed twice in builders.pool`);
+    else if (other !== undefined)
+      ctx.error(
+        [...b.path, "name"],
+        `Builders "${other}" and "${b.name}" would both get the bake group "${group}"; rename one of them`,
+      );
+    else byGroup.set(group, b.name);
+  }
+};
+
+/** `affinity` patterns may use axis placeholders only, and stay on one line. */
+const affinityPatternsUseAxes: Rule = (ctx) => {
+  const axes = ctx.project.axes.map((a) => a.name);
+  for (const layer of ctx.project.layers) {
+    const pattern = layer.values.affinity;
+    if (pattern === undefined) continue;
+    const path: KeyPath = [...layer.path, "affinity"];
+    for (const m of checkValue("affinity", pattern, "setting")) ctx.error(path, m);
+    for (const [, name] of pattern.matchAll(/\{([^{}]*)\}/g)) {
+      if (axes.includes(name!)) continue;
+      const hint = didYouMean(name!, axes);
+      ctx.error(
+        path,
+        `Unknown placeholder {${name}} in affinity "${pattern}".${hint ? ` Did you mean {${hint}}?` : ""} Axes: ${axes.map((a) => `{${a}}`).join(" ")}`,
+      );
+    }
+  }
+};
+
 const RULES: Rule[] = [
   atLeastOneAxis,
   axesHaveValues,
@@ -462,6 +503,8 @@ const RULES: Rule[] = [
   branchPatternsAreValid,
   registriesAndRepositoriesAreValid,
   cacheNeverOverwritesImages,
+  builderNamesAreUnique,
+  affinityPatternsUseAxes,
 ];
 
 export function checkRules(project: Project): { errors: Issue[]; warnings: Issue[] } {

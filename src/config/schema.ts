@@ -48,10 +48,25 @@ const layerShape = {
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a secret id (letters, digits, . _ -)"), SecretSource)
     .optional()
     .describe("bake secrets (id -> env|src), for RUN --mount=type=secret,id=..."),
+  affinity: NonEmpty.optional().describe(
+    "builder affinity key: targets with one key prefer the same builder of a pool; {axis} placeholders; default: derived from the stages they share",
+  ),
 };
 
 /** Bounds on template rendering (`limits.*`), so hostile templates cannot hang a plan or exhaust memory. */
 export const RENDER_LIMIT_DEFAULTS = { render_ms: 60_000, render_chars: 16_777_216, template_chars: 1_048_576 };
+
+const BuilderSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+      "must be a buildx builder name (letters, digits, _ . -, starting with a letter or digit)",
+    )
+    .describe("the buildx builder; for a docker-driver builder, the name of its Docker context"),
+  platforms: z.array(Platform).min(1).optional().describe("platforms it builds natively or by emulation; default: any"),
+  weight: z.number().positive().max(1000).default(1).describe("its share of the load relative to the others"),
+});
 
 export const PACKAGE_MANAGERS = ["apt", "dnf", "microdnf", "yum", "apk"] as const;
 
@@ -209,6 +224,18 @@ export const ContextSchema = z
           .describe("several targets may write one cache ref (the last to finish in a bake wins)"),
       })
       .optional(),
+    builders: z
+      .strictObject({
+        pool: z.array(BuilderSchema).min(1).describe("the builders a plan is spread over (`--builders` replaces it)"),
+        load_factor: z
+          .number()
+          .min(1)
+          .max(100)
+          .default(1.25)
+          .describe("a builder takes at most this many times its fair share of the work"),
+      })
+      .optional()
+      .describe("a builder pool: one bake group `builder-<name>` each, and `bakeplan bake --builders`"),
     limits: z
       .strictObject({
         max_variants: z.number().int().positive().default(10000),

@@ -8,6 +8,8 @@ export interface BakeTarget {
   context: string;
   dockerfile: string;
   target?: string;
+  /** Named contexts; `target:NAME` builds another target first (those two build on one builder). */
+  contexts?: Record<string, string>;
   args?: Record<string, string>;
   platforms?: string[];
   tags?: string[];

@@ -12,6 +12,7 @@ import { claimIssues } from "./claims.js";
 import { plannedFiles, type PlannedFile } from "./dockerfiles.js";
 import { computeGroups, plannedGroups } from "./groups.js";
 import { layOutFiles } from "./layout.js";
+import { planBuilders, type BuilderPlan } from "./pool.js";
 import type { BuildInputs } from "./naming.js";
 import { renderVariants } from "./render-variants.js";
 import { resolveVariants } from "./resolve-variants.js";
@@ -31,6 +32,8 @@ export interface PlanOptions {
   inputs?: BuildInputs;
   strict?: boolean;
   maxVariants?: number;
+  /** `--builders`: the pool to spread the targets over, instead of context.yaml's `builders.pool`. */
+  builders?: string[];
 }
 
 export interface Plan {
@@ -44,6 +47,8 @@ export interface Plan {
   files: PlannedFile[];
   bakeFile: BakeFile;
   bakeJson: string;
+  /** The builder pool and each target's builder, when context.yaml or `--builders` names a pool. */
+  builders?: BuilderPlan;
   warnings: Issue[];
   /** Stage timings in ms, for benchmarks and --verbose. */
   timings: Record<string, number>;
@@ -89,8 +94,15 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   const warnings = [...matrix.warnings, ...(partial ? [] : unusedValueWarnings(project, targets))];
   lap("plan");
 
+  const builders = planBuilders(project, targets, (t) => renderingOf.get(t.variant)!.content.body, {
+    names: opts.builders,
+    groups: allGroups,
+  });
+  if (builders) lap("builders");
+
   const files = plannedFiles(pathOf, targets, project.build, opts.configLabel);
   const groups = plannedGroups(allGroups, new Set(targets.map((t) => t.variant.name)));
+  for (const [name, members] of builders?.groups ?? []) groups.set(name, members);
   const { bakeFile, bakeJson } = assembleBakeFile(new Map(targets.map((t) => [t.variant.name, t.bake])), groups);
   lap("bake");
 
@@ -104,6 +116,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     files,
     bakeFile,
     bakeJson,
+    builders,
     warnings,
     timings: lap.timings,
   };

@@ -22,6 +22,8 @@ export interface ResolvedValues {
   secrets: Map<string, Resolved<SecretSource>>;
   /** The Dockerfile stage built (bake `target`); none builds the last stage. */
   stage?: Resolved<string>;
+  /** The builder affinity pattern (`{axis}` placeholders not yet filled), when a layer sets one. */
+  affinity?: Resolved<string>;
 }
 
 /** A `--set NAME=VALUE` from the command line. */
@@ -80,6 +82,7 @@ class LayeredValues {
       this.put(secrets, "secret", id, secret, layer, ["secrets", id]);
     if (v.platforms) this.putPlatforms(v.platforms, layer);
     if (v.stage !== undefined) this.putStage(v.stage, layer);
+    if (v.affinity !== undefined) this.putAffinity(v.affinity, layer);
   }
 
   private put<T>(
@@ -146,6 +149,22 @@ class LayeredValues {
         : locateIn(this.project, layer, ["stage"]),
       layer: layer.label,
     };
+  }
+
+  private putAffinity(affinity: string, layer: Layer): void {
+    const prev = this.values.affinity;
+    const prevRank = this.rankOf.get("affinity")?.rank;
+    if (prev && prevRank === layer.rank && prev.value !== affinity) {
+      if (!this.conflicts.has("affinity"))
+        this.conflicts.set("affinity", {
+          message: `Conflicting affinity for ${this.variant.name}: ${JSON.stringify(prev.value)} from ${prev.layer} and ${JSON.stringify(affinity)} from ${layer.label}, at the same precedence. Add a combination naming both axes to decide`,
+          location: this.project.source.locate([...layer.path, "affinity"]),
+        });
+      return;
+    }
+    if (prevRank === undefined || prevRank < layer.rank) this.conflicts.delete("affinity");
+    this.rankOf.set("affinity", { rank: layer.rank, layer });
+    this.values.affinity = { value: affinity, source: locateIn(this.project, layer, ["affinity"]), layer: layer.label };
   }
 }
 

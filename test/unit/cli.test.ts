@@ -66,11 +66,12 @@ describe("help", () => {
   const INPUTS = ["--image-version", "--sha", "--branch", "--registry"];
   // prettier-ignore
   it.each([
-    { command: "plan", options: [...PLAN, ...INPUTS, "-o"] },
-    { command: "list", options: ["-c", "--only", "--json", "--all", "--strict", "--max-variants", "-v"] },
+    { command: "plan", options: [...PLAN, ...INPUTS, "-o", "--builders"] },
+    { command: "list", options: ["-c", "--only", "--json", "--all", "--builders", "--strict", "--max-variants", "-v"] },
     { command: "render", options: ["-c", "--set", "--strict", "--max-variants", "-v"] },
-    { command: "explain", options: ["-c", "--set", ...INPUTS, "--strict", "--max-variants", "-v"] },
-    { command: "check", options: [...PLAN, "--image-version", "--branch", "--registry", "-o"] },
+    { command: "explain", options: ["-c", "--set", ...INPUTS, "--builders", "--strict", "--max-variants", "-v"] },
+    { command: "check", options: [...PLAN, "--image-version", "--branch", "--registry", "-o", "--builders"] },
+    { command: "builders", options: [...PLAN, "--builders", "--json"] },
     { command: "bake", options: [...PLAN, ...INPUTS, "-o", "--push", "--load", "--builder", "--dry-run", "--metadata-file", "--cache-warm", "--one-by-one"] },
     { command: "lint", options: [...PLAN, "-o", "--builder", "--base-image"] },
     { command: "schema", options: [] },
