@@ -9,20 +9,26 @@
 //   (c) `bakeplan bake all` after `docker buildx prune -af` and removing the images: warm from
 //       the registry cache (a) wrote
 //   (d) as (c), with --one-by-one (one buildx bake per target, the buildx#414 workaround)
+//   (e) `bakeplan bake all --builders e1`               cold, the pool path with one builder
+//   (f) `bakeplan bake all --builders e1,e2`            cold, two engines side by side (needs
+//       `scripts/docker-up --engines 2`; each engine is a docker-driver builder through a context
+//       in a private DOCKER_CONFIG)
 //
 // Every round uses fresh repositories and a fresh nonce in the shared stage, so (a) and (b) start
-// cold. Prints the figures and ratios; BENCH_ROUNDS (default 3) rounds, medians reported.
+// cold. Prints the figures and ratios; BENCH_ROUNDS (default 3) rounds, medians reported;
+// BENCH_CASES=e,f runs only those cases.
 // Note: (c) and (d) prune the engine's whole build cache.
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBuilt, REPO } from "../scripts/build-dist.mjs";
 
 const REGISTRY = "127.0.0.1:5000";
 const ROUNDS = Number.parseInt(process.env.BENCH_ROUNDS ?? "3", 10);
+const CASES = new Set((process.env.BENCH_CASES ?? "a,b,c,d,e,f").split(","));
 
 function sh(cmd, args, opts = {}) {
   return execFileSync(cmd, args, {
@@ -69,11 +75,29 @@ function timed(fn) {
   return (performance.now() - t0) / 1000;
 }
 
-function bakeplan(p, args) {
+/** Engines docker-up lists (name -> DOCKER_HOST), as docker contexts in a private DOCKER_CONFIG. */
+function poolConfig() {
+  const file = join(process.env.BAKEPLAN_DOCKER_HOME ?? "/var/lib/bakeplan-docker", "engines");
+  const engines = existsSync(file)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => l.split(" "))
+    : [];
+  if (!engines.some(([n]) => n === "e1") || !engines.some(([n]) => n === "e2")) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), "bakeplan-bench-docker-"));
+  for (const [name, host] of engines)
+    sh("docker", ["context", "create", name, "--docker", `host=${host}`], {
+      env: { ...process.env, DOCKER_CONFIG: dir },
+    });
+  return { dir, env: { ...process.env, DOCKER_CONFIG: dir } };
+}
+
+function bakeplan(p, args, env = process.env) {
   const res = spawnSync(
     process.execPath,
     [join(REPO, "bin/bakeplan.js"), "bake", "all", "--registry", REGISTRY, "--branch", "main", ...args],
-    { cwd: p.dir, encoding: "utf8", maxBuffer: 256 << 20 },
+    { cwd: p.dir, encoding: "utf8", maxBuffer: 256 << 20, env },
   );
   if (res.status !== 0) throw new Error(`bakeplan bake failed (${res.status}):\n${res.stderr.slice(-3000)}`);
   return res.stdout;
@@ -129,8 +153,16 @@ async function deleteRepository(repo) {
   for (const d of digests) await fetch(`http://${REGISTRY}/v2/${repo}/manifests/${d}`, { method: "DELETE" });
 }
 
-async function cleanup(p) {
+async function cleanup(p, pool) {
   removeImages(p.prefix);
+  if (pool) {
+    const images = sh("docker", ["--context", "e2", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], {
+      env: pool.env,
+    })
+      .split("\n")
+      .filter((l) => l.startsWith(p.prefix));
+    if (images.length > 0) sh("docker", ["--context", "e2", "image", "rm", "--force", ...images], { env: pool.env });
+  }
   for (const r of ["app", "app-cache"]) await deleteRepository(`bakeplan-bench-${p.id}/${r}`);
   rmSync(p.dir, { recursive: true, force: true });
 }
@@ -145,33 +177,59 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function main() {
   preflight();
   await ensureBuilt();
+  const pool = CASES.has("e") || CASES.has("f") ? poolConfig() : undefined;
+  if (!pool && (CASES.has("e") || CASES.has("f"))) {
+    console.error("bench:build: (e) and (f) need two engines (scripts/docker-up --engines 2); skipped");
+    for (const k of ["e", "f"]) CASES.delete(k);
+  }
+  // (c) and (d) rebuild (a)'s project warm.
+  if (CASES.has("c") || CASES.has("d")) CASES.add("a");
   const rounds = [];
   for (let i = 0; i < ROUNDS; i++) {
-    const a = project();
-    const b = project();
+    const projects = { a: project(), b: project(), e: project(), f: project() };
     try {
       const r = {};
-      r.a = timed(() => bakeplan(a, []));
-      r.b = timed(() => oneAtATime(b));
-      prune(a);
+      const { a } = projects;
+      if (CASES.has("a")) r.a = timed(() => bakeplan(a, []));
+      if (CASES.has("b")) r.b = timed(() => oneAtATime(projects.b));
       let summary = "";
-      r.c = timed(() => (summary = bakeplan(a, [])));
-      const notCached = summary.split("\n").filter((l) => /steps built/.test(l));
-      if (notCached.length > 0) throw new Error(`warm bake was not fully cached:\n${summary}`);
-      prune(a);
-      r.d = timed(() => (summary = bakeplan(a, ["--one-by-one"])));
-      if (summary.split("\n").some((l) => /steps built/.test(l)))
-        throw new Error(`warm --one-by-one bake was not fully cached:\n${summary}`);
+      if (CASES.has("c")) {
+        prune(a);
+        r.c = timed(() => (summary = bakeplan(a, [])));
+        if (summary.split("\n").some((l) => /steps built/.test(l)))
+          throw new Error(`warm bake was not fully cached:\n${summary}`);
+      }
+      if (CASES.has("d")) {
+        prune(a);
+        r.d = timed(() => (summary = bakeplan(a, ["--one-by-one"])));
+        if (summary.split("\n").some((l) => /steps built/.test(l)))
+          throw new Error(`warm --one-by-one bake was not fully cached:\n${summary}`);
+      }
+      // Cold both: fresh projects, so nothing of theirs is in any cache.
+      if (CASES.has("e")) r.e = timed(() => bakeplan(projects.e, ["--builders", "e1"], pool.env));
+      if (CASES.has("f")) {
+        let two = "";
+        r.f = timed(() => (two = bakeplan(projects.f, ["--builders", "e1,e2"], pool.env)));
+        const used = new Set(
+          two
+            .split("\n")
+            .map((l) => /^\S+\s+(e\d)\s/.exec(l)?.[1])
+            .filter(Boolean),
+        );
+        if (used.size !== 2) throw new Error(`(f) did not use both builders:\n${two}`);
+      }
       rounds.push(r);
       console.error(
-        `round ${i + 1}/${ROUNDS}: a ${r.a.toFixed(1)}s  b ${r.b.toFixed(1)}s  c ${r.c.toFixed(1)}s  d ${r.d.toFixed(1)}s`,
+        `round ${i + 1}/${ROUNDS}: ${Object.entries(r)
+          .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
+          .join("  ")}`,
       );
     } finally {
-      await cleanup(a);
-      await cleanup(b);
+      for (const p of Object.values(projects)) await cleanup(p, pool);
     }
   }
-  const m = Object.fromEntries(["a", "b", "c", "d"].map((k) => [k, median(rounds.map((r) => r[k]))]));
+  if (pool) rmSync(pool.dir, { recursive: true, force: true });
+  const m = Object.fromEntries([...CASES].map((k) => [k, median(rounds.map((r) => r[k]))]));
   const version = (args) => sh("docker", args).trim();
   console.log(
     `Build benchmark: test/fixtures/e2e (8 targets, 4 Dockerfiles, 15 distinct RUN steps, 11 s of sleep in total, 4 s on the longest chain)`,
@@ -179,15 +237,20 @@ async function main() {
   console.log(
     `engine ${version(["version", "--format", "{{.Server.Version}}"])}, ${version(["buildx", "version"])}, ${cpus().length} CPUs, median of ${ROUNDS} rounds\n`,
   );
-  const rows = [
-    ["(a) one bakeplan bake, cold", m.a],
-    ["(b) 8 x docker buildx build, cold", m.b],
-    ["(c) bakeplan bake, warm from registry cache", m.c],
-    ["(d) bakeplan bake --one-by-one, warm", m.d],
-  ];
-  for (const [label, s] of rows) console.log(`${label.padEnd(46)} ${s.toFixed(1).padStart(6)} s`);
+  const labels = {
+    a: "(a) one bakeplan bake, cold",
+    b: "(b) 8 x docker buildx build, cold",
+    c: "(c) bakeplan bake, warm from registry cache",
+    d: "(d) bakeplan bake --one-by-one, warm",
+    e: "(e) bakeplan bake --builders e1, cold",
+    f: "(f) bakeplan bake --builders e1,e2, cold",
+  };
+  for (const [k, label] of Object.entries(labels))
+    if (m[k] !== undefined) console.log(`${label.padEnd(46)} ${m[k].toFixed(1).padStart(6)} s`);
+  const ratio = (x, y, name) =>
+    m[x] !== undefined && m[y] !== undefined ? [`${name} = ${(m[x] / m[y]).toFixed(2)}`] : [];
   console.log(
-    `\n(b) / (a) = ${(m.b / m.a).toFixed(2)}   (a) / (c) = ${(m.a / m.c).toFixed(2)}   (d) / (c) = ${(m.d / m.c).toFixed(2)}`,
+    `\n${[...ratio("b", "a", "(b) / (a)"), ...ratio("a", "c", "(a) / (c)"), ...ratio("d", "c", "(d) / (c)"), ...ratio("f", "e", "(f) / (e)")].join("   ")}`,
   );
 }
 

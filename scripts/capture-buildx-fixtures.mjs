@@ -2,8 +2,10 @@
 // test/fixtures/buildx/<buildx version>/<case>.json = {argv, exitCode, stdout, stderr} (bake runs
 // add `metadata`, the --metadata-file buildx wrote). Each case runs in a copy of test/fixtures/e2e
 // planned with `--registry 127.0.0.1:5000`; the copy's path reads `<project>` and the metadata
-// file `<metadata>`. Needs the engine `make docker-up` starts; run it under the end-to-end lock:
+// file `<metadata>` (the private DOCKER_CONFIG `<docker-config>`). Needs the engine `make docker-up` starts; run it under the end-to-end lock:
 //   flock /tmp/bakeplan-itg.lock node scripts/capture-buildx-fixtures.mjs
+// CAPTURE_ONLY=inspect-docker,inspect-down captures only the cases named (a prefix matches too).
+// The inspect-* cases need a second engine (`scripts/docker-up --engines 2`) for inspect-docker.
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,7 +43,10 @@ function project(edit) {
   return dir;
 }
 
+const only = (process.env.CAPTURE_ONLY ?? "").split(",").filter((x) => x !== "");
+
 function capture(outDir, name, dir, argv, more = {}) {
+  if (only.length > 0 && !only.some((o) => name.startsWith(o))) return;
   const metadataFile = join(dir, "metadata.json");
   rmSync(metadataFile, { force: true });
   const res = run(
@@ -49,7 +54,7 @@ function capture(outDir, name, dir, argv, more = {}) {
     argv.map((a) => (a === METADATA ? metadataFile : a === OVERRIDE ? join(dir, "override.json") : a)),
     dir,
   );
-  const scrub = (text) => text.replaceAll(dir, PROJECT);
+  const scrub = (text) => text.replaceAll(dir, PROJECT).replaceAll(dockerConfig, "<docker-config>");
   const fixture = { argv, exitCode: res.status, stdout: scrub(res.stdout), stderr: scrub(res.stderr), ...more };
   if (argv.includes(METADATA))
     fixture.metadata = existsSync(metadataFile) ? JSON.parse(scrub(readFileSync(metadataFile, "utf8"))) : null;
@@ -88,6 +93,24 @@ try {
   projects.push(plain, failing, maintainer);
 
   capture(outDir, "version", plain, ["buildx", "version"]);
+  // `docker buildx inspect --bootstrap` of pool builders: a docker-driver builder of a second engine
+  // (its Docker context), one whose engine does not answer (buildx exits 0 and prints Error:), and
+  // one that does not exist.
+  const engines = existsSync("/var/lib/bakeplan-docker/engines")
+    ? readFileSync("/var/lib/bakeplan-docker/engines", "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => l.split(" "))
+    : [];
+  const e2 = engines.find(([name]) => name === "e2");
+  if (e2) {
+    run("docker", ["context", "create", "e2", "--docker", `host=${e2[1]}`]);
+    capture(outDir, "inspect-docker", plain, ["buildx", "inspect", "--bootstrap", "e2"]);
+  } else if (only.length === 0 || only.some((o) => "inspect-docker".startsWith(o)))
+    console.error("inspect-docker: skipped, no engine e2 (scripts/docker-up --engines 2)");
+  run("docker", ["context", "create", "down", "--docker", `host=unix://${join(dockerConfig, "no-engine.sock")}`]);
+  capture(outDir, "inspect-down", plain, ["buildx", "inspect", "--bootstrap", "down"]);
+  capture(outDir, "inspect-missing", plain, ["buildx", "inspect", "--bootstrap", "nosuch"]);
   capture(outDir, "bake-cold", plain, [...rawjson, "--no-cache", "alpha-cuda12", "alpha-cuda12-dev"]);
   capture(outDir, "bake-warm", plain, [...rawjson, "alpha-cuda12", "alpha-cuda12-dev"]);
   capture(outDir, "bake-failed", failing, [...rawjson, "alpha-cuda12", "beta-cuda13-dev"]);

@@ -20,9 +20,13 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 function positiveInteger(value: string): number {
+  return wholeNumber("--max-variants", value);
+}
+
+function wholeNumber(flag: string, value: string): number {
   const n = Number.parseInt(value, 10);
   if (!Number.isInteger(n) || n <= 0 || String(n) !== value)
-    throw new UsageError(`--max-variants ${value}: expected a positive whole number`);
+    throw new UsageError(`${flag} ${value}: expected a positive whole number`);
   return n;
 }
 
@@ -73,13 +77,14 @@ const option = {
   verbose: () => new Option("-v, --verbose", "print stage timings and commands"),
   out: (what: string) => new Option("-o, --out <file>", `${what} (default: docker-bake.json next to the context file)`),
   builder: () => new Option("--builder <name>", "buildx builder to use"),
-  builders: () =>
-    new Option(
+  builders: (fromEnv = false) => {
+    const o = new Option(
       "--builders <names>",
       "a builder pool to spread the targets over, e.g. b1,b2 (replaces builders.pool of context.yaml)",
-    )
-      .env("BAKEPLAN_BUILDERS")
-      .argParser(parseBuilderNames),
+    ).argParser(parseBuilderNames);
+    // Not for plan and check: a CI job that sets it for bake must not make the committed plan drift.
+    return fromEnv ? o.env("BAKEPLAN_BUILDERS") : o;
+  },
 };
 
 /** What a command line gave; a command that does not take an option leaves it out. */
@@ -262,7 +267,7 @@ function buildersCommand(program: Command, output: Output): void {
     .addOption(option.config())
     .addOption(option.set())
     .addOption(option.only())
-    .addOption(option.builders())
+    .addOption(option.builders(true))
     .option("--json", "print JSON")
     .addOption(option.strict())
     .addOption(option.maxVariants())
@@ -307,6 +312,22 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
       "--one-by-one",
       "run one buildx bake per target, in order, instead of one for all (works around remote-cache misses, docker/buildx#414)",
     )
+    .addOption(option.builders(true))
+    .option(
+      "--pool",
+      "spread the targets over builders.pool of context.yaml: one buildx bake per builder, side by side",
+    )
+    .option("--keep-going", "with a pool: when one builder's bake fails, let the others finish")
+    .option(
+      "--retry-on-other",
+      "with a pool: rebuild the targets of a builder lost mid-run on the next builder of their ranking",
+    )
+    .option("--max-parallel <n>", "with a pool: at most N bakes at once (default: every builder)", (v) =>
+      wholeNumber("--max-parallel", v),
+    )
+    .option("--probe-timeout <seconds>", "with a pool: how long a builder may take to answer (default 60)", (v) =>
+      wholeNumber("--probe-timeout", v),
+    )
     .addOption(option.strict())
     .addOption(option.maxVariants())
     .addOption(option.verbose())
@@ -319,6 +340,8 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
         "bakeplan bake all --cache-warm --branch main",
         "bakeplan bake all --one-by-one --branch feat-x      # one buildx bake per target",
         "bakeplan bake vllm-cuda12 -- --progress=plain",
+        "bakeplan bake all --builders bk-0,bk-1 --keep-going   # one buildx bake per builder, side by side",
+        "bakeplan bake all --pool --retry-on-other --max-parallel 4",
       ),
     )
     .action(async (targets, opts) => {
@@ -336,6 +359,11 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
           cacheWarm: opts.cacheWarm === true,
           oneByOne: opts.oneByOne === true,
           extra: passThrough,
+          pool: opts.pool === true,
+          keepGoing: opts.keepGoing === true,
+          retryOnOther: opts.retryOnOther === true,
+          maxParallel: opts.maxParallel,
+          probeTimeoutSeconds: opts.probeTimeout,
         },
         output,
       );

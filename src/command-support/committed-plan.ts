@@ -20,7 +20,8 @@ export function committedAndWanted(
   opts: PlanCommandOptions,
   output: Output,
 ): { files: ProjectFiles; committed: Plan; wanted: Plan } {
-  const { files, plan: committed } = planProject({ ...opts, only: [], inputs: {} }, output);
+  // --builders belongs to this run (bake spreads its targets), not to the committed plan.
+  const { files, plan: committed } = planProject({ ...opts, only: [], inputs: {}, builders: undefined }, output);
   if (Object.keys(opts.inputs).length === 0) return { files, committed, wanted: committed };
   const wanted = buildPlan(files.project, files.templates, {
     configLabel: basename(files.configLabel),

@@ -9,15 +9,38 @@ import { plannedTarget } from "../command-support/targets.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { isBranchGlob } from "../config/branches.js";
 import type { Project } from "../config/normalize.js";
-import { BuildxError, ConfigError, UsageError } from "../errors.js";
-import { bakeArgv, checkBuilder, probeBuildx, runDocker, type BuilderNeeds } from "../io/buildx.js";
-import { displayPath } from "../io/project-files.js";
+import {
+  afterProbes,
+  builderAccess,
+  builderRuns,
+  poolFailure,
+  poolSummaryTable,
+  probeNotes,
+  runPool,
+  targetsByBuilder,
+  type BuilderAccess,
+  type PoolRun,
+  type PoolRunSettings,
+} from "../command-support/bake-pool.js";
+import { BuildxError, ConfigError, UsageError, UserError } from "../errors.js";
+import {
+  bakeArgv,
+  checkBuilder,
+  probeBuildx,
+  probeBuilder,
+  runDocker,
+  type BuilderNeeds,
+  type BuilderProbe,
+} from "../io/buildx.js";
+import { displayPath, type ProjectFiles } from "../io/project-files.js";
 import { parsePlainProgress, RawProgress, type Progress } from "../io/progress.js";
 import { selectBakeTargets } from "../matrix/select.js";
 import { cacheRefs, type BuildInputs } from "../plan/naming.js";
 import type { BakeTarget } from "../plan/bake-file.js";
-import { bakeOverride, isEmptyOverride, withTargetAttributes } from "../plan/override.js";
+import { bakeOverride, isEmptyOverride, withTargetAttributes, type BakeOverride } from "../plan/override.js";
+import type { Assignment } from "../plan/builders.js";
 import type { Plan } from "../plan/plan.js";
+import { assignPool, poolMembers, type BuilderPlan } from "../plan/pool.js";
 import { shellQuote } from "../text.js";
 
 export interface BakeOptions extends PlanCommandOptions {
@@ -33,6 +56,16 @@ export interface BakeOptions extends PlanCommandOptions {
   oneByOne: boolean;
   /** Arguments after `--`, passed to buildx as they are. */
   extra: string[];
+  /** Spread the targets over builders.pool of context.yaml (`--builders` names the pool instead). */
+  pool?: boolean;
+  /** With a pool: let the other builders finish when one bake fails. */
+  keepGoing?: boolean;
+  /** With a pool: rebuild the targets of a builder lost mid-run on the next builder of their ranking. */
+  retryOnOther?: boolean;
+  /** With a pool: at most this many bakes at once (default: one per builder). */
+  maxParallel?: number;
+  /** With a pool: how long a builder may take to answer `docker buildx inspect --bootstrap`. */
+  probeTimeoutSeconds?: number;
 }
 
 /** What buildx builds: targets and groups as named on its command line, and the targets they stand for. */
@@ -53,6 +86,7 @@ const MIN_BUILDX: [number, number, number] = [0, 17, 0];
 
 export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   refuseCacheWarmOutputs(opts);
+  refusePoolMisuse(opts);
   // buildx reads the committed plan (the whole matrix, so `bakeplan check` stays green); this run's
   // settings (branch, sha, version, registry, cache-warm) go into an override file outside the tree.
   const { files, committed, wanted } = committedAndWanted(opts, output);
@@ -69,6 +103,8 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
       cacheWarmAttributes(wanted, files.project, selection.targets, opts.inputs),
     );
   const userMetadata = opts.metadataFile !== undefined ? resolve(opts.metadataFile) : undefined;
+  // The pool's assignment before any temp file exists, so a bad pool leaves nothing behind.
+  const pool = opts.builders !== undefined || opts.pool ? poolOf(opts, files.project, committed) : undefined;
   const tempDir = opts.dryRun
     ? join(tmpdir(), `bakeplan-${process.pid}-${Date.now()}`)
     : mkdtempSync(join(tmpdir(), "bakeplan-"));
@@ -85,6 +121,14 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   });
   const where = resolve(process.cwd()) === files.dir ? "" : `cd ${shellQuote([files.dir])} && `;
   const ci = runningInCI();
+  if (pool) {
+    await bakeOnPool(
+      pool,
+      { opts, files, committed, wanted, bakeFile, selection, override, overrideFile, userMetadata, tempDir, where, ci },
+      output,
+    );
+    return;
+  }
   if (opts.dryRun) {
     useCommittedPlan(committed, files.dir, bakeFile, output, { ci, dryRun: true });
     // A script that does what a run does: the temp directory, the override file, each buildx bake.
@@ -109,6 +153,209 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   } finally {
     rmSync(tempDir, { recursive: true, force: true });
   }
+}
+
+/** What `bake` worked out before it runs, for a pool's bakes. */
+interface BakeContext {
+  opts: BakeOptions;
+  files: ProjectFiles;
+  committed: Plan;
+  wanted: Plan;
+  bakeFile: string;
+  selection: Selection;
+  override: BakeOverride;
+  overrideFile: string | undefined;
+  userMetadata: string | undefined;
+  tempDir: string;
+  where: string;
+  ci: boolean;
+}
+
+/**
+ * `bake --builders` / `--pool`: probe every builder, move the units of those that do not answer,
+ * run one bake per builder side by side, and print one summary with a BUILDER column.
+ */
+async function bakeOnPool(pool: BuilderPlan, c: BakeContext, output: Output): Promise<void> {
+  const {
+    opts,
+    files,
+    committed,
+    wanted,
+    bakeFile,
+    selection,
+    override,
+    overrideFile,
+    userMetadata,
+    tempDir,
+    where,
+    ci,
+  } = c;
+  const settings: PoolRunSettings = {
+    file: relative(files.dir, bakeFile) || bakeFile,
+    overrideFile,
+    sets: override.sets,
+    push: opts.push,
+    load: opts.load,
+    oneByOne: opts.oneByOne,
+    extra: opts.extra,
+    progress: userProgressMode(opts.extra) === undefined ? "rawjson" : undefined,
+  };
+  let n = 0;
+  const metadataFile = (builder: string) => join(tempDir, `metadata-${builder}-${n++}.json`);
+  const timeoutMs = (opts.probeTimeoutSeconds ?? 60) * 1000;
+  if (opts.dryRun) {
+    useCommittedPlan(committed, files.dir, bakeFile, output, { ci, dryRun: true });
+    // Read-only: `inspect` without --bootstrap, so nothing is started.
+    const probes = await probePool(pool, { bootstrap: false, timeoutMs });
+    const { runs, notes } = poolPlan(pool, probes, selection.targets, settings, metadataFile);
+    for (const note of notes) output.err(`bakeplan: ${note}\n`);
+    output.out(`mkdir -p ${shellQuote([tempDir])}\n`);
+    if (overrideFile) output.out(`cat > ${shellQuote([overrideFile])} <<'EOF'\n${override.json}EOF\n`);
+    // One bake per builder at a time, the builders side by side.
+    const byBuilder = new Map<string, string[]>();
+    for (const run of runs)
+      byBuilder.set(run.builder, [
+        ...(byBuilder.get(run.builder) ?? []),
+        `${where}${shellQuote(["docker", ...run.argv])}`,
+      ]);
+    for (const commands of byBuilder.values()) output.out(`( ${commands.join(" && ")} ) &\n`);
+    output.out("wait\n");
+    return;
+  }
+  try {
+    useCommittedPlan(committed, files.dir, bakeFile, output, { ci });
+    if (overrideFile) writeFileSync(overrideFile, override.json);
+    await probeBuildx(MIN_BUILDX);
+    const probes = await probePool(pool, { bootstrap: true, timeoutMs });
+    const { assignment, runs, notes, access } = poolPlan(pool, probes, selection.targets, settings, metadataFile);
+    for (const note of notes) output.err(`bakeplan: ${note}\n`);
+    // A docker-driver builder is checked on its own engine (its context), with its own targets.
+    for (const b of new Set(runs.map((r) => r.builder)))
+      if (access.get(b)?.context !== undefined) {
+        const mine = runs.filter((r) => r.builder === b).flatMap((r) => r.targets);
+        await checkPoolBuilder(builderNeeds(wanted, mine, opts.cacheWarm), b);
+      }
+    const outcome = await runPool(
+      { assignment, runs },
+      {
+        settings,
+        access,
+        keepGoing: opts.keepGoing === true,
+        retryOnOther: opts.retryOnOther === true,
+        maxParallel: opts.maxParallel ?? Math.max(1, access.size),
+        where,
+        userProgress: userProgressMode(opts.extra),
+      },
+      {
+        run: (argv, o) => runDocker(argv, { cwd: files.dir, onStderrLine: o.onStderrLine, signal: o.signal }),
+        probe: (builder) => probeBuilder(builder, { bootstrap: true, timeoutMs: Math.min(timeoutMs, 20_000) }),
+        readMetadata,
+        metadataFile,
+      },
+      output,
+    );
+    output.out(`\n${poolSummaryTable(selection.targets, outcome)}`);
+    if (userMetadata) {
+      writeFileSync(userMetadata, `${JSON.stringify(outcome.metadata, null, 2)}\n`);
+      output.out(`metadata: ${displayPath(userMetadata)}\n`);
+    }
+    if (outcome.interrupted)
+      throw new BuildxError("interrupted; buildx stopped on every builder", {
+        argv: runs[0]?.argv ?? [],
+        exitCode: 130,
+      });
+    if (outcome.failures.length > 0)
+      throw new BuildxError(poolFailure(outcome), {
+        argv: runs.find((r) => r.builder === outcome.failures[0]!.builder)?.argv ?? [],
+        exitCode: outcome.failures[0]!.exitCode,
+      });
+  } finally {
+    rmSync(tempDir, { recursive: true, force: true });
+  }
+}
+
+/** The options that only mean something with a builder pool, and --builder, which contradicts one. */
+export function refusePoolMisuse(
+  opts: Pick<
+    BakeOptions,
+    "builders" | "pool" | "builder" | "keepGoing" | "retryOnOther" | "maxParallel" | "probeTimeoutSeconds"
+  >,
+): void {
+  const pool = opts.builders !== undefined || opts.pool === true;
+  if (pool && opts.builder !== undefined)
+    throw new UsageError(
+      "--builder names one builder for every target; it cannot be combined with --builders or --pool",
+    );
+  if (opts.builders !== undefined && opts.pool === true)
+    throw new UsageError("--pool uses builders.pool of context.yaml and --builders names a pool; give one of them");
+  const poolOnly = [
+    ["--keep-going", opts.keepGoing],
+    ["--retry-on-other", opts.retryOnOther],
+    ["--max-parallel", opts.maxParallel !== undefined],
+    ["--probe-timeout", opts.probeTimeoutSeconds !== undefined],
+  ] as const;
+  const misplaced = poolOnly.filter(([, given]) => given === true).map(([flag]) => flag);
+  if (!pool && misplaced.length > 0)
+    throw new UsageError(`${misplaced.join(", ")} only apply to a builder pool: add --builders a,b or --pool`);
+}
+
+/** The pool of this bake: `--builders` (assigned now, over the committed plan's targets), or context.yaml's. */
+export function poolOf(opts: Pick<BakeOptions, "builders" | "pool">, project: Project, committed: Plan): BuilderPlan {
+  if (opts.builders !== undefined) {
+    const members = poolMembers(project, opts.builders)!;
+    const bodies = new Map(committed.files.map((f) => [f.path, f]));
+    const { assignment, unitOf } = assignPool(
+      project,
+      committed.targets,
+      (t) => bodies.get(t.dockerfile)!.content,
+      members,
+      true,
+    );
+    return { assignment, unitOf, groups: new Map(), fromCommandLine: true };
+  }
+  if (!committed.builders)
+    throw new UsageError("--pool: context.yaml has no builders.pool; name the builders with --builders a,b");
+  return committed.builders;
+}
+
+/** Probes every builder of the pool at once. */
+async function probePool(
+  pool: BuilderPlan,
+  opts: { bootstrap: boolean; timeoutMs: number },
+): Promise<Map<string, BuilderProbe>> {
+  const probes = await Promise.all(pool.assignment.builders.map((b) => probeBuilder(b.name, opts)));
+  return new Map(probes.map((p) => [p.builder, p]));
+}
+
+/**
+ * After the probes: the assignment with unavailable builders' units moved on, the notes saying so,
+ * how each builder is reached, and the runs. Every builder gone, or a unit nothing can take now,
+ * is an error.
+ */
+export function poolPlan(
+  pool: BuilderPlan,
+  probes: ReadonlyMap<string, BuilderProbe>,
+  selected: readonly string[],
+  settings: PoolRunSettings,
+  metadataFile: (builder: string) => string,
+): { assignment: Assignment; runs: PoolRun[]; notes: string[]; access: Map<string, BuilderAccess> } {
+  const after = afterProbes(pool.assignment, probes);
+  const notes = probeNotes(probes, after.moves, new Set(selected));
+  const stuck = after.unplaceable.filter((u) => u.unit.targets.some((t) => selected.includes(t)));
+  if (stuck.length > 0 || after.assignment.builders.length === 0)
+    throw new UserError(
+      [
+        after.assignment.builders.length === 0
+          ? "no builder of the pool is available"
+          : `no available builder can build ${stuck.flatMap((u) => u.unit.targets.filter((t) => selected.includes(t))).join(", ")}`,
+        ...notes,
+      ].join("\n  "),
+    );
+  const access = new Map([...probes.values()].filter((p) => p.ok).map((p) => [p.builder, builderAccess(p)] as const));
+  const runs = [...targetsByBuilder(after.assignment, selected)].flatMap(([b, targets]) =>
+    builderRuns(access.get(b)!, targets, settings, metadataFile),
+  );
+  return { assignment: after.assignment, runs, notes, access };
 }
 
 /** --cache-warm writes cache only: an image output (--push, --load, or one passed to buildx) contradicts it. */
@@ -193,6 +440,20 @@ export function bakeRuns(input: {
     });
     return { targets: run.targets, argv, metadataFile };
   });
+}
+
+/** `checkBuilder` on one builder of a pool, its message naming the builder. */
+async function checkPoolBuilder(needs: BuilderNeeds, builder: string): Promise<void> {
+  try {
+    await checkBuilder(needs, builder);
+  } catch (e) {
+    if (!(e instanceof BuildxError)) throw e;
+    throw new BuildxError(`builder ${builder}: ${e.message}`, {
+      argv: e.argv,
+      exitCode: e.exitCode,
+      stderrTail: e.stderrTail,
+    });
+  }
 }
 
 /** What the selected targets need of the builder: registry cache export, the engine's bridge network. */

@@ -3,6 +3,8 @@ import { BuildxError } from "../errors.js";
 
 /** The argv after `docker`, as data (testable without running anything). */
 export interface BakeCommand {
+  /** `docker --context X`: how a `docker`-driver builder of another engine is reached (it refuses `--builder` from another context). */
+  context?: string;
   file: string;
   /** A second bake file merged over the first (bakeplan's override of this run's settings). */
   overrideFile?: string;
@@ -22,7 +24,7 @@ export interface BakeCommand {
 }
 
 export function bakeArgv(c: BakeCommand): string[] {
-  const argv = ["buildx", "bake", "-f", c.file];
+  const argv = [...(c.context ? ["--context", c.context] : []), "buildx", "bake", "-f", c.file];
   if (c.overrideFile) argv.push("-f", c.overrideFile);
   if (c.builder) argv.push("--builder", c.builder);
   if (c.progress) argv.push(`--progress=${c.progress}`);
@@ -134,6 +136,8 @@ export interface RunResult {
   /** stderr as captured (it also streamed live). */
   stderr: string;
   interrupted: boolean;
+  /** Stopped through `signal` (another builder's bake failed). */
+  canceled?: boolean;
 }
 
 /** Runs `docker <argv>` with live output, never through a shell; Ctrl-C stops buildx. */
@@ -148,6 +152,8 @@ export async function runDocker(
     /** Receives stderr line by line instead of the terminal (and of `stderr`). */ onStderrLine?: (
       line: string,
     ) => void;
+    /** Aborting it stops docker (SIGTERM, SIGKILL 5 s later). */
+    signal?: AbortSignal;
   },
 ): Promise<RunResult & { stdout: string }> {
   let child: ResultPromise | undefined;
@@ -166,20 +172,149 @@ export async function runDocker(
       stdin: "inherit",
       stdout: opts.captureStdout ? "pipe" : "inherit",
       stderr: opts.onStderrLine ? lineSink(opts.onStderrLine) : opts.quiet ? "pipe" : ["inherit", "pipe"],
+      cancelSignal: opts.signal,
     });
     const res = await child;
-    if (res.exitCode === undefined && !interrupted)
+    if (res.exitCode === undefined && res.signal === undefined && !interrupted && !res.isCanceled)
       throw new BuildxError(`docker could not be started (${res.message}): ${HOW_TO_GET}`, { argv });
     return {
       exitCode: res.exitCode ?? 1,
       stdout: String(res.stdout ?? ""),
       stderr: String(res.stderr ?? ""),
       interrupted,
+      canceled: res.isCanceled,
     };
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/** A builder as `docker buildx inspect` prints it (buildx commands/inspect.go). */
+export interface BuilderInspect {
+  name: string;
+  driver: string;
+  /** The builder's own `Error:` line (e.g. its Docker engine does not answer). */
+  error?: string;
+  nodes: BuilderNode[];
+}
+
+export interface BuilderNode {
+  name: string;
+  endpoint: string;
+  status?: string;
+  error?: string;
+  /** `Platforms:`, without the `*` buildx marks platforms set by `--platform` with. */
+  platforms: string[];
+}
+
+/** Reads `docker buildx inspect` output: the builder's name, driver and error, then each node. */
+export function parseInspect(stdout: string): BuilderInspect {
+  const out: BuilderInspect = { name: "", driver: "", nodes: [] };
+  let node: BuilderNode | undefined;
+  let inNodes = false;
+  for (const line of stdout.split("\n")) {
+    const m = /^([A-Za-z][A-Za-z ]*):\s*(.*)$/.exec(line);
+    if (!m) continue;
+    const [, key, value] = m as unknown as [string, string, string];
+    if (key === "Nodes") {
+      inNodes = true;
+      continue;
+    }
+    if (!inNodes) {
+      if (key === "Name") out.name = value.trim();
+      else if (key === "Driver") out.driver = value.trim();
+      else if (key === "Error") out.error = value.trim();
+      continue;
+    }
+    if (key === "Name") out.nodes.push((node = { name: value.trim(), endpoint: "", platforms: [] }));
+    else if (!node) continue;
+    else if (key === "Endpoint") node.endpoint = value.trim();
+    else if (key === "Status") node.status = value.trim();
+    else if (key === "Error") node.error = value.trim();
+    else if (key === "Platforms")
+      node.platforms = value
+        .split(",")
+        .map((p) => p.trim().replace(/\*$/, ""))
+        .filter((p) => p !== "");
+  }
+  return out;
+}
+
+/** What a probe found out about one builder of a pool. */
+export interface BuilderProbe {
+  builder: string;
+  ok: boolean;
+  /** Why it cannot build, when not ok. */
+  reason?: string;
+  driver?: string;
+  /** Platforms of its running nodes; empty when it lists none. */
+  platforms: string[];
+  /** The command that probed it (after `docker`). */
+  argv: string[];
+}
+
+export function inspectArgv(builder: string, bootstrap: boolean): string[] {
+  return ["buildx", "inspect", ...(bootstrap ? ["--bootstrap"] : []), builder];
+}
+
+/**
+ * Whether a builder can build, from its `docker buildx inspect` run. buildx exits 0 even when the
+ * builder's engine does not answer (it prints `Error: Cannot connect ...` instead), so the output
+ * decides: a builder is usable when at least one node runs (with `--bootstrap`) or is not in error.
+ */
+export function judgeProbe(
+  builder: string,
+  argv: string[],
+  res: { exitCode: number; stdout: string; stderr: string; timedOut?: boolean },
+  opts: { bootstrap: boolean; timeoutMs: number },
+): BuilderProbe {
+  const failed = (reason: string, driver?: string): BuilderProbe => ({
+    builder,
+    ok: false,
+    reason,
+    driver,
+    platforms: [],
+    argv,
+  });
+  if (res.timedOut) return failed(`no answer within ${Math.round(opts.timeoutMs / 1000)}s`);
+  if (res.exitCode !== 0) return failed(stderrTail(res.stderr || res.stdout, 1) || `exit code ${res.exitCode}`);
+  const info = parseInspect(res.stdout);
+  if (info.error) return failed(info.error, info.driver || undefined);
+  const usable = info.nodes.filter((n) => !n.error && (!opts.bootstrap || n.status === "running"));
+  if (usable.length === 0) {
+    const first = info.nodes[0];
+    return failed(
+      first
+        ? `node ${first.name} is ${first.error ? `in error: ${first.error}` : (first.status ?? "not running")}`
+        : "it has no nodes",
+      info.driver,
+    );
+  }
+  return {
+    builder,
+    ok: true,
+    driver: info.driver,
+    platforms: [...new Set(usable.flatMap((n) => n.platforms))],
+    argv,
+  };
+}
+
+/** `docker buildx inspect [--bootstrap] BUILDER` with a timeout, judged by `judgeProbe`. */
+export async function probeBuilder(
+  builder: string,
+  opts: { bootstrap: boolean; timeoutMs: number },
+): Promise<BuilderProbe> {
+  const argv = inspectArgv(builder, opts.bootstrap);
+  const res = await execa("docker", argv, { reject: false, timeout: opts.timeoutMs });
+  if (res.failed && /ENOENT/.test(String(res.message)))
+    throw new BuildxError(`docker not found on PATH: ${HOW_TO_GET}`, { argv });
+  return judgeProbe(
+    builder,
+    argv,
+    { exitCode: res.exitCode ?? 1, stdout: String(res.stdout), stderr: String(res.stderr), timedOut: res.timedOut },
+    opts,
+  );
 }
 
 /** An execa transform that hands each line to `fn` and keeps nothing (rawjson progress can be large). */

@@ -42,7 +42,33 @@ export function poolMembers(project: Project, names: readonly string[] | undefin
   }));
 }
 
-/** Spreads the planned targets over the pool; every problem (platforms no builder has, group names) in one error. */
+/** The assignment of the planned targets to a pool (no bake groups): units, keys, builders; a unit no builder can build is an error. */
+export function assignPool(
+  project: Project,
+  targets: readonly PlannedTarget[],
+  bodyOf: (t: PlannedTarget) => string,
+  members: readonly PoolMember[],
+  fromCommandLine: boolean,
+): { assignment: Assignment; unitOf: Map<string, AffinityUnit> } {
+  const units = affinityUnits(targets, bodyOf);
+  const loadFactor = project.builders?.loadFactor ?? DEFAULT_LOAD_FACTOR;
+  const { assignment, unplaceable } = assignBuilders(units, members, loadFactor);
+  const location: SourceLocation = fromCommandLine
+    ? { file: COMMAND_LINE, path: "--builders" }
+    : project.source.locate(["builders", "pool"]);
+  if (unplaceable.length > 0)
+    throw new ConfigError(
+      unplaceable.map(({ unit, ineligible }) => ({
+        message: `No builder can build ${unit.targets.join(", ")} (platforms ${unit.platforms.join(", ")}): ${ineligible.map((i) => `${i.builder} lacks ${i.lacks}`).join("; ")}. Add a builder with those platforms, or list them on one`,
+        location,
+      })),
+    );
+  const unitOf = new Map<string, AffinityUnit>();
+  for (const u of units) for (const t of u.targets) unitOf.set(t, u);
+  return { assignment, unitOf };
+}
+
+/** Spreads the planned targets over the pool, with one bake group per builder; every problem in one error. */
 export function planBuilders(
   project: Project,
   targets: readonly PlannedTarget[],
@@ -51,33 +77,26 @@ export function planBuilders(
 ): BuilderPlan | undefined {
   const members = poolMembers(project, options.names);
   if (!members || targets.length === 0) return undefined;
-  const units = affinityUnits(targets, bodyOf);
-  const loadFactor = project.builders?.loadFactor ?? DEFAULT_LOAD_FACTOR;
-  const { assignment, unplaceable } = assignBuilders(units, members, loadFactor);
+  const fromCommandLine = options.names !== undefined;
+  const { assignment, unitOf } = assignPool(project, targets, bodyOf, members, fromCommandLine);
   const issues: Issue[] = [];
-  const poolLocation: SourceLocation = members[0]?.source ?? { file: COMMAND_LINE, path: "--builders" };
-  for (const { unit, ineligible } of unplaceable)
-    issues.push({
-      message: `No builder can build ${unit.targets.join(", ")} (platforms ${unit.platforms.join(", ")}): ${ineligible.map((i) => `${i.builder} lacks ${i.lacks}`).join("; ")}. Add a builder with those platforms, or list them on one`,
-      location: options.names ? poolLocation : project.source.locate(["builders", "pool"]),
-    });
   const targetNames = new Set(targets.map((t) => t.variant.name));
   const groups = new Map<string, string[]>();
   for (const b of assignment.builders) {
     const group = builderGroupName(b.name);
-    const location = b.source ?? poolLocation;
+    const location = b.source ?? { file: COMMAND_LINE, path: "--builders" };
     if (!BAKE_NAME.test(group))
       issues.push({ message: `Builder "${b.name}": its bake group "${group}" has characters bake rejects`, location });
-    else if (targetNames.has(group) || options.groups.has(group))
+    else if (targetNames.has(group) || options.groups.has(group)) {
+      const what = targetNames.has(group) ? "target" : "group";
       issues.push({
-        message: `Builder "${b.name}" gets the bake group "${group}", which is already the name of a ${targetNames.has(group) ? "target" : "group"}; rename the builder or the ${targetNames.has(group) ? "target" : "group"}`,
+        message: `Builder "${b.name}" gets the bake group "${group}", which is already the name of a ${what}; rename the builder or the ${what}`,
         location,
       });
+    }
     const members = [...assignment.builderOf].filter(([, x]) => x === b.name).map(([t]) => t);
     if (members.length > 0) groups.set(group, members.sort(compareStrings));
   }
   if (issues.length > 0) throw new ConfigError(issues);
-  const unitOf = new Map<string, AffinityUnit>();
-  for (const u of units) for (const t of u.targets) unitOf.set(t, u);
-  return { assignment, unitOf, groups, fromCommandLine: options.names !== undefined };
+  return { assignment, unitOf, groups, fromCommandLine };
 }

@@ -22,7 +22,7 @@ vi.mock("../../src/commands/schema.js", () => ({ schema: () => record(undefined)
 beforeEach(() => {
   calls.last = undefined;
   calls.error = undefined;
-  for (const name of ["BAKEPLAN_VERSION", "BAKEPLAN_SHA", "BAKEPLAN_BRANCH", "BAKEPLAN_REGISTRY"])
+  for (const name of ["BAKEPLAN_VERSION", "BAKEPLAN_SHA", "BAKEPLAN_BRANCH", "BAKEPLAN_REGISTRY", "BAKEPLAN_BUILDERS"])
     vi.stubEnv(name, undefined);
   return () => vi.unstubAllEnvs();
 });
@@ -43,11 +43,19 @@ describe("argv -> command options", () => {
     { args: ["check", "--out", "b.json", "--image-version", "2"], options: { ...PLAN_DEFAULTS, inputs: { version: "2" }, maxVariants: undefined, out: "b.json" } },
     {
       args: ["bake", "a", "grp", "--push", "--load", "--builder", "ci", "--dry-run", "--metadata-file", "m.json", "--cache-warm", "--one-by-one", "--", "--no-cache", "--progress=plain"],
-      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: ["a", "grp"], out: undefined, push: true, load: true, builder: "ci", dryRun: true, metadataFile: "m.json", cacheWarm: true, oneByOne: true, extra: ["--no-cache", "--progress=plain"] },
+      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: ["a", "grp"], out: undefined, push: true, load: true, builder: "ci", dryRun: true, metadataFile: "m.json", cacheWarm: true, oneByOne: true, extra: ["--no-cache", "--progress=plain"], pool: false, keepGoing: false, retryOnOther: false },
+    },
+    {
+      args: ["bake", "all", "--builders", "b1,b2", "--keep-going", "--retry-on-other", "--max-parallel", "3", "--probe-timeout", "20"],
+      options: { ...PLAN_DEFAULTS, maxVariants: undefined, builders: ["b1", "b2"], targets: ["all"], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, extra: [], pool: false, keepGoing: true, retryOnOther: true, maxParallel: 3, probeTimeoutSeconds: 20 },
+    },
+    {
+      args: ["bake", "--pool"],
+      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: [], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, extra: [], pool: true, keepGoing: false, retryOnOther: false },
     },
     {
       args: ["bake"],
-      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: [], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, extra: [] },
+      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: [], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, extra: [], pool: false, keepGoing: false, retryOnOther: false },
     },
     {
       args: ["lint", "a", "--base-image", "local/busybox:1", "--builder", "b"],

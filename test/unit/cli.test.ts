@@ -72,7 +72,7 @@ describe("help", () => {
     { command: "explain", options: ["-c", "--set", ...INPUTS, "--builders", "--strict", "--max-variants", "-v"] },
     { command: "check", options: [...PLAN, "--image-version", "--branch", "--registry", "-o", "--builders"] },
     { command: "builders", options: [...PLAN, "--builders", "--json"] },
-    { command: "bake", options: [...PLAN, ...INPUTS, "-o", "--push", "--load", "--builder", "--dry-run", "--metadata-file", "--cache-warm", "--one-by-one"] },
+    { command: "bake", options: [...PLAN, ...INPUTS, "-o", "--push", "--load", "--builder", "--dry-run", "--metadata-file", "--cache-warm", "--one-by-one", "--builders", "--pool", "--keep-going", "--retry-on-other", "--max-parallel", "--probe-timeout"] },
     { command: "lint", options: [...PLAN, "-o", "--builder", "--base-image"] },
     { command: "schema", options: [] },
     { command: "init", options: ["--name", "--registry", "--repository"] },
