@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO } from "../helpers.js";
 import { skippedSuiteName } from "../setup/skip-reason.js";
 import { dockerMissing, REGISTRY } from "./docker.js";
-import { bakeplan, e2eProject, TARGETS, type Project, type Run } from "./e2e.js";
+import { bakeplan, e2eProject, localEnv, TARGETS, type Project, type Run } from "./e2e.js";
 
 const STATE = process.env.BAKEPLAN_DOCKER_HOME ?? "/var/lib/bakeplan-docker";
 const INPUTS = ["--registry", REGISTRY, "--branch", "main"];
@@ -80,7 +80,8 @@ function poolRows(stdout: string): Map<string, { builder: string; cache: string;
 
 describeWith(missingEngines(), "bakeplan bake --builders: the fixture over real engines", () => {
   const dockerConfig = mkdtempSync(join(tmpdir(), "bakeplan-builders-docker-"));
-  const env = { ...process.env, DOCKER_CONFIG: dockerConfig };
+  // Outside CI, as a developer runs bake: the fixture has no committed plan, which bake in CI refuses.
+  const env = { ...localEnv(), DOCKER_CONFIG: dockerConfig };
   const projects: Project[] = [];
   let startedE3 = false;
 
