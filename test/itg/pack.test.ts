@@ -46,6 +46,8 @@ describeWithDocker("engine", "the packed package in a fresh project", () => {
     const installed = join(project, "node_modules/bakeplan");
     expect(existsSync(join(installed, "src"))).toBe(false);
     expect(existsSync(join(installed, "test"))).toBe(false);
+    // The bundle is the whole program: npm installed no dependency next to it.
+    expect(readdirSync(join(project, "node_modules")).filter((n) => !n.startsWith("."))).toEqual(["bakeplan"]);
 
     const bakeplan = (...args: string[]) => run("npx", ["--no-install", "bakeplan", ...args], project);
     expect(bakeplan("--version").trim()).toBe(
