@@ -342,13 +342,20 @@ function fillAffinity(t: PlannedTarget, pattern: Resolved<string>): string {
   return pattern.value.replace(/\{([^{}]*)\}/g, (whole, axis: string) => t.variant.values[axis] ?? whole);
 }
 
+/** What grouping into units reads of a planned target. */
+export interface UnitMember {
+  variant: { name: string };
+  dockerfile: string;
+  bake: { contexts?: Readonly<Record<string, string>> };
+}
+
 /**
  * Targets grouped into units: one Dockerfile's targets together, and a target together with the
  * targets its bake `contexts` name (`target:NAME`). Sorted by their first target.
  */
-export function unitsOf(targets: readonly PlannedTarget[]): PlannedTarget[][] {
-  const parent = new Map<PlannedTarget, PlannedTarget>();
-  const find = (t: PlannedTarget): PlannedTarget => {
+export function unitsOf<T extends UnitMember>(targets: readonly T[]): T[][] {
+  const parent = new Map<T, T>();
+  const find = (t: T): T => {
     let root = t;
     while (parent.get(root) !== root) root = parent.get(root)!;
     for (let x = t; x !== root;) {
@@ -358,7 +365,7 @@ export function unitsOf(targets: readonly PlannedTarget[]): PlannedTarget[][] {
     }
     return root;
   };
-  const union = (a: PlannedTarget, b: PlannedTarget) => {
+  const union = (a: T, b: T) => {
     const ra = find(a);
     const rb = find(b);
     if (ra !== rb)
@@ -369,7 +376,7 @@ export function unitsOf(targets: readonly PlannedTarget[]): PlannedTarget[][] {
   };
   for (const t of targets) parent.set(t, t);
   const byName = new Map(targets.map((t) => [t.variant.name, t]));
-  const byDockerfile = new Map<string, PlannedTarget>();
+  const byDockerfile = new Map<string, T>();
   for (const t of targets) {
     const first = byDockerfile.get(t.dockerfile);
     if (first) union(first, t);
@@ -379,7 +386,7 @@ export function unitsOf(targets: readonly PlannedTarget[]): PlannedTarget[][] {
       if (linked) union(t, linked);
     }
   }
-  const members = new Map<PlannedTarget, PlannedTarget[]>();
+  const members = new Map<T, T[]>();
   for (const t of targets) {
     const root = find(t);
     let list = members.get(root);

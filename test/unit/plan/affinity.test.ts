@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../src/errors.js";
-import { affinityUnits, parseStages, targetStageKeys, unitsOf } from "../../../src/plan/affinity.js";
+import { affinityUnits, parseStages, targetStageKeys, unitsOf, type UnitMember } from "../../../src/plan/affinity.js";
 import { assignBuilders } from "../../../src/plan/builders.js";
 import { buildPlan } from "../../../src/plan/plan.js";
 import type { PlannedTarget } from "../../../src/plan/targets.js";
@@ -229,12 +229,11 @@ describe("the pool in the plan", () => {
 });
 
 describe("units: targets linked by bake contexts never split", () => {
-  const target = (name: string, dockerfile: string, links: string[]): PlannedTarget =>
-    ({
-      variant: { name },
-      dockerfile,
-      bake: { contexts: Object.fromEntries(links.map((l, i) => [`c${i}`, `target:${l}`])) },
-    }) as unknown as PlannedTarget;
+  const target = (name: string, dockerfile: string, links: string[]): UnitMember => ({
+    variant: { name },
+    dockerfile,
+    bake: { contexts: Object.fromEntries(links.map((l, i) => [`c${i}`, `target:${l}`])) },
+  });
 
   it("puts one Dockerfile's targets and every contexts link in one unit, and the assignment keeps a unit on one builder", () => {
     fc.assert(
