@@ -9,8 +9,11 @@ export function parseSet(values: string[]): Override[] {
   return values.map((raw) => {
     const eq = raw.indexOf("=");
     const name = eq < 0 ? raw : raw.slice(0, eq);
-    if (eq < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-      throw new UsageError(`--set ${raw}: expected NAME=VALUE with an ARG name`);
+    // An ARG name, or vars.NAME for a template value: ARG names have no ".", so the two never meet.
+    if (eq < 0 || !/^(?:[A-Za-z_][A-Za-z0-9_]*|vars\.[a-z][a-z0-9_]*)$/.test(name))
+      throw new UsageError(
+        `--set ${raw}: expected NAME=VALUE with an ARG name, or vars.NAME=VALUE for a template value`,
+      );
     return { name, value: raw.slice(eq + 1) };
   });
 }
@@ -57,7 +60,10 @@ export function parseBuilderNames(value: string, previous: string[] | undefined)
 const option = {
   config: () => new Option("-c, --config <file>", "context file").default("context.yaml"),
   set: () =>
-    new Option("--set <NAME=VALUE>", "override an ARG value (repeatable; highest precedence)").argParser(collect),
+    new Option(
+      "--set <NAME=VALUE>",
+      "override an ARG value, or a template value as vars.NAME=VALUE (repeatable; highest precedence)",
+    ).argParser(collect),
   only: () =>
     new Option(
       "--only <selector>",
@@ -208,7 +214,7 @@ function explainCommand(program: Command, output: Output): void {
     .command("explain")
     .description("show each value of a target with its source (file:line, key path) and the stage that declares it")
     .argument("<target>", "target name")
-    .argument("[args...]", "only these ARGs")
+    .argument("[args...]", "only these ARGs (and template values, as vars.NAME)")
     .addOption(option.config())
     .addOption(option.set())
     .addOption(option.imageVersion())
@@ -224,6 +230,7 @@ function explainCommand(program: Command, output: Output): void {
       examples(
         "bakeplan explain vllm-cuda12",
         "bakeplan explain vllm-cuda12 VLLM_REF NIXL_REF",
+        "bakeplan explain vllm-cuda12 vars.python_sha --set vars.python_sha=abc",
         "bakeplan explain trtllm-cuda12       # an excluded combination: says why",
       ),
     )

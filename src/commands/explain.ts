@@ -24,11 +24,18 @@ export function explain(opts: PlanCommandOptions & { target: string; args: strin
   const t = findTarget(plan, opts.target, files.project.source);
   const v = t.variant;
   const note = namesakeNote(plan, v.name, files.project.source);
+  const varNames = files.project.varNames;
   const known = [...t.values.args.keys(), ...t.declarations.keys()];
-  for (const name of opts.args) {
+  const [varArgs, argArgs] = partition(opts.args, (name) => name.startsWith(VARS));
+  for (const name of argArgs) {
     if (known.includes(name)) continue;
     const hint = didYouMean(name, known);
     throw new UsageError(`${v.name} has no ARG ${name}.${hint ? ` Did you mean ${hint}?` : ""}`);
+  }
+  for (const name of varArgs) {
+    if (varNames.includes(name.slice(VARS.length))) continue;
+    const hint = didYouMean(name.slice(VARS.length), varNames);
+    throw new UsageError(`No layer sets the template value ${name}.${hint ? ` Did you mean ${VARS}${hint}?` : ""}`);
   }
   output.out(
     `${v.name} (${Object.entries(v.values)
@@ -61,7 +68,7 @@ export function explain(opts: PlanCommandOptions & { target: string; args: strin
 
   const names =
     opts.args.length > 0
-      ? opts.args
+      ? argArgs
       : [...new Set([...t.values.args.keys(), ...t.declarations.keys()])].sort(compareStrings);
   const rows: string[][] = [];
   for (const name of names) {
@@ -78,5 +85,22 @@ export function explain(opts: PlanCommandOptions & { target: string; args: strin
       declared,
     ]);
   }
-  output.out(`\n${table(["ARG", "VALUE", "SOURCE", "LAYER", "DECLARED"], rows)}`);
+  if (names.length > 0) output.out(`\n${table(["ARG", "VALUE", "SOURCE", "LAYER", "DECLARED"], rows)}`);
+
+  // Template values: every one some layer sets is a variable of this target's templates, nil where unset.
+  const vars = opts.args.length > 0 ? varArgs.map((n) => n.slice(VARS.length)) : varNames;
+  if (vars.length === 0) return;
+  const varRows = vars.map((name) => {
+    const value = t.values.vars.get(name);
+    return value
+      ? [`${VARS}${name}`, JSON.stringify(value.value), formatLocation(value.source), value.layer]
+      : [`${VARS}${name}`, "(unset: nil)", "-", "-"];
+  });
+  output.out(`\n${table(["TEMPLATE VALUE", "VALUE", "SOURCE", "LAYER"], varRows)}`);
+}
+
+const VARS = "vars.";
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(test), items.filter((i) => !test(i))];
 }

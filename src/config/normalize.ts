@@ -3,6 +3,7 @@ import type { BranchKind } from "./branches.js";
 import { parsePattern, type ParsedPattern } from "./patterns.js";
 import type { AxisValueSpec, Context, LayerValues, Selector, PACKAGE_MANAGERS } from "./schema.js";
 import type { KeyPath, YamlSource } from "./yaml-source.js";
+import { compareStrings } from "../text.js";
 
 export type PackageManager = (typeof PACKAGE_MANAGERS)[number];
 
@@ -16,7 +17,6 @@ export interface AxisValue {
   /** Dockerfile stage (meaningful on the stage axis). */
   stage: string;
   packageManager?: PackageManager;
-  vars: Record<string, string>;
   description?: string;
   path: KeyPath;
 }
@@ -66,6 +66,8 @@ export interface BuildSettings {
   network?: "default" | "host" | "none";
   /** ARG names that look like secrets but are not. */
   allowSecretLike: ReadonlySet<string>;
+  /** Whether rendered Dockerfiles are tidied (render/dockerfile.ts `tidy`); off, they are byte for byte what the templates render. */
+  tidy: boolean;
 }
 
 /** One entry of publish.tags. */
@@ -148,6 +150,8 @@ export interface Project {
   /** The axis whose value picks the stage, if the file names one. */
   stageAxis?: string;
   layers: Layer[];
+  /** Every template value (`vars`) some layer sets, sorted: each is a variable of every template, nil where unset. */
+  varNames: string[];
   exclude: Rule[];
   include: Rule[];
   groups: {
@@ -176,6 +180,11 @@ export function normalize(context: Context, source: YamlSource): Project {
   const axes = Object.entries(context.axes).map(([name, def]) => normalizeAxis(name, def, name === context.stage_axis));
   const rules = (list: Context["exclude"], key: string): Rule[] =>
     list.map((r, i) => ({ match: toMatch(r.when), reason: r.reason, path: [key, i] }));
+  const layers: Layer[] = [
+    { kind: "defaults", label: "defaults", match: {}, rank: 0, values: context.defaults, path: ["defaults"] },
+    ...axes.flatMap((a) => a.layers),
+    ...combinationLayers(context.combinations),
+  ];
   return {
     source,
     meta: context.project,
@@ -189,11 +198,8 @@ export function normalize(context: Context, source: YamlSource): Project {
     })),
     axes: axes.map((a) => a.axis),
     stageAxis: context.stage_axis,
-    layers: [
-      { kind: "defaults", label: "defaults", match: {}, rank: 0, values: context.defaults, path: ["defaults"] },
-      ...axes.flatMap((a) => a.layers),
-      ...combinationLayers(context.combinations),
-    ],
+    layers,
+    varNames: [...new Set(layers.flatMap((l) => Object.keys(l.values.vars ?? {})))].sort(compareStrings),
     exclude: rules(context.exclude, "exclude"),
     include: rules(context.include, "include"),
     groups: {
@@ -233,7 +239,7 @@ function normalizeAxis(
   const layers: Layer[] = [];
   const values = entries.map(([value, spec], i): AxisValue => {
     const path: KeyPath = Array.isArray(def) ? ["axes", name, i] : ["axes", name, value];
-    const { name: token, stage, package_manager, vars, description, ...layerValues } = spec;
+    const { name: token, stage, package_manager, description, ...layerValues } = spec;
     if (isStageAxis) (layerValues as LayerValues).stage = stage ?? value;
     if (Object.keys(layerValues).length > 0)
       layers.push({
@@ -252,7 +258,6 @@ function normalizeAxis(
       tokenGiven: token !== undefined,
       stage: stage ?? value,
       packageManager: package_manager,
-      vars: vars ?? {},
       description,
       path,
     };
@@ -340,6 +345,7 @@ function buildSettings(build: Context["build"]): BuildSettings {
     syntax: build.syntax,
     network: build.network,
     allowSecretLike: new Set(build.allow_secret_like),
+    tidy: build.tidy,
   };
 }
 

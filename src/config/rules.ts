@@ -153,6 +153,9 @@ const layerValuesAreSafe: Rule = (ctx) => {
           key: true,
         });
     }
+    // Templates write template values into Dockerfile lines: one must not start another instruction.
+    for (const [name, value] of Object.entries(v.vars ?? {}))
+      for (const m of checkValue(name, value, "template value")) ctx.error([...layer.path, "vars", name], m);
     for (const [name, value] of Object.entries(v.labels ?? {})) {
       for (const m of checkValue(name, value, "label")) ctx.error([...layer.path, "labels", name], m);
       for (const m of checkValue(name, name, "label name"))
@@ -227,7 +230,7 @@ function varValues(project: Project): Map<string, Set<string>> {
     if (!set) out.set(name, (set = new Set()));
     set.add(value);
   };
-  for (const axis of project.axes) for (const v of axis.values) for (const [k, x] of Object.entries(v.vars)) add(k, x);
+  for (const layer of project.layers) for (const [k, x] of Object.entries(layer.values.vars ?? {})) add(k, x);
   return out;
 }
 

@@ -43,6 +43,10 @@ const layerShape = {
     .optional()
     .describe("ARG name -> image reference (validated as an image reference), e.g. BASE_IMAGE"),
   labels: z.record(NonEmpty, z.string()).optional().describe("extra image labels"),
+  vars: z
+    .record(Identifier, z.string())
+    .optional()
+    .describe("template values (not ARGs): {{ vars.NAME }}; the same precedence as args, nil where no layer sets one"),
   platforms: z.array(Platform).min(1).optional().describe("target platforms; replaces the list of a lower layer"),
   secrets: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a secret id (letters, digits, . _ -)"), SecretSource)
@@ -77,7 +81,6 @@ export const AxisValueSpecSchema = z.strictObject({
     .describe('token this value contributes to target names; "" contributes nothing; default: the value itself'),
   stage: NonEmpty.optional().describe("Dockerfile stage built for this value (stage axis only; default: the value)"),
   package_manager: z.enum(PACKAGE_MANAGERS).optional().describe("package manager used by {% install_packages %}"),
-  vars: z.record(Identifier, z.string()).optional().describe("extra template variables (not ARGs)"),
   description: z.string().optional(),
   ...layerShape,
 });
@@ -133,6 +136,12 @@ export const ContextSchema = z
           .array(ArgName)
           .default([])
           .describe("ARG names that look like secrets but are not (e.g. TOKENIZER_REF)"),
+        tidy: z
+          .boolean()
+          .default(true)
+          .describe(
+            "tidy rendered Dockerfiles (trailing blanks, runs of blank lines, leading and final blank lines); false writes what the templates render, after the header",
+          ),
       })
       .default({
         templates: "templates",
@@ -140,6 +149,7 @@ export const ContextSchema = z
         out_dir: "bake",
         context: ".",
         allow_secret_like: [],
+        tidy: true,
       }),
     axes: z.record(Identifier, AxisSchema).describe("matrix axes, in naming order"),
     stage_axis: Identifier.optional().describe(

@@ -32,16 +32,6 @@ export interface NamingProblem {
   flag?: string;
 }
 
-/** A template value of a variant: the `vars` of its axis values (a later axis wins, as in templates). */
-function varsOf(project: Pick<Project, "axes">, variant: Variant): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const axis of project.axes) {
-    const value = variant.values[axis.name];
-    Object.assign(vars, axis.values.find((v) => v.value === value)?.vars);
-  }
-  return vars;
-}
-
 type NamingProject = Pick<Project, "axes" | "branchKinds">;
 
 /**
@@ -52,12 +42,11 @@ type NamingProject = Pick<Project, "axes" | "branchKinds">;
 function lookupFor(
   project: NamingProject,
   variant: Variant,
-  values: Pick<ResolvedValues, "platforms">,
+  values: Pick<ResolvedValues, "platforms" | "vars">,
   inputs: BuildInputs,
   scope?: { branch?: string; branchKind?: string },
 ): Lookup {
   const part = (s: string | undefined) => (s === undefined ? undefined : sanitizeTagPart(s));
-  let vars: Record<string, string> | undefined;
   const builtIn = (name: BuiltIn): string | undefined => {
     switch (name) {
       case "name":
@@ -87,7 +76,7 @@ function lookupFor(
         return project.axes.find((a) => a.name === m.axis)?.values.find((v) => v.value === value)?.token;
       }
       case "var":
-        return part((vars ??= varsOf(project, variant))[m.name]);
+        return part(values.vars.get(m.name)?.value);
     }
   };
 }
@@ -110,7 +99,7 @@ function emptyValueMessage(pattern: ParsedPattern, key: string, variant: Variant
 export function imageTags(
   project: Pick<Project, "publish" | "axes" | "branchKinds">,
   variant: Variant,
-  values: Pick<ResolvedValues, "platforms">,
+  values: Pick<ResolvedValues, "platforms" | "vars">,
   inputs: BuildInputs,
 ): { tags: string[]; origins: Map<string, KeyPath>; problems: NamingProblem[] } {
   const { publish } = project;
@@ -167,7 +156,7 @@ export function cacheScope(project: Pick<Project, "axes">, tag: ParsedPattern): 
 export function cacheRefs(
   project: Pick<Project, "publish" | "cache" | "axes" | "branchKinds">,
   variant: Variant,
-  values: Pick<ResolvedValues, "platforms">,
+  values: Pick<ResolvedValues, "platforms" | "vars">,
   inputs: BuildInputs,
   opts: { forceWrite?: boolean } = {},
 ): CacheRefs & { problems: NamingProblem[] } {
@@ -248,7 +237,7 @@ export function cacheRefs(
 export function cacheIdentity(
   project: Pick<Project, "cache" | "axes" | "branchKinds">,
   variant: Variant,
-  values: Pick<ResolvedValues, "platforms">,
+  values: Pick<ResolvedValues, "platforms" | "vars">,
 ): string | undefined {
   if (!project.cache) return undefined;
   const lookup = lookupFor(project, variant, values, {});

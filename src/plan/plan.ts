@@ -3,6 +3,7 @@ import { ConfigError, type Issue } from "../errors.js";
 import { expandMatrix, type Matrix } from "../matrix/expand.js";
 import { selectVariants } from "../matrix/select.js";
 import type { TemplateFiles } from "../render/templates.js";
+import { templateReads } from "../render/variable-refs.js";
 import type { Override } from "../resolve/resolve.js";
 import { compareStrings } from "../text.js";
 import { analyzeRenderings } from "./analyze.js";
@@ -75,7 +76,8 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   const valuesOf = resolveVariants(project, selected, overrides);
   lap("resolve");
 
-  const renderingOf = renderVariants(project, templates, selected, valuesOf);
+  const reads = templateReads(templates);
+  const renderingOf = renderVariants(project, templates, selected, valuesOf, reads);
   lap("render");
 
   const pathOf = layOutFiles(project.build.outDir, selected, renderingOf);
@@ -88,10 +90,10 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     inputs,
     projectDir: opts.projectDir,
   });
-  failOn([...issues, ...overrideIssues(overrides, analysis.declared)]);
+  failOn([...issues, ...overrideIssues(overrides, analysis.declared, project.varNames)]);
   failOn(claimIssues(project, targets));
   const partial = selected.length < matrix.variants.length;
-  const warnings = [...matrix.warnings, ...(partial ? [] : unusedValueWarnings(project, targets))];
+  const warnings = [...matrix.warnings, ...(partial ? [] : unusedValueWarnings(project, targets, reads))];
   lap("plan");
 
   const builders = planBuilders(project, targets, (t) => renderingOf.get(t.variant)!.content.body, {

@@ -4,9 +4,9 @@ import type { Variant } from "../matrix/expand.js";
 import { tidy } from "../render/dockerfile.js";
 import type { ArgDeclaration } from "../render/custom-tags.js";
 import { findIncludeCycle, TemplateEngine, type TemplateFiles } from "../render/templates.js";
-import { mayReadRoot, templateReads } from "../render/variable-refs.js";
+import { mayReadRoot, templateReads, type TemplateReads } from "../render/variable-refs.js";
 import type { ResolvedValues } from "../resolve/resolve.js";
-import { compareStrings, sortRecord } from "../text.js";
+import { compareStrings, didYouMean } from "../text.js";
 import { ContentStore, type Content } from "./contents.js";
 
 /** One render: its Dockerfile body and the `{% arg %}` lines it went through. Shared by every variant with the same template scope. */
@@ -26,6 +26,7 @@ export function renderVariants(
   templates: TemplateFiles,
   variants: readonly Variant[],
   valuesOf: ReadonlyMap<Variant, ResolvedValues>,
+  reads: TemplateReads = templateReads(templates),
 ): Map<Variant, Rendering> {
   const { build, stageAxis } = project;
   const cycle = findIncludeCycle(templates);
@@ -34,7 +35,6 @@ export function renderVariants(
       location: { file: `${build.templates}/${cycle.cycle[cycle.cycle.length - 2]}`, line: cycle.line, col: cycle.col },
     });
   const engine = new TemplateEngine(templates, build.templates, { limits: project.renderLimits });
-  const reads = templateReads(templates);
   const omit = stageAxis !== undefined && !mayReadRoot(reads, stageAxis) ? stageAxis : undefined;
   const contents = new ContentStore();
   const byScope = new Map<string, Rendering>();
@@ -49,12 +49,12 @@ export function renderVariants(
         scope,
         args: new Map([...values.args].map(([k, v]) => [k, v.value])),
         packageManager: packageManagerOf(project, variant),
-        hints: new Map(),
+        hint: (name) => closestVariable(name, scope),
         variantLabel: `${variant.name} (${Object.entries(variant.values)
           .map(([k, v]) => `${k}=${v}`)
           .join(", ")})`,
       });
-      rendering = { content: contents.intern(tidy(r.text)), declared: r.declared };
+      rendering = { content: contents.intern(build.tidy ? tidy(r.text) : r.text), declared: r.declared };
       byScope.set(key, rendering);
     }
     renderingOf.set(variant, rendering);
@@ -74,14 +74,13 @@ export function templateScope(
   opts: { omit?: string } = {},
 ): Record<string, unknown> {
   const scope: Record<string, unknown> = {};
-  const vars: Record<string, string> = {};
   for (const axis of project.axes) {
-    const value = variant.values[axis.name]!;
-    Object.assign(vars, axis.values.find((v) => v.value === value)?.vars);
     if (axis.name === opts.omit) continue;
-    scope[axis.name] = value;
+    scope[axis.name] = variant.values[axis.name]!;
   }
-  scope.vars = sortRecord(vars);
+  // Every template value some layer sets is known to every template: nil (null) where this variant
+  // has none, so `{% if vars.setuptools %}` tests it while a misspelt name stays an undefined variable.
+  scope.vars = Object.fromEntries(project.varNames.map((n) => [n, values.vars.get(n)?.value ?? null]));
   scope.args = Object.fromEntries(
     [...values.args].map(([k, v]) => [k, v.value]).sort(([a], [b]) => compareStrings(a!, b!)),
   );
@@ -92,4 +91,17 @@ export function templateScope(
 function packageManagerOf(project: Project, variant: Variant) {
   return project.axes.flatMap((a) => a.values).find((v) => v.packageManager && variant.values[v.axis] === v.value)
     ?.packageManager;
+}
+
+/** "Did you mean" for an undefined variable: the closest top-level name, or key of `vars`/`args`. */
+function closestVariable(name: string, scope: Record<string, unknown>): string | undefined {
+  const dot = name.indexOf(".");
+  const root = dot < 0 ? name : name.slice(0, dot);
+  const inner = scope[root];
+  const [known, prefix, rest] =
+    dot >= 0 && inner !== null && typeof inner === "object"
+      ? [Object.keys(inner), `${root}.`, name.slice(dot + 1).split(".")[0]!]
+      : [Object.keys(scope), "", root];
+  const hint = didYouMean(rest, known);
+  return hint === undefined ? undefined : `Did you mean ${prefix}${hint}?`;
 }

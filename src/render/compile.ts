@@ -4,7 +4,7 @@
 // defaultOperators, isTruthy, the Output, If, Unless, Case and Include tags), restricted to
 // strings, numbers, booleans, null, arrays and plain objects: no Drops, no toLiquid, no functions.
 import type { RenderLimits } from "../config/normalize.js";
-import { renderArgTag, renderInstallPackagesTag, sourceMarker, type TagState } from "./custom-tags.js";
+import { packageIndent, renderArgTag, renderInstallPackagesTag, sourceMarker, type TagState } from "./custom-tags.js";
 import { RenderLimitError, renderOutputExceeded, renderTimeExceeded, templateTooLarge } from "./limits.js";
 import { positionAt, type TemplateFiles } from "./template-refs.js";
 import {
@@ -248,7 +248,8 @@ export class TemplateCompiler {
       case "install_packages": {
         const { tag } = node;
         const site = { template, offset: node.offset };
-        return (run) => append(run, renderInstallPackagesTag(tag, run.tags), site);
+        const indent = packageIndent(this.files.get(template)!, node.offset);
+        return (run) => append(run, renderInstallPackagesTag(tag, run.tags, indent), site);
       }
       case "liquid": {
         const host = this.liquidNodes();

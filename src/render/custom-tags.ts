@@ -4,7 +4,7 @@
 import { dockerfileArgValue } from "../values.js";
 import type { PackageManager } from "../config/normalize.js";
 import { PACKAGE_MANAGERS } from "../config/schema.js";
-import { installPackages } from "./packages.js";
+import { installCommand, installPackages } from "./packages.js";
 import { AUTOMATIC_ARGS } from "./platform-args.js";
 
 /** The marker tag liquidjs's copy of each template starts with: `# --- templates/x.liquid ---`. */
@@ -66,32 +66,62 @@ export function renderArgTag(names: readonly string[], state: TagState, template
 export interface PackagesTag {
   /** `manager=dnf`: this manager whatever the variant's OS. */
   manager?: PackageManager;
+  /** `inline`: only the install command, for inside a RUN the template writes. */
+  inline: boolean;
+  /** `virtual=.build-deps`: apk's --virtual group name (inline only; other managers have none). */
+  virtual?: string;
   packages: string[];
 }
 
-/** `{% install_packages [manager=M] P ... %}`. */
+/** `{% install_packages [manager=M] [inline [virtual=NAME]] P ... %}`: options first, in any order. */
 export function parseInstallPackagesTag(args: string): ParsedTagArgs<PackagesTag> {
   const words = args.trim().split(/\s+/).filter(Boolean);
-  const manager = /^manager=(.*)$/.exec(words[0] ?? "")?.[1];
-  let fixed: PackageManager | undefined;
-  if (manager !== undefined) {
-    if (!(PACKAGE_MANAGERS as readonly string[]).includes(manager))
-      return { error: `{% install_packages %}: unknown manager "${manager}"; one of ${PACKAGE_MANAGERS.join(", ")}` };
-    fixed = manager as PackageManager;
-    words.shift();
+  const tag: PackagesTag = { inline: false, packages: [] };
+  for (let w = words[0]; w !== undefined; words.shift(), w = words[0]) {
+    const option = /^(manager|virtual)=(.*)$/.exec(w);
+    if (w === "inline") tag.inline = true;
+    else if (option?.[1] === "manager") {
+      if (!(PACKAGE_MANAGERS as readonly string[]).includes(option[2]!))
+        return {
+          error: `{% install_packages %}: unknown manager "${option[2]}"; one of ${PACKAGE_MANAGERS.join(", ")}`,
+        };
+      tag.manager = option[2] as PackageManager;
+    } else if (option?.[1] === "virtual") {
+      if (!/^[A-Za-z0-9._-]+$/.test(option[2]!))
+        return { error: `{% install_packages %}: virtual=${option[2]} is not a group name (letters, digits, . _ -)` };
+      tag.virtual = option[2];
+    } else break;
   }
+  if (tag.virtual !== undefined && !tag.inline)
+    return {
+      error:
+        "{% install_packages %}: virtual= is for the inline form (apk add --virtual inside your RUN); write {% install_packages inline virtual=... %}",
+    };
   if (words.length === 0) return { error: "{% install_packages %} needs at least one package" };
   for (const p of words)
     if (!/^([a-z]+:)?[A-Za-z0-9][A-Za-z0-9.+_:=~*@-]*$/.test(p))
       return { error: `{% install_packages %}: "${p}" is not a package name` };
-  return { value: { manager: fixed, packages: words } };
+  tag.packages = words;
+  return { value: tag };
 }
 
-export function renderInstallPackagesTag(tag: PackagesTag, state: TagState): string {
+/**
+ * The indentation of the inline form's package lines: the template line's own indentation (up to
+ * the first non-blank) and one level more, a tab where that line is indented with tabs.
+ */
+export function packageIndent(text: string, offset: number): string {
+  const start = text.lastIndexOf("\n", offset - 1) + 1;
+  const own = /^[ \t]*/.exec(text.slice(start, offset))![0];
+  return own + (own.includes("\t") ? "\t" : "    ");
+}
+
+export function renderInstallPackagesTag(tag: PackagesTag, state: TagState, indent: string): string {
   const manager = tag.manager ?? state.packageManager;
   if (!manager)
     throw new Error(
       "{% install_packages %} needs a package manager: set package_manager on the values of one axis (e.g. os), or write {% install_packages manager=dnf ... %}",
     );
-  return installPackages(manager, tag.packages);
+  return tag.inline
+    ? installCommand(manager, tag.packages, { indent, virtual: tag.virtual })
+    : installPackages(manager, tag.packages);
 }

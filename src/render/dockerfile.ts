@@ -87,7 +87,10 @@ function argNames(decls: string): string[] {
   return names;
 }
 
-/** Collapses the blank lines liquid tags leave behind and ends the file with one newline. */
+/**
+ * Collapses the blank lines liquid tags leave behind and ends the file with one newline, exactly
+ * as docs/templates.md ("Output") lists it; `build.tidy: false` skips it.
+ */
 export function tidy(text: string): string {
   // Each pass only when it has something to do (includes() is a fast search; a regex scan of ~50 KB
   // per Dockerfile is not). Blanks at the very end, without a "\n" after them, are trimEnd's.

@@ -19,6 +19,7 @@ import {
   parseArgTag,
   parseInstallPackagesTag,
   renderArgTag,
+  packageIndent,
   renderInstallPackagesTag,
   SOURCE_TAG,
   sourceMarker,
@@ -40,10 +41,11 @@ import { includedTemplate, templateName, type TemplateFiles } from "./template-r
 const SOURCE_PREFIX = `{% ${SOURCE_TAG} %}`;
 const MAX_DEPTH = 64;
 
-/** What a failed render's message adds: the variant, and hints for names that are not variables. */
+/** What a failed render's message adds: the variant, and a hint for a name that is not a variable. */
 export interface ErrorContext {
   variantLabel: string;
-  hints: ReadonlyMap<string, string>;
+  /** The hint for an undefined variable (`vars.setuptool`, `cuda`), e.g. a closest name. */
+  hint?: (name: string) => string | undefined;
 }
 
 export class LiquidEngine implements LiquidNodes {
@@ -133,8 +135,9 @@ export class LiquidEngine implements LiquidNodes {
     // error at the marker itself, the output limit crossed by it, is at the file's first column).
     const col = line === 1 && rawCol !== undefined ? Math.max(1, rawCol - SOURCE_PREFIX.length) : rawCol;
     let message = limit ?? messageOf(inner);
-    const undefinedName = /undefined variable: ([A-Za-z_][\w]*)/.exec(message)?.[1];
-    if (undefinedName && context.hints.has(undefinedName)) message += `. ${context.hints.get(undefinedName)}`;
+    const undefinedName = /undefined variable: ([A-Za-z_][\w.-]*[\w-])/.exec(message)?.[1];
+    const hint = undefinedName === undefined ? undefined : context.hint?.(undefinedName);
+    if (hint) message += `. ${hint}`;
     const lookup = /Failed to lookup "([^"]*)"/.exec(message)?.[1];
     if (lookup !== undefined && (lookup.startsWith("/") || lookup.split("/").includes("..")))
       message = `Include "${lookup}" points outside ${this.dirLabel}/; includes resolve inside ${this.dirLabel}/ only`;
@@ -271,12 +274,13 @@ function registerBakeplanTags(liquid: Liquid, dirLabel: string, tagState: () => 
     "install_packages",
     class extends Tag {
       private readonly tag: PackagesTag;
+      private indent?: string;
       constructor(token: TagToken, remain: TopLevelToken[], liquid: Liquid) {
         super(token, remain, liquid);
         this.tag = argsOf(parseInstallPackagesTag(token.args));
       }
       render(_ctx: LiquidContext, emitter: Emitter): void {
-        emitter.write(renderInstallPackagesTag(this.tag, tagState()));
+        emitter.write(renderInstallPackagesTag(this.tag, tagState(), (this.indent ??= templateIndent(this.token))));
       }
     },
   );
@@ -309,4 +313,11 @@ function messageOf(e: LiquidError): string {
   const raw = original instanceof Error ? original.message : e.message;
   // liquidjs appends ", file:..., line:..., col:..." and a code frame; we print our own location.
   return (raw.split("\n")[0] ?? raw).replace(/, (file:[^,]*, )?line:\d+, col:\d+$/, "");
+}
+
+/** packageIndent over the template's own text: liquidjs's starts with the source marker, line 1 does not. */
+function templateIndent(token: TagToken): string {
+  const { input, begin } = token;
+  const skip = input.startsWith(SOURCE_PREFIX) ? SOURCE_PREFIX.length : 0;
+  return packageIndent(input.slice(skip), begin - skip);
 }

@@ -56,3 +56,26 @@ export function installPackages(pm: PackageManager, requested: readonly string[]
       return `RUN --mount=type=cache,target=/var/cache/apk,sharing=locked \\\n    apk add --cache-dir /var/cache/apk ${list}`;
   }
 }
+
+/**
+ * The install command alone, for inside a RUN the template writes (docker-library's build
+ * dependencies): the manager's flags, one package per line, no cache mount and no cleanup, which
+ * the template writes around it. The last package ends the line, so `; \` or `&& \` can follow.
+ */
+export function installCommand(
+  pm: PackageManager,
+  requested: readonly string[],
+  opts: { indent: string; virtual?: string },
+): string {
+  const pkgs = packagesFor(pm, requested);
+  // A no-op command keeps a `...; \` chain a valid shell line.
+  if (pkgs.length === 0) return `: install_packages: nothing to install with ${pm}`;
+  const command: Record<PackageManager, string> = {
+    apt: "apt-get install -y --no-install-recommends",
+    dnf: "dnf install -y --setopt=install_weak_deps=0 --nodocs",
+    microdnf: "microdnf install -y --setopt=install_weak_deps=0 --nodocs",
+    yum: "yum install -y --setopt=tsflags=nodocs",
+    apk: `apk add --no-cache${opts.virtual === undefined ? "" : ` --virtual ${opts.virtual}`}`,
+  };
+  return [command[pm], ...pkgs.map((p) => `${opts.indent}${p}`)].join(" \\\n");
+}

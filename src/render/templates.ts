@@ -15,8 +15,8 @@ export interface RenderInput {
   /** Resolved ARG values for `{% arg NAME %}`. */
   args: ReadonlyMap<string, string>;
   packageManager?: PackageManager;
-  /** Names that are not template variables, with the hint shown when a template uses one. */
-  hints: ReadonlyMap<string, string>;
+  /** The hint shown when a template reads an undefined variable (its dotted name), e.g. the closest known name. */
+  hint?: (name: string) => string | undefined;
   /** For error messages: `vllm-cuda12 (framework=vllm, cuda=12.9, ...)`. */
   variantLabel: string;
 }

@@ -20,16 +20,25 @@ export interface ResolvedValues {
   labels: Map<string, Resolved<string>>;
   platforms?: Resolved<string[]>;
   secrets: Map<string, Resolved<SecretSource>>;
+  /** Template values (`vars`) by name: only the ones some layer (or --set) gives this variant. */
+  vars: Map<string, Resolved<string>>;
   /** The Dockerfile stage built (bake `target`); none builds the last stage. */
   stage?: Resolved<string>;
   /** The builder affinity pattern (`{axis}` placeholders not yet filled), when a layer sets one. */
   affinity?: Resolved<string>;
 }
 
-/** A `--set NAME=VALUE` from the command line. */
+/** A `--set NAME=VALUE` from the command line: an ARG, or a template value as `vars.NAME`. */
 export interface Override {
   name: string;
   value: string;
+}
+
+const VAR_PREFIX = "vars.";
+
+/** The template value a `--set vars.NAME=VALUE` sets, or undefined for an ARG. */
+export function overriddenVar(o: Override): string | undefined {
+  return o.name.startsWith(VAR_PREFIX) ? o.name.slice(VAR_PREFIX.length) : undefined;
 }
 
 export const COMMAND_LINE = "command line";
@@ -48,7 +57,10 @@ export function resolveValues(
   const layered = new LayeredValues(project, variant);
   for (const layer of layers) layered.add(layer);
   // A --set decides the value: a conflict about it is no problem.
-  for (const o of overrides) layered.conflicts.delete(`ARG:${o.name}`);
+  for (const o of overrides) {
+    const v = overriddenVar(o);
+    layered.conflicts.delete(v === undefined ? `ARG:${o.name}` : `var:${v}`);
+  }
   const { values } = layered;
   const issues: Issue[] = [...layered.conflicts.values()];
   issues.push(...applyOverrides(values, overrides), ...secretLikeArgs(project, values));
@@ -58,7 +70,13 @@ export function resolveValues(
 
 /** The values of layers added lowest precedence first, and the same-rank conflicts among them. */
 class LayeredValues {
-  readonly values: ResolvedValues = { args: new Map(), images: new Set(), labels: new Map(), secrets: new Map() };
+  readonly values: ResolvedValues = {
+    args: new Map(),
+    images: new Set(),
+    labels: new Map(),
+    secrets: new Map(),
+    vars: new Map(),
+  };
   /** Same-rank conflicts by `kind:key`, dropped when a higher layer decides the value. */
   readonly conflicts = new Map<string, Issue>();
   private readonly rankOf = new Map<string, { rank: number; layer: Layer }>();
@@ -70,7 +88,7 @@ class LayeredValues {
 
   add(layer: Layer): void {
     const v = layer.values;
-    const { args, images, labels, secrets } = this.values;
+    const { args, images, labels, secrets, vars } = this.values;
     for (const [name, value] of Object.entries(v.args ?? {})) this.put(args, "ARG", name, value, layer, ["args", name]);
     for (const [name, value] of Object.entries(v.images ?? {})) {
       this.put(args, "ARG", name, value, layer, ["images", name]);
@@ -80,6 +98,7 @@ class LayeredValues {
       this.put(labels, "label", name, value, layer, ["labels", name]);
     for (const [id, secret] of Object.entries(v.secrets ?? {}))
       this.put(secrets, "secret", id, secret, layer, ["secrets", id]);
+    for (const [name, value] of Object.entries(v.vars ?? {})) this.put(vars, "var", name, value, layer, ["vars", name]);
     if (v.platforms) this.putPlatforms(v.platforms, layer);
     if (v.stage !== undefined) this.putStage(v.stage, layer);
     if (v.affinity !== undefined) this.putAffinity(v.affinity, layer);
@@ -173,6 +192,12 @@ function applyOverrides(values: ResolvedValues, overrides: readonly Override[]):
   const issues: Issue[] = [];
   for (const o of overrides) {
     const source: SourceLocation = { file: COMMAND_LINE, path: `--set ${o.name}` };
+    const v = overriddenVar(o);
+    if (v !== undefined) {
+      for (const m of checkValue(v, o.value, "template value")) issues.push({ message: m, location: source });
+      values.vars.set(v, { value: o.value, source, layer: "--set" });
+      continue;
+    }
     for (const m of checkValue(o.name, o.value, "ARG")) issues.push({ message: m, location: source });
     if (values.images.has(o.name))
       for (const m of checkImageReference(o.value)) issues.push({ message: m, location: source });

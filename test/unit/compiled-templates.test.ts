@@ -48,7 +48,7 @@ const INPUT: RenderInput = {
   scope: { s: "a", v: { x: "b" }, list: ["p", "q"] },
   args: new Map([["A", "1"]]),
   packageManager: "apt",
-  hints: new Map(),
+
   variantLabel: "t",
 };
 

@@ -122,11 +122,11 @@ function renderBoth(files: Record<string, string>, input: Partial<RenderInput>) 
     const engine = new TemplateEngine(templateFiles(files), "templates", { compile });
     try {
       // Twice: the second render goes through the parse cache (where the fast paths are installed).
-      engine.render("Dockerfile.liquid", { scope: {}, args: new Map(), hints: new Map(), variantLabel: "t", ...input });
+      engine.render("Dockerfile.liquid", { scope: {}, args: new Map(), variantLabel: "t", ...input });
       return engine.render("Dockerfile.liquid", {
         scope: {},
         args: new Map(),
-        hints: new Map(),
+
         variantLabel: "t",
         ...input,
       });
@@ -402,7 +402,7 @@ describe("compiled templates", () => {
             ]);
             const { compiled, liquidjs } = renderCompiledAndLiquidjs(
               files,
-              { scope, args, packageManager, hints: new Map(), variantLabel: "t" },
+              { scope, args, packageManager, variantLabel: "t" },
               counts,
             );
             expect(compiled).toEqual(liquidjs);

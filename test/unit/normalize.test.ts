@@ -18,6 +18,7 @@ describe("normalize: the settings later stages read", () => {
       syntax: undefined,
       network: undefined,
       allowSecretLike: new Set(),
+      tidy: true,
     });
     expect(project.cache).toBeUndefined();
     expect(project.groups).toEqual({ perAxis: [], define: [] });
@@ -50,6 +51,7 @@ describe("normalize: the settings later stages read", () => {
       syntax: "docker/dockerfile:1",
       network: "host",
       allowSecretLike: new Set(["TOKENIZER_REF"]),
+      tidy: true,
     });
   });
 

@@ -15,7 +15,7 @@ function renderError(files: Record<string, string>, options: TemplateEngineOptio
   expect(compiled).toBe(options.compile !== false);
   const started = performance.now();
   try {
-    engine.render("Dockerfile.liquid", { scope: SCOPE, args: new Map(), hints: new Map(), variantLabel: "t" });
+    engine.render("Dockerfile.liquid", { scope: SCOPE, args: new Map(), variantLabel: "t" });
   } catch (e) {
     // Stopped at the limit, not after rendering it all.
     expect(performance.now() - started).toBeLessThan(5_000);
@@ -127,7 +127,7 @@ describe("limits in context.yaml", () => {
     const engine = new TemplateEngine(templateFiles(includeDiamond(14, "RUN x")), "templates", {
       limits: { renderMs: 200, renderChars: 1e12 },
     });
-    const input = { scope: SCOPE, args: new Map(), hints: new Map(), variantLabel: "t" };
+    const input = { scope: SCOPE, args: new Map(), variantLabel: "t" };
     expect(() => {
       for (let i = 0; i < 100_000; i++) engine.render("Dockerfile.liquid", input);
     }).toThrow("Rendering took longer than limits.render_ms allows (200 ms for all renders of one run)");

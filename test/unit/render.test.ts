@@ -17,7 +17,7 @@ function render(files: Record<string, string>, input: Partial<RenderInput> = {})
   return engine.render("Dockerfile.liquid", {
     scope: { framework: "vllm" },
     args: new Map(),
-    hints: new Map(),
+
     variantLabel: LABEL,
     ...input,
   });
@@ -91,7 +91,7 @@ describe("TemplateEngine: strict liquid with positions", () => {
   it("adds the hint of a name that is not a template variable", () => {
     const err = renderError(
       { "Dockerfile.liquid": "{% if target == 'dev' %}x{% endif %}" },
-      { hints: new Map([["target", "HINT: target is the stage axis"]]) },
+      { hint: (name) => (name === "target" ? "HINT: target is the stage axis" : undefined) },
     );
     expect(err.message).toContain("undefined variable: target. HINT: target is the stage axis");
   });
@@ -108,9 +108,9 @@ describe("TemplateEngine: strict liquid with positions", () => {
 
   it("refuses a template that does not exist, listing the files", () => {
     const engine = new TemplateEngine(templateFiles({ "a.liquid": "" }), "templates");
-    expect(() =>
-      engine.render("Dockerfile.liquid", { scope: {}, args: new Map(), hints: new Map(), variantLabel: LABEL }),
-    ).toThrow("templates/Dockerfile.liquid: Template not found. Files: a.liquid");
+    expect(() => engine.render("Dockerfile.liquid", { scope: {}, args: new Map(), variantLabel: LABEL })).toThrow(
+      "templates/Dockerfile.liquid: Template not found. Files: a.liquid",
+    );
   });
 });
 

@@ -129,3 +129,23 @@ describe("templateScope", () => {
     expect(templateScope(r.project, v, r.valuesOf.get(v)!, { omit: "target" })).not.toHaveProperty("target");
   });
 });
+
+describe("renderVariants: tidying", () => {
+  const messy = "\n\nFROM a AS runtime  \n\n\n\nRUN x\t\n  RUN indented\nFROM runtime AS dev\n\n\n";
+  const body = (yaml: string) => {
+    const r = render(yaml, templateFiles({ "Dockerfile.liquid": messy }));
+    return r.renderingOf.get(variant(r, "vllm"))!.content.body;
+  };
+
+  it("trims line ends, collapses blank lines, drops final blank lines; nothing else", () => {
+    // The marker comes first, so the template's leading blank lines are a run after it.
+    expect(body(MINI_CONTEXT)).toBe(
+      "# --- templates/Dockerfile.liquid ---\n\nFROM a AS runtime\n\nRUN x\n  RUN indented\nFROM runtime AS dev\n",
+    );
+  });
+
+  it("is off with build.tidy: false: the body is what the templates render, markers included", () => {
+    const yaml = MINI_CONTEXT.replace("axes:\n", "build:\n  tidy: false\naxes:\n");
+    expect(body(yaml)).toBe(`# --- templates/Dockerfile.liquid ---\n${messy}`);
+  });
+});

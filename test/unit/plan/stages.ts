@@ -14,6 +14,7 @@ import { loadProject, MINI_CONTEXT, templateFiles } from "../../helpers.js";
 export interface Staged extends TargetInputs {
   project: Project;
   variants: Variant[];
+  templates: TemplateFiles;
 }
 
 export function runStages(
@@ -27,7 +28,7 @@ export function runStages(
   const renderingOf = renderVariants(project, templates, variants, valuesOf);
   const pathOf = layOutFiles(project.build.outDir, variants, renderingOf);
   const analysis = analyzeRenderings(renderingOf.values());
-  return { project, variants, valuesOf, renderingOf, pathOf, analysis, inputs: opts.inputs ?? {} };
+  return { project, variants, templates, valuesOf, renderingOf, pathOf, analysis, inputs: opts.inputs ?? {} };
 }
 
 export function variant(staged: { variants: readonly Variant[] }, name: string): Variant {
