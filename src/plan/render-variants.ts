@@ -1,8 +1,10 @@
 import type { Project } from "../config/normalize.js";
-import { UserError } from "../errors.js";
+import { ConfigError, UserError } from "../errors.js";
 import type { Variant } from "../matrix/expand.js";
 import { tidy } from "../render/dockerfile.js";
 import type { ArgDeclaration } from "../render/custom-tags.js";
+import { jinjaConstructs } from "../render/jinja.js";
+import { positionAt } from "../render/template-refs.js";
 import { findIncludeCycle, TemplateEngine, type TemplateFiles } from "../render/templates.js";
 import { mayReadRoot, templateReads, type TemplateReads } from "../render/variable-refs.js";
 import type { ResolvedValues } from "../resolve/resolve.js";
@@ -34,6 +36,14 @@ export function renderVariants(
     throw new UserError(`Include cycle: ${cycle.cycle.join(" -> ")}`, {
       location: { file: `${build.templates}/${cycle.cycle[cycle.cycle.length - 2]}`, line: cycle.line, col: cycle.col },
     });
+  const jinja = jinjaConstructs(templates, new Set([...project.axes.map((a) => a.name), "vars", "args", "project"]));
+  if (jinja.length > 0)
+    throw new ConfigError(
+      jinja.map((j) => ({
+        message: j.message,
+        location: { file: `${build.templates}/${j.template}`, ...positionAt(templates.get(j.template)!, j.offset) },
+      })),
+    );
   const engine = new TemplateEngine(templates, build.templates, { limits: project.renderLimits });
   const omit = stageAxis !== undefined && !mayReadRoot(reads, stageAxis) ? stageAxis : undefined;
   const contents = new ContentStore();
