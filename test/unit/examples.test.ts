@@ -159,4 +159,23 @@ describe("examples/python: docker-library's official python image", () => {
     const all = Object.values(plan.target).flatMap((t) => t.tags);
     expect(new Set(all).size).toBe(all.length);
   });
+
+  it("tags follow the resolved template values: --set vars.full moves the version's tags", async () => {
+    const plan = await planned("python", ["--only", "version=3.14", "--set", "vars.full=3.14.3"]);
+    expect(plan.target["3_14-trixie"]!.tags.slice(0, 3)).toEqual(
+      ["3.14.3-trixie", "3.14-trixie", "3.14.3"].map((t) => `docker.io/library/python:${t}`),
+    );
+  });
+
+  it("optional values and one install block for apt and apk", () => {
+    const dockerfile = (name: string) => readFileSync(join(REPO, "examples/python/bake", `${name}.Dockerfile`), "utf8");
+    expect(dockerfile("3_12-trixie")).toContain("ENV GPG_KEY=7169605F62C751356D054A26A821E680E5FA6305\n");
+    expect(dockerfile("3_14-trixie")).not.toContain("GPG_KEY");
+    expect(dockerfile("3_14-trixie")).not.toContain(".build-deps");
+    expect(dockerfile("3_14-alpine3_23")).toContain("\tapk add --no-cache --virtual .build-deps \\\n\t\tdpkg-dev \\\n");
+    expect(dockerfile("3_14-alpine3_23")).toContain("\tapk del --no-network .build-deps; \\\n");
+    expect(dockerfile("3_14-slim-trixie")).toContain(
+      "\tapt-get install -y --no-install-recommends \\\n\t\tdpkg-dev \\\n",
+    );
+  });
 });

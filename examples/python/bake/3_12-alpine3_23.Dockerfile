@@ -8,38 +8,59 @@ FROM ${BASE_IMAGE}
 # ensure local python is preferred over distribution python
 ENV PATH=/usr/local/bin:$PATH
 ENV LANG=C.UTF-8
+
+# runtime dependencies
+RUN set -eux; \
+	apk add --no-cache \
+		ca-certificates \
+		tzdata
+
+ENV GPG_KEY=7169605F62C751356D054A26A821E680E5FA6305
 ENV PYTHON_VERSION=3.12.13
 
 RUN set -eux; \
+	\
 	apk add --no-cache --virtual .build-deps \
-		bzip2-dev \
-		dpkg-dev dpkg \
+		dpkg-dev \
 		gcc \
+		gnupg \
+		make \
+		bluez-dev \
+		bzip2-dev \
+		findutils \
 		gdbm-dev \
 		libc-dev \
 		libffi-dev \
 		linux-headers \
-		make \
 		ncurses-dev \
 		openssl-dev \
 		readline-dev \
 		sqlite-dev \
-		tar \
-		xz \
-		zlib-dev \
-	; \
+		tk-dev \
+		util-linux-dev \
+		xz-dev \
+		zlib-dev; \
 	\
 	wget -O python.tar.xz "https://www.python.org/ftp/python/${PYTHON_VERSION%%[a-z]*}/Python-$PYTHON_VERSION.tar.xz"; \
+	wget -O python.tar.xz.asc "https://www.python.org/ftp/python/${PYTHON_VERSION%%[a-z]*}/Python-$PYTHON_VERSION.tar.xz.asc"; \
+	GNUPGHOME="$(mktemp -d)"; export GNUPGHOME; \
+	gpg --batch --keyserver hkps://keys.openpgp.org --recv-keys "$GPG_KEY"; \
+	gpg --batch --verify python.tar.xz.asc python.tar.xz; \
+	gpgconf --kill all; \
+	rm -rf "$GNUPGHOME" python.tar.xz.asc; \
 	mkdir -p /usr/src/python; \
 	tar --extract --directory /usr/src/python --strip-components=1 --file python.tar.xz; \
 	rm python.tar.xz; \
+	\
 	cd /usr/src/python; \
-	./configure --enable-optimizations --enable-shared --with-lto --with-ensurepip; \
+	./configure --enable-loadable-sqlite-extensions --enable-optimizations --enable-option-checking=fatal --enable-shared --with-lto --with-ensurepip; \
 	make -j "$(nproc)"; \
 	make install; \
+	\
 	cd /; \
 	rm -rf /usr/src/python; \
 	apk del --no-network .build-deps; \
+	\
 	python3 --version
 
 # make some useful symlinks that are expected to exist ("/usr/local/bin/python" and friends)

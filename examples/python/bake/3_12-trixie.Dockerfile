@@ -8,23 +8,40 @@ FROM ${BASE_IMAGE}
 # ensure local python is preferred over distribution python
 ENV PATH=/usr/local/bin:$PATH
 ENV LANG=C.UTF-8
+
+# runtime dependencies
+RUN set -eux; \
+	apt-get update; \
+	apt-get install -y --no-install-recommends \
+		libbluetooth-dev \
+		tk-dev \
+		uuid-dev; \
+	rm -rf /var/lib/apt/lists/*
+
+ENV GPG_KEY=7169605F62C751356D054A26A821E680E5FA6305
 ENV PYTHON_VERSION=3.12.13
 
 RUN set -eux; \
-	apt-get update; \
-	apt-get install -y --no-install-recommends libbluetooth-dev tk-dev uuid-dev; \
-	rm -rf /var/lib/apt/lists/*; \
 	\
 	wget -O python.tar.xz "https://www.python.org/ftp/python/${PYTHON_VERSION%%[a-z]*}/Python-$PYTHON_VERSION.tar.xz"; \
+	wget -O python.tar.xz.asc "https://www.python.org/ftp/python/${PYTHON_VERSION%%[a-z]*}/Python-$PYTHON_VERSION.tar.xz.asc"; \
+	GNUPGHOME="$(mktemp -d)"; export GNUPGHOME; \
+	gpg --batch --keyserver hkps://keys.openpgp.org --recv-keys "$GPG_KEY"; \
+	gpg --batch --verify python.tar.xz.asc python.tar.xz; \
+	gpgconf --kill all; \
+	rm -rf "$GNUPGHOME" python.tar.xz.asc; \
 	mkdir -p /usr/src/python; \
 	tar --extract --directory /usr/src/python --strip-components=1 --file python.tar.xz; \
 	rm python.tar.xz; \
+	\
 	cd /usr/src/python; \
-	./configure --enable-optimizations --enable-shared --with-lto --with-ensurepip; \
+	./configure --enable-loadable-sqlite-extensions --enable-optimizations --enable-option-checking=fatal --enable-shared --with-lto --with-ensurepip; \
 	make -j "$(nproc)"; \
 	make install; \
+	\
 	cd /; \
 	rm -rf /usr/src/python; \
+	\
 	python3 --version
 
 # make some useful symlinks that are expected to exist ("/usr/local/bin/python" and friends)
