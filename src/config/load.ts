@@ -24,20 +24,86 @@ export function loadContext(file: string, text: string): LoadResult {
       },
     ]);
 
-  const parsed = ContextSchema.safeParse(value);
+  const reserved = findKey(value, PROTO_STAND_IN);
+  if (reserved)
+    throw new ConfigError([
+      ...issues,
+      {
+        message: `The key "${PROTO_STAND_IN}" is reserved: bakeplan reads __proto__ keys under that name. Rename it`,
+        location: source.locate(reserved, { key: true }),
+      },
+    ]);
+  const parsed = ContextSchema.safeParse(hideProtoKeys(value));
   if (!parsed.success)
-    throw new ConfigError([...issues, ...parsed.error.issues.flatMap((i) => describeZodIssue(i, source, value))]);
+    throw new ConfigError([
+      ...issues,
+      ...parsed.error.issues.flatMap((i) =>
+        describeZodIssue(
+          {
+            ...i,
+            path: i.path.map(restoreKey),
+            ...(i.code === "unrecognized_keys" ? { keys: i.keys.map(restoreKey) } : {}),
+          },
+          source,
+          value,
+        ),
+      ),
+    ]);
 
-  const project = normalize(parsed.data, source);
+  const project = normalize(withoutPrototypes(parsed.data) as typeof parsed.data, source);
   const { errors, warnings } = checkRules(project);
   if (issues.length > 0 || errors.length > 0) throw new ConfigError([...issues, ...errors]);
   return { project, warnings };
 }
 
+// Names from context.yaml are keys of the objects zod returns, so a name like `constructor`
+// must never meet Object.prototype: every object after zod has a null prototype. zod drops a
+// `__proto__` key (assigning it to {} would set the prototype), so it goes through zod under a
+// stand-in name and comes back as an own property.
+const PROTO_KEY = "__proto__";
+const PROTO_STAND_IN = "__bakeplan_proto__";
+
+function restoreKey<T>(seg: T): T | string {
+  return seg === PROTO_STAND_IN ? PROTO_KEY : seg;
+}
+
+/** The key path of the first mapping key `key`, if any. */
+function findKey(value: unknown, key: string, path: (string | number)[] = []): (string | number)[] | undefined {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findKey(value[i], key, [...path, i]);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === "object")
+    for (const [k, v] of Object.entries(value)) {
+      if (k === key) return [...path, k];
+      const found = findKey(v, key, [...path, k]);
+      if (found) return found;
+    }
+  return undefined;
+}
+
+function hideProtoKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(hideProtoKeys);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k === PROTO_KEY ? PROTO_STAND_IN : k] = hideProtoKeys(v);
+  return out;
+}
+
+/** A deep copy in which every object has a null prototype, and the stand-in is `__proto__` again. */
+function withoutPrototypes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutPrototypes);
+  if (value === null || typeof value !== "object" || value instanceof Set || value instanceof Map) return value;
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(value)) out[restoreKey(k)] = withoutPrototypes(v);
+  return out;
+}
+
 function valueAt(root: unknown, path: KeyPath): unknown {
   let v = root;
   for (const seg of path) {
-    if (v === null || typeof v !== "object") return undefined;
+    if (v === null || typeof v !== "object" || !Object.hasOwn(v, seg)) return undefined;
     v = (v as Record<string | number, unknown>)[seg];
   }
   return v;
@@ -133,7 +199,8 @@ function knownKeys(path: KeyPath): string[] {
       valueType?: z.core.$ZodType;
       options?: z.core.$ZodType[];
     };
-    if (def.type === "object" && def.shape && typeof seg === "string" && def.shape[seg]) schema = def.shape[seg];
+    if (def.type === "object" && def.shape && typeof seg === "string" && Object.hasOwn(def.shape, seg))
+      schema = def.shape[seg]!;
     else if (def.type === "array" && def.element) schema = def.element;
     else if (def.type === "record" && def.valueType) schema = def.valueType;
     else if (def.type === "union" && def.options) {
@@ -141,9 +208,10 @@ function knownKeys(path: KeyPath): string[] {
       const rec = options.find((o) => (o._zod.def as { type: string }).type === "record");
       const obj = options.find((o) => (o._zod.def as { type: string }).type === "object");
       if (rec) schema = (rec._zod.def as unknown as { valueType: z.core.$ZodType }).valueType;
-      else if (obj && typeof seg === "string")
-        schema = (obj._zod.def as unknown as { shape: Record<string, z.core.$ZodType> }).shape[seg] ?? obj;
-      else return [];
+      else if (obj && typeof seg === "string") {
+        const shape = (obj._zod.def as unknown as { shape: Record<string, z.core.$ZodType> }).shape;
+        schema = Object.hasOwn(shape, seg) ? shape[seg]! : obj;
+      } else return [];
     } else return [];
   }
   return objectKeys(unwrap(schema));

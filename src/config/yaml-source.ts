@@ -1,14 +1,19 @@
 import {
+  Composer,
+  Document,
   isAlias,
+  isCollection,
   isMap,
   isPair,
   isScalar,
   isSeq,
   LineCounter,
-  parseDocument,
+  Parser,
   visit,
-  type Document,
+  type CST,
   type Node,
+  type Pair,
+  type YAMLMap,
 } from "yaml";
 import type { Issue, SourceLocation } from "../errors.js";
 
@@ -26,9 +31,84 @@ export function formatPath(path: KeyPath): string {
 }
 
 const MAX_ALIAS_COUNT = 100;
+/** context.yaml needs about 6 levels; the composer and every later walk recurse once per level. */
+export const MAX_NESTING = 64;
+
+// Tags of the YAML 1.2 core schema: what a plain value resolves to anyway. Any other tag
+// (!!binary, !!set, !!timestamp, !custom) would turn a scalar into something that is not text.
+const CORE_TAGS = new Set(["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`));
+
+/** A flow collection or quoted scalar that the text opens and never closes. */
+interface Unclosed {
+  offset: number;
+  opener: "[" | "{" | '"' | "'";
+}
+
+/** What the concrete syntax tree says before anything is composed: how deep it nests, and what is left open. */
+function scanTokens(tokens: readonly CST.Token[]): { tooDeep?: number; unclosed: Unclosed[]; documents: number[] } {
+  const unclosed: Unclosed[] = [];
+  const documents: number[] = [];
+  // An explicit stack: the syntax tree of a hostile file may nest 100,000 levels.
+  const stack: [CST.Token | undefined, number][] = tokens.map((t) => [t, 0]);
+  while (stack.length > 0) {
+    const [token, depth] = stack.pop()!;
+    if (!token) continue;
+    switch (token.type) {
+      case "document":
+        documents.push(token.offset);
+        stack.push([token.value, 0]);
+        break;
+      case "block-map":
+      case "block-seq":
+      case "flow-collection": {
+        if (depth + 1 > MAX_NESTING) return { tooDeep: token.offset, unclosed, documents };
+        if (token.type === "flow-collection") {
+          const close = token.start.source === "[" ? "]" : "}";
+          if (!token.end.some((t) => t.source === close))
+            unclosed.push({ offset: token.start.offset, opener: token.start.source as "[" | "{" });
+        }
+        for (const item of token.items) {
+          const entry = item as { key?: CST.Token | null; value?: CST.Token };
+          if (entry.key) stack.push([entry.key, depth + 1]);
+          stack.push([entry.value, depth + 1]);
+        }
+        break;
+      }
+      case "double-quoted-scalar":
+        if (!/^"(?:[^"\\]|\\[\s\S])*"$/.test(token.source)) unclosed.push({ offset: token.offset, opener: '"' });
+        break;
+      case "single-quoted-scalar":
+        if (!/^'(?:[^']|'')*'$/.test(token.source)) unclosed.push({ offset: token.offset, opener: "'" });
+        break;
+      default:
+        break;
+    }
+  }
+  return { unclosed, documents };
+}
+
+function unclosedMessage(u: Unclosed): string {
+  switch (u.opener) {
+    case "[":
+      return "YAML: This [ opens a list that is never closed: end it with ] (a list written over several lines needs each line indented past its key)";
+    case "{":
+      return "YAML: This { opens a mapping that is never closed: end it with }";
+    case '"':
+      return 'YAML: This " opens a string that is never closed: end it with " on the same line (write \\" for a quote inside it)';
+    case "'":
+      return "YAML: This ' opens a string that is never closed: end it with ' on the same line (write '' for a quote inside it)";
+  }
+}
+
+function tagName(tag: string): string {
+  return tag.startsWith("tag:yaml.org,2002:") ? `!!${tag.slice("tag:yaml.org,2002:".length)}` : tag;
+}
 
 /** A parsed YAML file that can answer "where is this key path?" for error messages and provenance. */
 export class YamlSource {
+  /** Each mapping's pairs by key, built on first lookup: `locate` is called once per value of a file with 100,000 of them. */
+  private readonly keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+
   private constructor(
     readonly file: string,
     private readonly doc: Document.Parsed,
@@ -37,31 +117,48 @@ export class YamlSource {
 
   /**
    * Parses YAML 1.2 (core schema); returns the problems instead of throwing. `value` is undefined
-   * when the document is unusable (a syntax error, an alias bomb); with problems the document
-   * survives (a duplicate key, a non-string key, a warning) it is there, so the caller can still
-   * validate the rest and report every problem at once.
+   * when the document is unusable (a syntax error, a second document, an unclosed bracket or
+   * quote, nesting too deep, a tag outside the core schema, an alias bomb); with problems the
+   * document survives (a duplicate key, a non-string key, a warning) it is there, so the caller can
+   * still validate the rest and report every problem at once. A leading byte-order mark is dropped.
    */
-  static parse(file: string, text: string): { source: YamlSource; value: unknown; issues: Issue[] } {
+  static parse(file: string, input: string): { source: YamlSource; value: unknown; issues: Issue[] } {
+    const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, version: "1.2" });
+    const tokens = [...new Parser(lines.addNewLine).parse(text)];
+    const scan = scanTokens(tokens);
+    const options = { version: "1.2", uniqueKeys: false, maxAliasCount: MAX_ALIAS_COUNT } as const;
+    if (scan.tooDeep !== undefined) {
+      // Composing would recurse once per level: stop before it does.
+      const source = new YamlSource(file, new Document(null, options) as Document.Parsed, lines);
+      const message = `YAML: This collection is nested more than ${MAX_NESTING} levels deep; context.yaml needs a few levels (see docs/context-yaml.md), so bakeplan does not read further. Flatten it`;
+      return { source, value: undefined, issues: [{ message, location: source.at(scan.tooDeep) }] };
+    }
+    const docs = [...new Composer(options).compose(tokens, true, text.length)];
+    const doc = (docs[0] ?? new Document(null, options)) as Document.Parsed;
     const source = new YamlSource(file, doc, lines);
-    const issues: Issue[] = doc.errors.map((e) => {
-      if (e.code === "DUPLICATE_KEY") {
-        const key = /^["']?([^:"'\n]*)/.exec(text.slice(e.pos[0]))?.[1]?.trim() ?? "";
-        const parent = source.mapPathAt(e.pos[0]);
-        return {
-          message: `YAML: Duplicate key "${key}": keys of a mapping must be unique; remove or merge one of them`,
-          location: source.at(e.pos[0], parent ? [...parent, key] : undefined),
-        };
-      }
-      return { message: `YAML: ${firstLine(e.message)}`, location: source.at(e.pos[0]) };
-    });
-    issues.push(
-      ...doc.warnings.map((w) => ({ message: `YAML: ${firstLine(w.message)}`, location: source.at(w.pos[0]) })),
-    );
-    // A duplicate key leaves a well-formed document (toJS keeps the last value); anything else may not.
-    if (doc.errors.some((e) => e.code !== "DUPLICATE_KEY")) return { source, value: undefined, issues };
-    issues.push(...source.nonStringKeys());
+    const issues: Issue[] = [];
+    if (scan.documents.length > 1)
+      issues.push({
+        message:
+          "YAML: A second YAML document starts here (after a --- or ... line); context.yaml is one document: remove the line and merge what follows into the first, or move it to another file",
+        location: source.at(scan.documents.sort((a, b) => a - b)[1]!),
+      });
+    // A syntax error after an unclosed [, { or quote is reported where that was opened.
+    const firstUnclosed = scan.unclosed.length > 0 ? Math.min(...scan.unclosed.map((u) => u.offset)) : Infinity;
+    for (const u of scan.unclosed.sort((a, b) => a.offset - b.offset))
+      if (doc.errors.length > 0) issues.push({ message: unclosedMessage(u), location: source.at(u.offset) });
+    for (const e of doc.errors)
+      if (e.pos[0] < firstUnclosed)
+        issues.push({ message: `YAML: ${firstLine(e.message)}`, location: source.at(e.pos[0]) });
+    if (issues.length > 0) return { source, value: undefined, issues };
+    for (const w of doc.warnings)
+      if (w.code !== "TAG_RESOLVE_FAILED")
+        issues.push({ message: `YAML: ${firstLine(w.message)}`, location: source.at(w.pos[0]) });
+    const nodes = source.nodeIssues();
+    issues.push(...nodes.issues);
+    // A tag turns a value into something other than text: the schema's messages about it would be yaml's types.
+    if (nodes.fatal) return { source, value: undefined, issues };
     let value: unknown = undefined;
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -92,7 +189,7 @@ export class YamlSource {
       if (isAlias(node)) node = node.resolve(this.doc);
       keyNode = undefined;
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+        const pair = this.pairOf(node, String(seg));
         if (!pair) break;
         keyNode = pair.key;
         node = pair.value;
@@ -110,20 +207,26 @@ export class YamlSource {
     return this.at(offset, path);
   }
 
-  /** Key path of the innermost mapping whose range holds `offset` (for errors the parser reports by offset). */
-  mapPathAt(offset: number): (string | number)[] | undefined {
-    let found: (string | number)[] | undefined;
-    const visit = (node: unknown, path: (string | number)[]) => {
-      const range = (node as { range?: [number, number, number] } | undefined)?.range;
-      if (!range || offset < range[0] || offset >= range[1]) return;
-      if (isMap(node)) {
-        // A block mapping's keys share its first key's column.
-        if (node.flow || this.lines.linePos(range[0]).col === this.lines.linePos(offset).col) found = path;
-        for (const pair of node.items) visit(pair.value, [...path, isScalar(pair.key) ? String(pair.key.value) : "?"]);
-      } else if (isSeq(node)) node.items.forEach((item, i) => visit(item, [...path, i]));
+  /**
+   * Every string of the file, in file order: each mapping key and each string value, with its key
+   * path (an alias is not followed: its anchor is visited where it is written).
+   */
+  strings(): { text: string; path: KeyPath; key: boolean }[] {
+    const out: { text: string; path: KeyPath; key: boolean }[] = [];
+    const walk = (node: unknown, path: (string | number)[]) => {
+      if (isScalar(node)) {
+        if (typeof node.value === "string") out.push({ text: node.value, path, key: false });
+      } else if (isMap(node)) {
+        for (const pair of node.items) {
+          const name = isScalar(pair.key) ? String(pair.key.value) : "?";
+          if (isScalar(pair.key) && typeof pair.key.value === "string")
+            out.push({ text: pair.key.value, path: [...path, name], key: true });
+          walk(pair.value, [...path, name]);
+        }
+      } else if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...path, i]));
     };
-    visit(this.doc.contents, []);
-    return found;
+    walk(this.doc.contents, []);
+    return out;
   }
 
   /** The text as written for the scalar at `path`, e.g. "3.10" for a value YAML reads as 3.1. */
@@ -132,28 +235,67 @@ export class YamlSource {
     return isScalar(node) ? (node.source ?? String(node.value)) : undefined;
   }
 
-  /** `13.0:` as a map key becomes the string "13" in JavaScript; refuse any non-string key. */
-  private nonStringKeys(): Issue[] {
+  private pairOf(map: YAMLMap, key: string): Pair | undefined {
+    let index = this.keyIndex.get(map);
+    if (!index) {
+      index = new Map();
+      for (const p of map.items)
+        if (isPair(p) && isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p);
+      this.keyIndex.set(map, index);
+    }
+    return index.get(key);
+  }
+
+  /**
+   * One walk of the composed tree: a key twice in one mapping (YAML would keep the last; found
+   * with a Set per mapping, not yaml's pairwise uniqueKeys, which is quadratic), a key that is not
+   * a string (`13.0:` becomes the string "13" in JavaScript), and a tag that is not the core schema's.
+   */
+  private nodeIssues(): { issues: Issue[]; fatal: boolean } {
     const issues: Issue[] = [];
-    const visit = (node: unknown, path: (string | number)[]) => {
+    let fatal = false;
+    const walk = (node: unknown, path: (string | number)[]) => {
+      if (isAlias(node) || !node) return;
+      const tag = (node as { tag?: string }).tag;
+      const range = (node as Node).range;
+      if (tag !== undefined && !CORE_TAGS.has(tag) && range) {
+        fatal = true;
+        issues.push({
+          message: `YAML: The tag ${tagName(tag)} makes this value ${isCollection(node) ? "something other than a list or mapping" : "something other than text"}; context.yaml holds plain strings, numbers, lists and mappings. Remove the tag and write the value as a quoted string`,
+          location: this.at(range[0], path),
+        });
+      }
       if (isMap(node)) {
+        const seen = new Set<string>();
         for (const pair of node.items) {
           const key = pair.key;
-          if (isScalar(key) && typeof key.value !== "string" && key.range) {
-            const text = key.source ?? String(key.value);
+          const name = isScalar(key) ? String(key.value) : "?";
+          if (isScalar(key) && key.range) {
+            if (typeof key.value !== "string") {
+              const text = key.source ?? String(key.value);
+              issues.push({
+                message: `Invalid key: YAML reads ${text} as the ${kindOf(key.value)} ${String(key.value)}. Quote it: "${text}"`,
+                location: this.at(key.range[0], [...path, name]),
+              });
+            } else if (seen.has(name))
+              issues.push({
+                message: `YAML: Duplicate key "${name}": keys of a mapping must be unique; remove or merge one of them`,
+                location: this.at(key.range[0], [...path, name]),
+              });
+            seen.add(name);
+          } else if (key !== null && !isScalar(key) && (key as Node | undefined)?.range) {
+            fatal = true;
             issues.push({
-              message: `Invalid key: YAML reads ${text} as the ${kindOf(key.value)} ${String(key.value)}. Quote it: "${text}"`,
-              location: this.at(key.range[0], [...path, String(key.value)]),
+              message: "YAML: A list or mapping used as a key; keys are strings. Write the key as a quoted string",
+              location: this.at((key as Node).range![0], path),
             });
           }
-          visit(pair.value, [...path, isScalar(key) ? String(key.value) : "?"]);
+          walk(pair.value, [...path, name]);
         }
-      } else if (isSeq(node)) {
-        node.items.forEach((item, i) => visit(item, [...path, i]));
-      }
+      } else if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...path, i]));
     };
-    visit(this.doc.contents, []);
-    return issues;
+    walk(this.doc.contents, []);
+    return { issues, fatal };
   }
 }
 

@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
 import { dirname, relative, resolve, sep } from "node:path";
 import { loadContext, type LoadResult } from "../config/load.js";
 import { UserError } from "../errors.js";
 import { positionAt, templateName, templateReferences } from "../render/template-refs.js";
 import type { TemplateFiles } from "../render/templates.js";
+import { InputBudget, readInputText } from "./read-input.js";
 import { walkTemplateDir } from "./template-dir.js";
 
 export interface ProjectFiles extends LoadResult {
@@ -19,29 +19,21 @@ export function displayPath(abs: string, cwd = process.cwd()): string {
   return rel && !rel.startsWith("..") ? rel.split(sep).join("/") : abs;
 }
 
-export function readText(abs: string, what: string): string {
-  try {
-    return readFileSync(abs, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new UserError(`${displayPath(abs)}: ${what} not found`);
-    if (code === "EISDIR") throw new UserError(`${displayPath(abs)}: ${what} is a directory`);
-    throw new UserError(`${displayPath(abs)}: cannot read ${what} (${code ?? String(e)})`);
-  }
-}
-
-/** Reads context.yaml and every template (once each), the only file reads of a plan. */
-export function readProject(configPath: string): ProjectFiles {
+/**
+ * Reads context.yaml and every template (once each), the only file reads of a plan: regular files
+ * only, UTF-8 only, all of them within one byte budget (BAKEPLAN_MAX_INPUT_BYTES).
+ */
+export function readProject(configPath: string, budget = InputBudget.fromEnvironment()): ProjectFiles {
   const abs = resolve(configPath);
   const configLabel = displayPath(abs);
-  const loaded = loadContext(configLabel, readText(abs, "config file"));
+  const loaded = loadContext(configLabel, readInputText(abs, configLabel, "config file", budget));
   const dir = dirname(abs);
   const { templates } = loaded.project.build;
-  return { ...loaded, dir, configLabel, templates: readTemplates(resolve(dir, templates), templates) };
+  return { ...loaded, dir, configLabel, templates: readTemplates(resolve(dir, templates), templates, budget) };
 }
 
 /** Every *.liquid file under the template directory; a link that leads outside it is an error. */
-export function readTemplates(dir: string, label: string): TemplateFiles {
+export function readTemplates(dir: string, label: string, budget = InputBudget.fromEnvironment()): TemplateFiles {
   const entries = walkTemplateDir(dir);
   if (!entries) throw new UserError("Template directory not found", { location: { file: label } });
   const files = new Map<string, string>();
@@ -52,8 +44,8 @@ export function readTemplates(dir: string, label: string): TemplateFiles {
     if (entry.kind === "broken")
       throw new UserError(`Broken link (to ${entry.target})`, { location: { file: `${label}/${entry.rel}` } });
     if (entry.kind === "outside") outside ??= entry;
-    else if (entry.kind === "file" && entry.rel.endsWith(".liquid"))
-      files.set(entry.rel, readFileSync(entry.real, "utf8"));
+    else if ((entry.kind === "file" || entry.kind === "special") && entry.rel.endsWith(".liquid"))
+      files.set(entry.rel, readInputText(entry.real, `${label}/${entry.rel}`, "template", budget));
   }
   if (outside) throw outsideLinkError(outside, files, label);
   return files;

@@ -1,13 +1,15 @@
 // The walk of the template directory, shared by the reader (project-files.ts) and the up-to-date
 // check (plan-state.ts). Only node: built-ins are imported, so the up-to-date path stays cheap.
 
-import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 
 /** One entry under the template directory; `rel` is its path from the directory, with `/`. */
 export type TemplateDirEntry =
   | { kind: "directory"; rel: string; real: string }
   | { kind: "file"; rel: string; real: string }
+  /** A named pipe, device or socket: never opened (reading a pipe would wait forever). */
+  | { kind: "special"; rel: string; real: string }
   /** A link that leads out of the template directory (`real`: where to, existing or not). */
   | { kind: "outside"; rel: string; real: string }
   /** A link inside the template directory that leads nowhere. */
@@ -50,7 +52,7 @@ function entryOf(full: string, rel: string, real: string, root: string): Templat
   } catch (e) {
     return { kind: "unreadable", rel, code: errorCode(e) };
   }
-  if (!st.isSymbolicLink()) return { kind: st.isDirectory() ? "directory" : "file", rel, real };
+  if (!st.isSymbolicLink()) return { kind: kindOf(st), rel, real };
   let target: string;
   try {
     target = realpathSync(full);
@@ -63,7 +65,11 @@ function entryOf(full: string, rel: string, real: string, root: string): Templat
     return inside(target) ? { kind: "broken", rel, target } : { kind: "outside", rel, real: target };
   }
   if (!inside(target)) return { kind: "outside", rel, real: target };
-  return { kind: statSync(target).isDirectory() ? "directory" : "file", rel, real: target };
+  return { kind: kindOf(statSync(target)), rel, real: target };
+}
+
+function kindOf(st: Stats): "directory" | "file" | "special" {
+  return st.isDirectory() ? "directory" : st.isFile() ? "file" : "special";
 }
 
 function errorCode(e: unknown): string {

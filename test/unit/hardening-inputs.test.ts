@@ -60,10 +60,10 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 // prettier-ignore
 const yamlRows: Row[] = [
   {
-    name: "YAML syntax error",
+    name: "YAML syntax error: an unclosed [ is reported where it opens, not where the parser gave up",
     files: { "context.yaml": edit("  tags: [\"{branch}-{name}\"]", "  tags: [\"{branch}-{name}\"\n  oops: 1") },
-    at: (f) => [loc(yaml(f), "oops")],
-    message: "YAML: ",
+    at: (f) => [loc(yaml(f), "[\"{branch}")],
+    message: "YAML: This [ opens a list that is never closed: end it with ]",
   },
   {
     name: "YAML duplicate key",

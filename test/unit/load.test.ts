@@ -75,9 +75,10 @@ describe("loadContext: shape errors carry file:line:col and the key path", () =>
       expected: 'context.yaml:1:1: Missing required key "publish"',
     },
     {
+      // Reported at the [ that is never closed, not where the parser gave up (the next line).
       name: "YAML syntax error",
       yaml: () => edit('  tags: ["{name}"]', '  tags: ["{name}"'),
-      expected: "context.yaml:31:1: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]",
+      expected: "context.yaml:30:9: YAML: This [ opens a list that is never closed: end it with ]",
     },
     {
       name: "tab indentation",
