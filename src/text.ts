@@ -53,8 +53,17 @@ export function sortedKeys<T>(record: Record<string, T>): string[] {
   return Object.keys(record).sort(compareStrings);
 }
 
+/**
+ * An empty object for keys that come from the user (names of args, labels, groups, targets):
+ * without a prototype, so `constructor` or `__proto__` is a key like any other, never a member of
+ * Object.prototype (`"constructor" in {}` is true; `o["__proto__"] = v` on {} replaces the prototype).
+ */
+export function record<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 export function sortRecord<T>(record: Record<string, T>): Record<string, T> {
-  const out: Record<string, T> = {};
+  const out: Record<string, T> = Object.create(null) as Record<string, T>;
   for (const k of sortedKeys(record)) out[k] = record[k]!;
   return out;
 }

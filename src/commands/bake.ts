@@ -41,7 +41,7 @@ import { bakeOverride, isEmptyOverride, withTargetAttributes, type BakeOverride 
 import type { Assignment } from "../plan/builders.js";
 import type { Plan } from "../plan/plan.js";
 import { assignPool, poolMembers, type BuilderPlan } from "../plan/pool.js";
-import { shellQuote } from "../text.js";
+import { record, shellQuote } from "../text.js";
 
 export interface BakeOptions extends PlanCommandOptions {
   targets: string[];
@@ -384,7 +384,7 @@ export function cacheWarmAttributes(
     throw new UsageError(
       `--cache-warm without --branch writes the cache of cache.write_on's first entry, but "${branch}" is a pattern, not a branch; pass --branch`,
     );
-  const attrs: Record<string, Partial<BakeTarget>> = {};
+  const attrs = record<Partial<BakeTarget>>();
   for (const name of targets) {
     const t = plannedTarget(plan, name);
     const refs = cacheRefs(project, t.variant, t.values, { ...inputs, branch }, { forceWrite: true });

@@ -158,7 +158,7 @@ export function mapFindings(
   const errors: string[] = [];
   for (const name of targets) {
     const t = plannedTarget(plan, name);
-    const result = checked.target?.[name]?.check;
+    const result = checked.target && Object.hasOwn(checked.target, name) ? checked.target[name]?.check : undefined;
     const content = plan.files.find((f) => f.path === t.dockerfile)?.content ?? "";
     const whereIs = (line: number) => {
       const src = line > 0 ? templateLineOf(content, line, templates, templatesLabel) : undefined;

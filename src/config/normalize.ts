@@ -165,7 +165,7 @@ export interface Project {
 }
 
 export function toMatch(selector: Selector): Match {
-  const out: Match = {};
+  const out: Match = Object.create(null) as Match;
   for (const [axis, v] of Object.entries(selector)) out[axis] = Array.isArray(v) ? v : [v];
   return out;
 }

@@ -1,6 +1,7 @@
 import { ConfigError, type Issue } from "../errors.js";
 import type { AxisValue, Match, Project, Rule } from "../config/normalize.js";
 import { matchLabel } from "../config/normalize.js";
+import { record } from "../text.js";
 
 export interface Variant {
   /** axis -> value, for every axis. */
@@ -103,7 +104,7 @@ function combinations(
 
 /** The combination at `index` (one value index per axis) with its target name and Dockerfile name. */
 function named(project: Project, index: readonly number[]): Omit<Variant, "includedBy"> {
-  const values: Record<string, string> = {};
+  const values = record<string>();
   const tokens: string[] = [];
   const fileTokens: string[] = [];
   project.axes.forEach((axis, i) => {

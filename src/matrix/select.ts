@@ -1,6 +1,6 @@
 import type { Axis, Match } from "../config/normalize.js";
 import { UsageError } from "../errors.js";
-import { closest, didYouMean, plural } from "../text.js";
+import { closest, didYouMean, plural, record } from "../text.js";
 import { matches, type Variant } from "./expand.js";
 
 /** What selectors pick from: the targets, the groups over them, and the axes. */
@@ -96,7 +96,7 @@ function unknownNameMessage(from: Selectable, name: string): string {
 
 /** The targets an `axis=value[,axis=value]` selector matches, or what is wrong with it. */
 function byAxes(from: Selectable, selector: string): string[] | string {
-  const match: Match = {};
+  const match: Match = record();
   for (const part of selector.split(",")) {
     const [axis, value] = part.split("=", 2).map((s) => s.trim()) as [string, string | undefined];
     const def = from.axes.find((a) => a.name === axis);

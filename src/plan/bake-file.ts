@@ -145,7 +145,8 @@ export function checkBakeFile(file: BakeFile): string[] {
   }
   for (const [name, g] of Object.entries(file.group)) {
     if (!BAKE_NAME.test(name)) problems.push(`group "${name}": bake allows only [a-zA-Z0-9_-] in names`);
-    if (name in file.target) problems.push(`group "${name}" has the name of a target; bake would build the group`);
+    if (Object.hasOwn(file.target, name))
+      problems.push(`group "${name}" has the name of a target; bake would build the group`);
     for (const key of Object.keys(g))
       if (!KNOWN_GROUP_ATTRIBUTES.has(key)) problems.push(`group "${name}": unknown bake attribute "${key}"`);
   }

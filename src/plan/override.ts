@@ -1,4 +1,4 @@
-import { compareStrings } from "../text.js";
+import { compareStrings, record } from "../text.js";
 import { bakeJsonReplacer, type BakeFile, type BakeTarget } from "./bake-file.js";
 
 /**
@@ -30,7 +30,7 @@ type Attr = keyof BakeTarget;
  * (plus `--set` values where a merge cannot express it). Empty when nothing differs.
  */
 export function bakeOverride(committed: BakeFile, wanted: BakeFile, targets: readonly string[]): BakeOverride {
-  const target: Record<string, Partial<BakeTarget>> = {};
+  const target = record<Partial<BakeTarget>>();
   const sets: string[] = [];
   for (const name of [...targets].sort(compareStrings)) {
     const base = committed.target[name];
@@ -55,7 +55,7 @@ export function bakeOverride(committed: BakeFile, wanted: BakeFile, targets: rea
         const from = (a ?? {}) as Record<string, string>;
         const to = (b ?? {}) as Record<string, string>;
         for (const k of Object.keys(from))
-          if (!(k in to)) throw new Error(`bakeOverride: ${name}.${key}.${k} cannot be removed by a merge`);
+          if (!Object.hasOwn(to, k)) throw new Error(`bakeOverride: ${name}.${key}.${k} cannot be removed by a merge`);
         const changed = Object.entries(to).filter(([k, v]) => from[k] !== v);
         if (changed.length > 0) out[key] = Object.fromEntries(changed);
       } else {
@@ -75,7 +75,7 @@ export function isEmptyOverride(o: BakeOverride): boolean {
 
 /** The same override with more attributes for some targets (e.g. --cache-warm's output and cache-to). */
 export function withTargetAttributes(o: BakeOverride, extra: Record<string, Partial<BakeTarget>>): BakeOverride {
-  const target = { ...o.file.target };
+  const target = Object.assign(record<Partial<BakeTarget>>(), o.file.target);
   for (const [name, attrs] of Object.entries(extra)) target[name] = { ...target[name], ...attrs };
   return { ...overrideFile(target), sets: o.sets };
 }
