@@ -108,14 +108,30 @@ interface ParsedPlanOptions {
   builders?: string[];
 }
 
-function planOptions(o: ParsedPlanOptions): PlanCommandOptions {
+/** The environment variable each tag input can come from (commander's `.env()` above). */
+const INPUT_VARIABLES = {
+  version: ["imageVersion", "BAKEPLAN_VERSION"],
+  sha: ["sha", "BAKEPLAN_SHA"],
+  branch: ["branch", "BAKEPLAN_BRANCH"],
+  registry: ["registry", "BAKEPLAN_REGISTRY"],
+} as const;
+
+function planOptions(o: ParsedPlanOptions, command: { getOptionValueSource(key: string): string | undefined }) {
   // An empty value (e.g. BAKEPLAN_SHA= in CI) counts as not given.
   const inputs: BuildInputs = {};
   if (o.imageVersion) inputs.version = o.imageVersion;
   if (o.sha) inputs.sha = o.sha;
   if (o.branch) inputs.branch = o.branch;
   if (o.registry) inputs.registry = o.registry;
+  // A value from the environment is named by its variable in messages, not by the option.
+  const inputVariables: NonNullable<PlanCommandOptions["inputVariables"]> = {};
+  for (const [key, [option, variable]] of Object.entries(INPUT_VARIABLES) as [
+    keyof BuildInputs,
+    readonly [string, string],
+  ][])
+    if (inputs[key] !== undefined && command.getOptionValueSource(option) === "env") inputVariables[key] = variable;
   return {
+    inputVariables,
     config: o.config,
     set: parseSet(o.set ?? []),
     only: o.only ?? [],
@@ -124,7 +140,7 @@ function planOptions(o: ParsedPlanOptions): PlanCommandOptions {
     maxVariants: o.maxVariants,
     verbose: o.verbose === true,
     builders: o.builders,
-  };
+  } satisfies PlanCommandOptions;
 }
 
 function examples(...lines: string[]): string {
@@ -157,9 +173,9 @@ function planCommand(program: Command, output: Output): void {
         "docker buildx bake vllm-cuda12",
       ),
     )
-    .action(async (opts) => {
+    .action(async (opts, cmd) => {
       const { plan } = await import("./commands/plan.js");
-      await plan({ ...planOptions(opts), out: opts.out }, output);
+      await plan({ ...planOptions(opts, cmd), out: opts.out }, output);
     });
 }
 
@@ -183,9 +199,9 @@ function listCommand(program: Command, output: Output): void {
         "bakeplan list --json --only framework=trtllm",
       ),
     )
-    .action(async (opts) => {
+    .action(async (opts, cmd) => {
       const { list } = await import("./commands/list.js");
-      list({ ...planOptions(opts), json: opts.json === true, all: opts.all === true }, output);
+      list({ ...planOptions(opts, cmd), json: opts.json === true, all: opts.all === true }, output);
     });
 }
 
@@ -203,9 +219,9 @@ function renderCommand(program: Command, output: Output): void {
       "after",
       examples("bakeplan render vllm-cuda12", "bakeplan render sglang-cuda13-dev --set NIXL_REF=1.0.2"),
     )
-    .action(async (target, opts) => {
+    .action(async (target, opts, cmd) => {
       const { render } = await import("./commands/render.js");
-      render({ ...planOptions(opts), target }, output);
+      render({ ...planOptions(opts, cmd), target }, output);
     });
 }
 
@@ -234,9 +250,9 @@ function explainCommand(program: Command, output: Output): void {
         "bakeplan explain trtllm-cuda12       # an excluded combination: says why",
       ),
     )
-    .action(async (target, args, opts) => {
+    .action(async (target, args, opts, cmd) => {
       const { explain } = await import("./commands/explain.js");
-      explain({ ...planOptions(opts), target, args }, output);
+      explain({ ...planOptions(opts, cmd), target, args }, output);
     });
 }
 
@@ -260,9 +276,9 @@ function checkCommand(program: Command, output: Output): void {
       "after",
       examples("bakeplan check                  # exit 1 with a diff when docker-bake.json or bake/ is stale"),
     )
-    .action(async (opts) => {
+    .action(async (opts, cmd) => {
       const { check } = await import("./commands/check.js");
-      check({ ...planOptions(opts), out: opts.out }, output);
+      check({ ...planOptions(opts, cmd), out: opts.out }, output);
     });
 }
 
@@ -287,9 +303,9 @@ function buildersCommand(program: Command, output: Output): void {
         "bakeplan builders vllm --json",
       ),
     )
-    .action(async (targets, opts) => {
+    .action(async (targets, opts, cmd) => {
       const { builders } = await import("./commands/builders.js");
-      builders({ ...planOptions(opts), targets, json: opts.json === true }, output);
+      builders({ ...planOptions(opts, cmd), targets, json: opts.json === true }, output);
     });
 }
 
@@ -351,11 +367,11 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
         "bakeplan bake all --pool --retry-on-other --max-parallel 4",
       ),
     )
-    .action(async (targets, opts) => {
+    .action(async (targets, opts, cmd) => {
       const { bake } = await import("./commands/bake.js");
       await bake(
         {
-          ...planOptions(opts),
+          ...planOptions(opts, cmd),
           targets,
           out: opts.out,
           push: opts.push === true,
@@ -398,10 +414,10 @@ function lintCommand(program: Command, output: Output): void {
     .addOption(option.maxVariants())
     .addOption(option.verbose())
     .addHelpText("after", examples("bakeplan lint", "bakeplan lint vllm-cuda12 --base-image local/busybox:1"))
-    .action(async (targets, opts) => {
+    .action(async (targets, opts, cmd) => {
       const { lint } = await import("./commands/lint.js");
       await lint(
-        { ...planOptions(opts), targets, out: opts.out, builder: opts.builder, baseImage: opts.baseImage },
+        { ...planOptions(opts, cmd), targets, out: opts.out, builder: opts.builder, baseImage: opts.baseImage },
         output,
       );
     });

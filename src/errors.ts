@@ -7,8 +7,13 @@ export interface SourceLocation {
   path?: string;
 }
 
+/** Where a value read from the environment is named in messages: `environment: BAKEPLAN_X: ...`. */
+export const ENVIRONMENT = "environment";
+
 export function formatLocation(loc: SourceLocation): string {
-  let s = loc.file;
+  // A file name with a line break or control character (from a hostile checkout) is quoted, so a message stays one line.
+  // eslint-disable-next-line no-control-regex -- the point
+  let s = /[\x00-\x1f\x7f]/.test(loc.file) ? JSON.stringify(loc.file) : loc.file;
   if (loc.line !== undefined) s += `:${loc.line}`;
   if (loc.line !== undefined && loc.col !== undefined) s += `:${loc.col}`;
   return loc.path ? `${s}: ${loc.path}` : s;

@@ -1,21 +1,65 @@
 // Rules for values that leave bakeplan: Dockerfile ARG defaults, bake JSON strings, image references, tags.
 
-/** Problems with a value that would break out of where it is put (a Dockerfile line, a bake CSV entry). */
-export function checkValue(name: string, value: string, what: string): string[] {
+/**
+ * Where a string ends up. Every string bakeplan writes reaches the bake file (JSON, read by bake's
+ * HCL), a Dockerfile (a template scope, the generated header), or both: a Dockerfile is the
+ * stricter place, since a template may print a value anywhere on a line.
+ */
+export type TextPlace = "bake" | "dockerfile";
+
+// eslint-disable-next-line no-control-regex -- the point: control characters other than tab
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// BuildKit's line continuation: the escape character, then only blanks, at the end of a line
+// (frontend/dockerfile/parser/parser.go lineContinuationRegex).
+const CONTINUATION = /\\[ \t]*$/;
+// A word starting with [digits]<< in a RUN, COPY or ADD line opens a here-document that takes the
+// following lines up to its terminator (parser.go reHeredoc, heredocsFromLine).
+const HEREDOC = /(?:^|\s)\d*<</;
+
+function codePoint(c: string): string {
+  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+/**
+ * Why `value` cannot be written where it goes: the one set of rules every string that reaches an
+ * output passes (context.yaml, the command line, the environment, file names), each a sentence
+ * that starts with "The <what> <name>". Empty when it is fine.
+ */
+export function checkValue(name: string, value: string, what: string, place: TextPlace = "bake"): string[] {
   const problems: string[] = [];
   // eslint-disable-next-line no-control-regex -- a name with a line break must not break the message either
-  if (/[\x00-\x1f]/.test(name)) name = JSON.stringify(name);
+  if (/[\x00-\x1f\x7f]/.test(name) || LONE_SURROGATE.test(name)) name = JSON.stringify(name);
+  const the = `The ${what} ${name}`;
   if (/[\n\r]/.test(value))
+    problems.push(`${the} contains a line break, which would start a new Dockerfile instruction; use a single line`);
+  if (value.includes("\0")) problems.push(`${the} contains a NUL character`);
+  else {
+    const control = CONTROL.exec(value.replace(/[\n\r]/g, ""))?.[0];
+    if (control !== undefined)
+      problems.push(`${the} contains the control character ${codePoint(control)}; use printable text (a tab is fine)`);
+  }
+  const lone = LONE_SURROGATE.exec(value)?.[0];
+  if (lone !== undefined)
     problems.push(
-      `The ${what} ${name} contains a line break, which would start a new Dockerfile instruction; use a single line`,
+      `${the} contains a lone UTF-16 surrogate (${codePoint(lone)}, e.g. a YAML "\\u${lone.charCodeAt(0).toString(16)}" escape without its pair), which has no UTF-8 form; write the character itself`,
     );
-  if (value.includes("\0")) problems.push(`The ${what} ${name} contains a NUL character`);
   // bake reads every string of the bake file through HCL, which normalises it to NFC (seen with
   // buildx 0.29.1 `bake --print`): the build would get different characters than the ones written.
-  if (value.normalize("NFC") !== value)
+  else if (value.normalize("NFC") !== value)
     problems.push(
-      `The ${what} ${name} is not in Unicode normal form C; bake normalises every string, so the build would get different characters. Write it in NFC (${JSON.stringify(value.normalize("NFC"))})`,
+      `${the} is not in Unicode normal form C; bake normalises every string, so the build would get different characters. Write it in NFC (${JSON.stringify(value.normalize("NFC"))})`,
     );
+  if (place === "dockerfile") {
+    if (CONTINUATION.test(value))
+      problems.push(
+        `${the} ends with a backslash, which would join the next Dockerfile line to the line a template prints it on; remove it, or end the value with another character`,
+      );
+    if (HEREDOC.test(value))
+      problems.push(
+        `${the} contains a word starting with "<<", which BuildKit reads as the start of a here-document in a RUN, COPY or ADD line (taking the lines after it); write it another way`,
+      );
+  }
   return problems;
 }
 

@@ -28,6 +28,7 @@ export function committedAndWanted(
     projectDir: files.dir,
     overrides: opts.set,
     inputs: opts.inputs,
+    inputVariables: opts.inputVariables,
     strict: opts.strict,
     maxVariants: opts.maxVariants,
   });

@@ -20,6 +20,7 @@ export function planProject(opts: PlanCommandOptions, output: Output): { files: 
     overrides: opts.set,
     only: opts.only,
     inputs: opts.inputs,
+    inputVariables: opts.inputVariables,
     strict: opts.strict,
     maxVariants: opts.maxVariants,
     builders: opts.builders,

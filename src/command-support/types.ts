@@ -13,6 +13,8 @@ export interface PlanCommandOptions {
   set: Override[];
   only: string[];
   inputs: BuildInputs;
+  /** The environment variable each input came from, when it did not come from its option (BAKEPLAN_VERSION, ...). */
+  inputVariables?: Partial<Record<keyof BuildInputs, string>>;
   strict: boolean;
   maxVariants?: number;
   verbose: boolean;

@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import type { Issue } from "../errors.js";
 import { didYouMean } from "../text.js";
 import {
@@ -24,7 +25,7 @@ import {
   type ParsedPattern,
 } from "./patterns.js";
 import { overlap, patternAutomaton, type Domain } from "./tag-languages.js";
-import type { KeyPath } from "./yaml-source.js";
+import { formatPath, type KeyPath } from "./yaml-source.js";
 
 interface RuleContext {
   project: Project;
@@ -135,31 +136,50 @@ const selectorsNameKnownAxes: Rule = (ctx) => {
     if (!project.axes.some((a) => a.name === axis)) ctx.error(path, `Unknown axis "${axis}"`);
 };
 
+/**
+ * Every string of context.yaml, keys included, is one line of plain text: no line break, no
+ * control character, no lone surrogate, in Unicode NFC. Checked on the file itself, not field by
+ * field, so a new key cannot be missed; where a string is printed into a Dockerfile, the plan's
+ * output checkpoint (plan/checkpoint.ts) adds the rules of Dockerfile lines.
+ */
+const everyStringIsPlainText: Rule = (ctx) => {
+  for (const s of ctx.project.source.strings()) {
+    const { what, name } = describeString(s.path, s.key, s.text);
+    for (const m of checkValue(name, s.text, what)) ctx.error(s.path, m, { key: s.key });
+  }
+};
+
+/** How a string of context.yaml is named in a message: `ARG X`, `label name "a.b"`, `axis value cuda="12.9"`. */
+export function describeString(path: KeyPath, key: boolean, text: string): { what: string; name: string } {
+  const last = String(path[path.length - 1]);
+  const parent = path[path.length - 2];
+  if (!key && (parent === "args" || parent === "images")) return { what: "ARG", name: last };
+  if (parent === "vars" && !key) return { what: "template value", name: `vars.${last}` };
+  if (parent === "labels") return key ? { what: "label name", name: last } : { what: "label", name: last };
+  if (path[0] === "axes" && path.length === 3 && (key || typeof path[2] === "number"))
+    return { what: "axis value", name: `${String(path[1])}=${JSON.stringify(text)}` };
+  if (path[0] === "axes" && path.length === 4 && path[3] === "name" && !key)
+    return { what: "target-name token", name: `name of ${String(path[1])}=${String(path[2])}` };
+  if (path[0] === "build" && path.length === 2 && !key) return { what: "setting", name: `build.${last}` };
+  if (path[0] === "project" && path.length === 2 && !key) return { what: "label value", name: `project.${last}` };
+  return key ? { what: "key", name: JSON.stringify(last) } : { what: "value of", name: formatPath(path) };
+}
+
 const layerValuesAreSafe: Rule = (ctx) => {
   const allowed = ctx.project.build.allowSecretLike;
   for (const layer of ctx.project.layers) {
     const v = layer.values;
     for (const [name, value] of Object.entries(v.args ?? {})) {
-      for (const m of checkValue(name, value, "ARG")) ctx.error([...layer.path, "args", name], m);
       // Also checked per target after --set (resolve.ts); here it is reported with every other problem of the file.
       const why = allowed.has(name) ? undefined : secretLikeReason(name, value);
       if (why) ctx.error([...layer.path, "args", name], secretArgMessage(name, why));
     }
     for (const [name, value] of Object.entries(v.images ?? {})) {
-      for (const m of [...checkValue(name, value, "ARG"), ...checkImageReference(value)])
-        ctx.error([...layer.path, "images", name], m);
-      if (v.args && name in v.args)
+      for (const m of checkImageReference(value)) ctx.error([...layer.path, "images", name], m);
+      if (v.args && Object.hasOwn(v.args, name))
         ctx.error([...layer.path, "images", name], `${name} is set under both args and images; keep one`, {
           key: true,
         });
-    }
-    // Templates write template values into Dockerfile lines: one must not start another instruction.
-    for (const [name, value] of Object.entries(v.vars ?? {}))
-      for (const m of checkValue(name, value, "template value")) ctx.error([...layer.path, "vars", name], m);
-    for (const [name, value] of Object.entries(v.labels ?? {})) {
-      for (const m of checkValue(name, value, "label")) ctx.error([...layer.path, "labels", name], m);
-      for (const m of checkValue(name, name, "label name"))
-        ctx.error([...layer.path, "labels", name], m, { key: true });
     }
   }
 };
@@ -182,33 +202,27 @@ const secretSourcesAreValid: Rule = (ctx) => {
     }
 };
 
-/** Project fields become labels; axis values reach target names, tags and template variables. */
-const namesAndLabelsAreSingleLine: Rule = (ctx) => {
-  const { meta, build } = ctx.project;
-  // build.syntax is the Dockerfile's first line and the paths reach its header comment and the bake file.
-  const settings = [
-    ["syntax", build.syntax],
-    ["templates", build.templates],
-    ["template", build.template],
-    ["out_dir", build.outDir],
-    ["context", build.context],
-  ] as const;
-  for (const [key, value] of settings)
-    if (value !== undefined) for (const m of checkValue(`build.${key}`, value, "setting")) ctx.error(["build", key], m);
-  for (const key of ["name", "title", "source"] as const) {
-    const value = meta[key];
-    if (value !== undefined)
-      for (const m of checkValue(`project.${key}`, value, "label value")) ctx.error(["project", key], m);
-  }
-  for (const axis of ctx.project.axes) {
-    for (const v of axis.values) {
-      for (const m of checkValue(`${axis.name}=${JSON.stringify(v.value)}`, v.value, "axis value"))
-        ctx.error(v.path, m, { key: true });
-      if (v.tokenGiven)
-        for (const m of checkValue(`name of ${axis.name}=${v.value}`, v.token, "target-name token"))
-          ctx.error([...v.path, "name"], m);
-    }
-  }
+/**
+ * Dockerfiles are written (and stale ones removed) in build.out_dir: a directory of its own inside
+ * the project, written relative to context.yaml (the bake file names it, so the plan stays the
+ * same wherever the checkout is). Links are followed when writing (write-plan.ts).
+ */
+const outDirIsInsideTheProject: Rule = ({ project, error }) => {
+  const { outDir, templates } = project.build;
+  const problem = posix.isAbsolute(outDir)
+    ? `"${outDir}" is an absolute path; write it relative to context.yaml`
+    : outDir === ".." || outDir.startsWith("../")
+      ? `"${outDir}" leads outside the project (the directory of context.yaml)`
+      : outDir === "."
+        ? "it is the project directory itself, where bakeplan would replace and remove files among context.yaml and the rest"
+        : outDir === templates
+          ? `"${outDir}" is the template directory`
+          : undefined;
+  if (problem)
+    error(
+      ["build", "out_dir"],
+      `build.out_dir must be a directory of its own inside the project: ${problem}. Use e.g. out_dir: bake`,
+    );
 };
 
 /** `build`, `matrix` and `vars` namespace tag placeholders ({build.version}, {matrix.cuda}, {vars.X}). */
@@ -498,9 +512,10 @@ const RULES: Rule[] = [
   stageAxisExists,
   onePackageManagerAxis,
   selectorsNameKnownAxes,
+  everyStringIsPlainText,
   layerValuesAreSafe,
   secretSourcesAreValid,
-  namesAndLabelsAreSingleLine,
+  outDirIsInsideTheProject,
   axesDoNotTakePlaceholderNamespaces,
   tagPatternsAreValid,
   branchPatternsAreValid,

@@ -1,6 +1,6 @@
 import type { Project } from "../config/normalize.js";
 import { placeholderKeys } from "../config/patterns.js";
-import type { Issue } from "../errors.js";
+import { ENVIRONMENT, type Issue, type SourceLocation } from "../errors.js";
 import { AUTOMATIC_ARGS } from "../render/platform-args.js";
 import { mayReadMember, type TemplateReads } from "../render/variable-refs.js";
 import { COMMAND_LINE, overriddenVar, type Override } from "../resolve/resolve.js";
@@ -9,15 +9,25 @@ import { checkValue } from "../values.js";
 import type { BuildInputs } from "./naming.js";
 import type { PlannedTarget } from "./targets.js";
 
+/** How a tag input is named: its option, or the environment variable it came from. */
+export function inputOrigin(
+  key: keyof BuildInputs,
+  variables: Partial<Record<keyof BuildInputs, string>> = {},
+): { location: SourceLocation; what: string; name: string } {
+  const variable = variables[key];
+  if (variable !== undefined)
+    return { location: { file: ENVIRONMENT, path: variable }, what: "environment variable", name: variable };
+  const option = key === "version" ? "--image-version" : `--${key}`;
+  return { location: { file: COMMAND_LINE, path: option }, what: "option", name: option };
+}
+
 /** --image-version and --sha reach labels as they are (tags get a sanitised copy); --branch is only ever sanitised. */
-export function inputIssues(inputs: BuildInputs): Issue[] {
+export function inputIssues(inputs: BuildInputs, variables?: Partial<Record<keyof BuildInputs, string>>): Issue[] {
   const issues: Issue[] = [];
   for (const key of ["version", "sha", "registry"] as const) {
     const value = inputs[key];
-    const option = key === "version" ? "--image-version" : `--${key}`;
-    if (value !== undefined)
-      for (const message of checkValue(option, value, "option"))
-        issues.push({ message, location: { file: COMMAND_LINE, path: option } });
+    const { location, what, name } = inputOrigin(key, variables);
+    if (value !== undefined) for (const message of checkValue(name, value, what)) issues.push({ message, location });
   }
   return issues;
 }

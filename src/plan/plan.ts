@@ -1,14 +1,15 @@
 import type { Project } from "../config/normalize.js";
-import { ConfigError, type Issue } from "../errors.js";
+import { ConfigError, type Issue, type SourceLocation } from "../errors.js";
 import { expandMatrix, type Matrix } from "../matrix/expand.js";
 import { selectVariants } from "../matrix/select.js";
 import type { TemplateFiles } from "../render/templates.js";
 import { templateReads } from "../render/variable-refs.js";
-import type { Override } from "../resolve/resolve.js";
+import { COMMAND_LINE, type Override } from "../resolve/resolve.js";
 import { compareStrings } from "../text.js";
 import { analyzeRenderings } from "./analyze.js";
 import { assembleBakeFile, type BakeFile } from "./bake-file.js";
-import { inputIssues, overrideIssues, unusedValueWarnings } from "./checks.js";
+import { inputIssues, inputOrigin, overrideIssues, unusedValueWarnings } from "./checks.js";
+import { OutputCheckpoint, type InputText } from "./checkpoint.js";
 import { claimIssues } from "./claims.js";
 import { plannedFiles, type PlannedFile } from "./dockerfiles.js";
 import { computeGroups, plannedGroups } from "./groups.js";
@@ -31,6 +32,8 @@ export interface PlanOptions {
   overrides?: Override[];
   only?: string[];
   inputs?: BuildInputs;
+  /** The environment variable each input came from, when not from its option. */
+  inputVariables?: Partial<Record<keyof BuildInputs, string>>;
   strict?: boolean;
   maxVariants?: number;
   /** `--builders`: the pool to spread the targets over, instead of context.yaml's `builders.pool`. */
@@ -40,6 +43,10 @@ export interface PlanOptions {
 export interface Plan {
   /** Output directory of the Dockerfiles, relative to the project directory. */
   outDir: string;
+  /** Where `build.out_dir` is written (or context.yaml's top, for the default), for errors about it. */
+  outDirSource: SourceLocation;
+  /** What the plan was read from, relative to the project directory: never an output. */
+  sources: { config: string; templates: string };
   /** Only some targets were planned (--only): files of the others are not known, so none is stale. */
   partial: boolean;
   matrix: Matrix;
@@ -63,7 +70,10 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   const lap = stopwatch();
   const inputs = opts.inputs ?? {};
   const overrides = opts.overrides ?? [];
-  failOn(inputIssues(inputs));
+  failOn(inputIssues(inputs, opts.inputVariables));
+  const checkpoint = new OutputCheckpoint(project.source, inputTexts(opts, templates, project.build.templates));
+  checkHeaderText(checkpoint, project, templates, opts.configLabel);
+  failOn(checkpoint.issues);
 
   const matrix = expandMatrix(project, { maxVariants: opts.maxVariants, strict: opts.strict });
   const allGroups = computeGroups(project, matrix.variants, matrix.excluded);
@@ -77,7 +87,7 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   lap("resolve");
 
   const reads = templateReads(templates);
-  const renderingOf = renderVariants(project, templates, selected, valuesOf, reads);
+  const renderingOf = renderVariants(project, templates, selected, valuesOf, reads, checkpoint);
   lap("render");
 
   const pathOf = layOutFiles(project.build.outDir, selected, renderingOf);
@@ -106,11 +116,15 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   const groups = plannedGroups(allGroups, new Set(targets.map((t) => t.variant.name)));
   for (const [name, members] of builders?.groups ?? []) groups.set(name, members);
   const { bakeFile, bakeJson } = assembleBakeFile(new Map(targets.map((t) => [t.variant.name, t.bake])), groups);
+  checkpoint.bakeFile(bakeFile);
+  failOn(checkpoint.issues);
   lap("bake");
 
   targets.sort((a, b) => compareStrings(a.variant.name, b.variant.name));
   return {
     outDir: project.build.outDir,
+    outDirSource: project.source.locate(["build", "out_dir"]),
+    sources: { config: opts.configLabel, templates: project.build.templates },
     partial,
     matrix,
     targets,
@@ -122,6 +136,46 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     warnings,
     timings: lap.timings,
   };
+}
+
+/** Strings from outside context.yaml that reach outputs, for the checkpoint to name where a bad one came from. */
+function inputTexts(opts: PlanOptions, templates: TemplateFiles, templatesLabel: string): InputText[] {
+  const texts: InputText[] = [];
+  for (const o of opts.overrides ?? [])
+    texts.push({ text: o.value, location: { file: COMMAND_LINE, path: `--set ${o.name}` }, what: "ARG", name: o.name });
+  for (const key of ["version", "sha", "branch", "registry"] as const) {
+    const text = opts.inputs?.[key];
+    if (text !== undefined) texts.push({ text, ...inputOrigin(key, opts.inputVariables) });
+  }
+  texts.push({
+    text: opts.configLabel,
+    location: { file: COMMAND_LINE, path: "--config" },
+    what: "config file name",
+    name: JSON.stringify(opts.configLabel),
+  });
+  for (const name of templates.keys())
+    texts.push({
+      text: name,
+      location: { file: `${templatesLabel}/${name}` },
+      what: "template file name",
+      name: JSON.stringify(name),
+    });
+  return texts;
+}
+
+/** What every Dockerfile's header and source markers print: the config file's name, the template directory and file names, the syntax line. */
+function checkHeaderText(
+  checkpoint: OutputCheckpoint,
+  project: Project,
+  templates: TemplateFiles,
+  configLabel: string,
+) {
+  checkpoint.text(configLabel, "dockerfile", () => "the header of every generated Dockerfile");
+  checkpoint.text(project.build.templates, "dockerfile", () => "the header of every generated Dockerfile");
+  if (project.build.syntax !== undefined)
+    checkpoint.text(project.build.syntax, "dockerfile", () => "the first line of every generated Dockerfile");
+  for (const name of templates.keys())
+    checkpoint.text(name, "dockerfile", () => "the source marker comments of the generated Dockerfiles");
 }
 
 function failOn(issues: Issue[]): void {

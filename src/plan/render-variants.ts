@@ -8,7 +8,8 @@ import { positionAt } from "../render/template-refs.js";
 import { findIncludeCycle, TemplateEngine, type TemplateFiles } from "../render/templates.js";
 import { mayReadRoot, templateReads, type TemplateReads } from "../render/variable-refs.js";
 import type { ResolvedValues } from "../resolve/resolve.js";
-import { compareStrings, didYouMean } from "../text.js";
+import { compareStrings, didYouMean, record } from "../text.js";
+import { OutputCheckpoint } from "./checkpoint.js";
 import { ContentStore, type Content } from "./contents.js";
 
 /** One render: its Dockerfile body and the `{% arg %}` lines it went through. Shared by every variant with the same template scope. */
@@ -29,6 +30,7 @@ export function renderVariants(
   variants: readonly Variant[],
   valuesOf: ReadonlyMap<Variant, ResolvedValues>,
   reads: TemplateReads = templateReads(templates),
+  checkpoint = new OutputCheckpoint(project.source),
 ): Map<Variant, Rendering> {
   const { build, stageAxis } = project;
   const cycle = findIncludeCycle(templates);
@@ -55,6 +57,9 @@ export function renderVariants(
     const key = JSON.stringify(scope);
     let rendering = byScope.get(key);
     if (!rendering) {
+      // Every value a template can print passes the output checkpoint before it is rendered.
+      checkpoint.scope(scope, variant.name);
+      if (checkpoint.issues.length > 0) throw new ConfigError(checkpoint.issues);
       const r = engine.render(build.template, {
         scope,
         args: new Map([...values.args].map(([k, v]) => [k, v.value])),
@@ -83,18 +88,20 @@ export function templateScope(
   values: ResolvedValues,
   opts: { omit?: string } = {},
 ): Record<string, unknown> {
-  const scope: Record<string, unknown> = {};
+  const scope = record<unknown>();
   for (const axis of project.axes) {
     if (axis.name === opts.omit) continue;
     scope[axis.name] = variant.values[axis.name]!;
   }
   // Every template value some layer sets is known to every template: nil (null) where this variant
   // has none, so `{% if vars.setuptools %}` tests it while a misspelt name stays an undefined variable.
-  scope.vars = Object.fromEntries(project.varNames.map((n) => [n, values.vars.get(n)?.value ?? null]));
-  scope.args = Object.fromEntries(
-    [...values.args].map(([k, v]) => [k, v.value]).sort(([a], [b]) => compareStrings(a!, b!)),
-  );
-  scope.project = { name: project.meta.name };
+  const vars = record<string | null>();
+  for (const n of project.varNames) vars[n] = values.vars.get(n)?.value ?? null;
+  scope.vars = vars;
+  const args = record<string>();
+  for (const [k, v] of [...values.args].sort(([a], [b]) => compareStrings(a, b))) args[k] = v.value;
+  scope.args = args;
+  scope.project = Object.assign(record<string>(), { name: project.meta.name });
   return scope;
 }
 

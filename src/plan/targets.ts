@@ -6,7 +6,7 @@ import type { Issue } from "../errors.js";
 import type { Variant } from "../matrix/expand.js";
 import type { DockerfileShape } from "../render/dockerfile.js";
 import { COMMAND_LINE, type ResolvedValues } from "../resolve/resolve.js";
-import { compareStrings, sortRecord } from "../text.js";
+import { compareStrings, record, sortRecord } from "../text.js";
 import { checkValue } from "../values.js";
 import type { Analysis, Declarations } from "./analyze.js";
 import { ENV_REFERENCE, EnvTemplate, type BakeTarget } from "./bake-file.js";
@@ -129,7 +129,7 @@ export function describeVariant(project: Pick<Project, "axes">, variant: Variant
 
 /** Build args: the values of the ARGs its Dockerfile declares, by name. */
 export function declaredArgs(shape: DockerfileShape, values: ResolvedValues): Record<string, string> {
-  const args: Record<string, string> = {};
+  const args = record<string>();
   for (const name of shape.args.keys()) {
     const v = values.args.get(name);
     if (v !== undefined) args[name] = v.value;
@@ -151,7 +151,7 @@ function imageRefs(project: Project, variant: Variant, values: ResolvedValues, i
 
 /** OCI labels, overridden by labels from context.yaml; a value that would break out of its line is a problem. */
 export function labelsOf(project: Project, variant: Variant, values: ResolvedValues, inputs: BuildInputs) {
-  const labels: Record<string, string> = { ...ociLabels(project, variant, inputs) };
+  const labels = Object.assign(record<string>(), ociLabels(project, variant, inputs));
   for (const [k, v] of values.labels) labels[k] = v.value;
   const problems: Issue[] = [];
   for (const [k, v] of Object.entries(labels))

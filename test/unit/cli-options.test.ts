@@ -27,7 +27,15 @@ beforeEach(() => {
   return () => vi.unstubAllEnvs();
 });
 
-const PLAN_DEFAULTS = { config: "context.yaml", set: [], only: [], inputs: {}, strict: false, verbose: false };
+const PLAN_DEFAULTS = {
+  config: "context.yaml",
+  set: [],
+  only: [],
+  inputs: {},
+  inputVariables: {},
+  strict: false,
+  verbose: false,
+};
 
 describe("argv -> command options", () => {
   // prettier-ignore
@@ -35,7 +43,7 @@ describe("argv -> command options", () => {
     { args: ["plan"], options: { ...PLAN_DEFAULTS, maxVariants: undefined, out: undefined } },
     {
       args: ["plan", "-c", "x.yaml", "--set", "A=1", "--set", "B=x=y", "--only", "framework=vllm", "--only", "dev", "--image-version", "1.2.0", "--sha", "abc", "--branch", "main", "--registry", "r.example.com", "--strict", "--max-variants", "20", "-v", "-o", "out.json"],
-      options: { config: "x.yaml", set: [{ name: "A", value: "1" }, { name: "B", value: "x=y" }], only: ["framework=vllm", "dev"], inputs: { version: "1.2.0", sha: "abc", branch: "main", registry: "r.example.com" }, strict: true, maxVariants: 20, verbose: true, out: "out.json" },
+      options: { config: "x.yaml", set: [{ name: "A", value: "1" }, { name: "B", value: "x=y" }], only: ["framework=vllm", "dev"], inputs: { version: "1.2.0", sha: "abc", branch: "main", registry: "r.example.com" }, inputVariables: {}, strict: true, maxVariants: 20, verbose: true, out: "out.json" },
     },
     { args: ["list", "--json", "--all", "--only", "os=ubi"], options: { ...PLAN_DEFAULTS, only: ["os=ubi"], maxVariants: undefined, json: true, all: true } },
     { args: ["render", "vllm", "--set", "A=1"], options: { ...PLAN_DEFAULTS, set: [{ name: "A", value: "1" }], maxVariants: undefined, target: "vllm" } },
@@ -77,6 +85,12 @@ describe("argv -> command options", () => {
       version: "3.0",
       branch: "main",
       registry: "127.0.0.1:5000",
+    });
+    // Messages about a value from the environment name its variable, not the option.
+    expect((calls.last as { inputVariables: unknown }).inputVariables).toEqual({
+      version: "BAKEPLAN_VERSION",
+      branch: "BAKEPLAN_BRANCH",
+      registry: "BAKEPLAN_REGISTRY",
     });
   });
 
