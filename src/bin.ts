@@ -4,18 +4,40 @@ import { BuildxError, ConfigError, UsageError, UserError } from "./errors.js";
 import { sourceMappedStack } from "./io/stack-trace.js";
 import { shellQuote } from "./text.js";
 
-const stdio: Output = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-};
+/**
+ * The process's stdout and stderr. A reader that goes away (`bakeplan list | head -1`) closes the
+ * pipe: the rest of the output is dropped and the command ends as it would, without a stack trace
+ * from the EPIPE that Node reports on the stream.
+ */
+function stdio(): Output {
+  const closed = { out: false, err: false };
+  const onError = (which: "out" | "err") => (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    closed[which] = true;
+  };
+  process.stdout.on("error", onError("out"));
+  process.stderr.on("error", onError("err"));
+  return {
+    out: (text) => void (closed.out || process.stdout.write(text)),
+    err: (text) => void (closed.err || process.stderr.write(text)),
+  };
+}
 
 /** The only place that turns errors into messages and exit codes. */
-export async function main(argv: string[], output: Output = stdio): Promise<number> {
+export async function main(argv: string[], output: Output = stdio()): Promise<number> {
+  try {
+    process.cwd();
+  } catch {
+    output.err(
+      "bakeplan: error: the working directory no longer exists (it was deleted or moved); cd into a directory that exists and run bakeplan again\n",
+    );
+    return 1;
+  }
   try {
     await run(argv, output);
     return 0;
   } catch (e) {
-    output.err(message(e));
+    output.err(printable(message(e)));
     return exitCode(e);
   }
 }
@@ -34,6 +56,12 @@ function message(e: unknown): string {
     return `bakeplan: error: ${e.message}\n${indent(`$ ${shellQuote(["docker", ...e.argv])}\n${e.stderrTail}`)}`;
   if (e instanceof UserError) return `bakeplan: error: ${e.message}\n`;
   return `bakeplan: internal error (this is a bug; please report it with the command you ran):\n${e instanceof Error ? (e.stack === undefined ? e.message : sourceMappedStack(e.stack)) : String(e)}\n`;
+}
+
+/** A message with the control characters a value may carry (ESC, CR) shown as escapes: nothing from an input drives the terminal. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- the point
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function indent(text: string): string {

@@ -1,6 +1,10 @@
 import { dirname, join, resolve } from "node:path";
 
-/** The bake file a command writes or compares: `--out`, else docker-bake.json next to the context file. */
+/**
+ * The bake file a command writes or compares: `--out`, else docker-bake.json next to the context
+ * file; `--out dir/` (a trailing slash) names a directory, and the bake file is docker-bake.json in it.
+ */
 export function bakeFilePath(configPath: string, out: string | undefined): string {
-  return out !== undefined ? resolve(out) : join(dirname(resolve(configPath)), "docker-bake.json");
+  if (out === undefined) return join(dirname(resolve(configPath)), "docker-bake.json");
+  return /[\\/]$/.test(out) ? join(resolve(out), "docker-bake.json") : resolve(out);
 }

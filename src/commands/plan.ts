@@ -67,8 +67,11 @@ export async function plan(opts: PlanCommandOptions & { out?: string }, output: 
     templates: files.templates,
     outDir: resolve(files.dir, plan.outDir),
     outputs: [
-      ...plan.files.map((f) => ({ abs: join(files.dir, f.path), content: () => f.content })),
-      { abs: bakeFile, content: () => plan.bakeJson },
+      ...plan.files.map((f) => {
+        const abs = join(files.dir, f.path);
+        return { abs, content: () => f.content, stamp: written.stamps.get(abs) };
+      }),
+      { abs: bakeFile, content: () => plan.bakeJson, stamp: written.stamps.get(bakeFile) },
     ],
     printed: {
       warnings,

@@ -23,7 +23,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fileStamp } from "./stamp.js";
 import { walkTemplateDir } from "./template-dir.js";
@@ -61,8 +61,12 @@ export interface PlanFacts {
   /** The template texts that were rendered, by name relative to templatesDir. */
   templates: ReadonlyMap<string, string>;
   outDir: string;
-  /** Every Dockerfile and the bake file: absolute path and content. */
-  outputs: { abs: string; content: () => string }[];
+  /**
+   * Every Dockerfile and the bake file: absolute path, content, and the stamp the writer took (under
+   * its lock for what it wrote, before comparing for the rest), never one taken later: a file
+   * another writer changed in between must not be recorded as this plan's.
+   */
+  outputs: { abs: string; content: () => string; stamp: string | undefined }[];
   printed: Printed;
 }
 
@@ -73,16 +77,35 @@ function racyWindowMs(mtimeNs: bigint): number {
   return mtimeNs % 1_000_000_000n === 0n ? 2000 : 100;
 }
 
-function isRacy(path: string, now: number): boolean {
-  const { mtimeNs } = statSync(path, { bigint: true });
+function isRacy(path: string, now: number, stamp?: string): boolean {
+  // A stamp is dev:ino:mode:size:mtimeNs:ctimeNs (stamp.ts).
+  const mtimeNs = stamp !== undefined ? BigInt(stamp.split(":")[4]!) : statSync(path, { bigint: true }).mtimeNs;
   return Number(mtimeNs / 1_000_000n) > now - racyWindowMs(mtimeNs);
 }
 
-function cacheDir(): string | undefined {
+/** Where plan states are kept, or undefined when they are not (BAKEPLAN_NO_CACHE, no home directory). */
+export function planStateDir(): string | undefined {
   if (process.env.BAKEPLAN_NO_CACHE) return undefined;
   if (process.env.BAKEPLAN_CACHE_DIR) return resolve(process.env.BAKEPLAN_CACHE_DIR);
-  const base = process.env.XDG_CACHE_HOME || (homedir() ? join(homedir(), ".cache") : undefined);
-  return base ? join(base, "bakeplan") : undefined;
+  // Kept only below a home (or XDG_CACHE_HOME's parent) that exists: a HOME that is unset, empty or
+  // gone (a CI container's user without one) turns the state off; bakeplan never creates a home directory.
+  const xdg = process.env.XDG_CACHE_HOME;
+  if (xdg) return isAbsolute(xdg) && isDirectory(dirname(xdg)) ? join(xdg, "bakeplan") : undefined;
+  let home: string;
+  try {
+    home = homedir();
+  } catch {
+    return undefined; // no HOME and no passwd entry
+  }
+  return home && isAbsolute(home) && isDirectory(home) ? join(home, ".cache", "bakeplan") : undefined;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -149,12 +172,15 @@ export class PlanState {
   /** The state slot of this command line (before anything is read), or undefined when caching is off or unavailable. */
   static open(configPath: string, bakeFile: string, options: unknown): PlanState | undefined {
     try {
-      const dir = cacheDir();
+      const dir = planStateDir();
       if (!dir) return undefined;
       const config = resolve(configPath);
       const configStamp = fileStamp(config);
       if (configStamp === undefined) return undefined;
-      const env = ["LANG", "LC_ALL", "LC_TIME", "TZ"].map((k) => [k, process.env[k] ?? null]);
+      const env = ["LANG", "LC_ALL", "LC_TIME", "TZ", "BAKEPLAN_MAX_INPUT_BYTES"].map((k) => [
+        k,
+        process.env[k] ?? null,
+      ]);
       const key = sha1(
         JSON.stringify({ FORMAT, cwd: process.cwd(), config, bakeFile, options, env, tool: toolIdentity() }),
       );
@@ -211,17 +237,20 @@ export class PlanState {
       const now = Date.now();
       const outputs: [string, string, string?][] = [];
       for (const o of facts.outputs) {
-        const st = fileStamp(o.abs);
+        const st = o.stamp;
         if (st === undefined) return this.forget();
-        outputs.push(isRacy(o.abs, now) ? [o.abs, st, sha1(o.content())] : [o.abs, st]);
+        outputs.push(isRacy(o.abs, now, st) ? [o.abs, st, sha1(o.content())] : [o.abs, st]);
       }
+      const names = readdirSync(facts.outDir).sort();
+      // Another writer's journal, lock or temp file: `check` would not agree with an "up to date" later.
+      if (names.some((n) => n.startsWith(".bakeplan") || n.endsWith(".tmp"))) return this.forget();
       this.save({
         bakeplanPlanState: FORMAT,
         key: this.key,
         savedAt: now,
         config: { path: this.configPath, stamp: this.configStamp },
         templates: { dir: facts.templatesDir, entries: templateEntries(facts.templatesDir, facts.templates) },
-        outDir: { path: facts.outDir, names: readdirSync(facts.outDir).sort() },
+        outDir: { path: facts.outDir, names },
         outputs,
         printed: facts.printed,
       });
