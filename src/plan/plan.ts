@@ -100,7 +100,10 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     inputs,
     projectDir: opts.projectDir,
   });
-  failOn([...issues, ...overrideIssues(overrides, analysis.declared, project.varNames)]);
+  failOn([
+    ...issues.map((i) => fromEnvironment(i, opts.inputVariables)),
+    ...overrideIssues(overrides, analysis.declared, project.varNames),
+  ]);
   failOn(claimIssues(project, targets));
   const partial = selected.length < matrix.variants.length;
   const warnings = [...matrix.warnings, ...(partial ? [] : unusedValueWarnings(project, targets, reads))];
@@ -176,6 +179,13 @@ function checkHeaderText(
     checkpoint.text(project.build.syntax, "dockerfile", () => "the first line of every generated Dockerfile");
   for (const name of templates.keys())
     checkpoint.text(name, "dockerfile", () => "the source marker comments of the generated Dockerfiles");
+}
+
+/** A problem with --registry names BAKEPLAN_REGISTRY when the value came from there. */
+function fromEnvironment(issue: Issue, variables: PlanOptions["inputVariables"]): Issue {
+  const at = issue.location;
+  if (at?.file !== COMMAND_LINE || at.path !== "--registry") return issue;
+  return { ...issue, location: inputOrigin("registry", variables).location };
 }
 
 function failOn(issues: Issue[]): void {

@@ -7,7 +7,6 @@ import type { Variant } from "../matrix/expand.js";
 import type { DockerfileShape } from "../render/dockerfile.js";
 import { COMMAND_LINE, type ResolvedValues } from "../resolve/resolve.js";
 import { compareStrings, record, sortRecord } from "../text.js";
-import { checkValue } from "../values.js";
 import type { Analysis, Declarations } from "./analyze.js";
 import { ENV_REFERENCE, EnvTemplate, type BakeTarget } from "./bake-file.js";
 import type { Content } from "./contents.js";
@@ -71,7 +70,6 @@ export function planTargets(
     const refs = imageRefs(project, variant, values, from.inputs);
     refs.problems.forEach(addOnce);
     const labels = labelsOf(project, variant, values, from.inputs);
-    labels.problems.forEach(addOnce);
     const secrets = secretEntries(values);
     issues.push(...secrets.problems);
     return {
@@ -149,15 +147,15 @@ function imageRefs(project: Project, variant: Variant, values: ResolvedValues, i
   return { tags: tags.tags, tagOrigins: tags.origins, cacheFrom: cache.from, cacheTo: cache.to, problems };
 }
 
-/** OCI labels, overridden by labels from context.yaml; a value that would break out of its line is a problem. */
+/**
+ * OCI labels, overridden by labels from context.yaml. Their text is checked once, not per target:
+ * context.yaml's strings by the rule everyStringIsPlainText, the tag inputs by inputIssues, and
+ * the bake file that holds them by the output checkpoint.
+ */
 export function labelsOf(project: Project, variant: Variant, values: ResolvedValues, inputs: BuildInputs) {
   const labels = Object.assign(record<string>(), ociLabels(project, variant, inputs));
   for (const [k, v] of values.labels) labels[k] = v.value;
-  const problems: Issue[] = [];
-  for (const [k, v] of Object.entries(labels))
-    for (const message of checkValue(k, v, "label"))
-      problems.push({ message, location: values.labels.get(k)?.source ?? project.source.locate(["project"]) });
-  return { labels: sortRecord(labels), problems };
+  return { labels: sortRecord(labels) };
 }
 
 /**

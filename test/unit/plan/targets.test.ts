@@ -107,7 +107,6 @@ describe("labelsOf and secretEntries", () => {
         "org.opencontainers.image.version": "1.0",
         "z.note": "ok",
       },
-      problems: [],
     });
   });
 
