@@ -25,7 +25,9 @@ export interface Issue {
 }
 
 export function formatIssue(issue: Issue): string {
-  return issue.location ? `${formatLocation(issue.location)}: ${issue.message}` : issue.message;
+  // One problem, one line: a line break in it comes from a value the message quotes, shown as \n.
+  const message = issue.message.replace(/\r|\n/g, (c) => (c === "\n" ? "\\n" : "\\r"));
+  return issue.location ? `${formatLocation(issue.location)}: ${message}` : message;
 }
 
 /**

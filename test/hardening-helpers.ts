@@ -6,7 +6,7 @@ import { runCli, testdir, type CliResult } from "./helpers.js";
 
 /** Everything observable about one entry of a tree: kind, bytes (files), target (links), mode and mtime. */
 export interface Entry {
-  kind: "file" | "dir" | "link";
+  kind: "file" | "dir" | "link" | "special";
   mode: number;
   mtimeNs: bigint;
   content?: string;
@@ -27,7 +27,9 @@ export function snapshotTree(dir: string): Record<string, Entry> {
     else if (st.isDirectory()) {
       out[rel || "."] = { kind: "dir", ...base };
       for (const name of readdirSync(abs).sort()) walk(rel ? `${rel}/${name}` : name);
-    } else out[rel || "."] = { kind: "file", ...base, content: readFileSync(abs).toString("base64") };
+    } else if (!st.isFile())
+      out[rel || "."] = { kind: "special", ...base }; // a pipe is never read: it would block
+    else out[rel || "."] = { kind: "file", ...base, content: readFileSync(abs).toString("base64") };
   };
   walk("");
   return out;

@@ -22,7 +22,6 @@
 
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fileStamp } from "./stamp.js";
@@ -88,15 +87,11 @@ export function planStateDir(): string | undefined {
   if (process.env.BAKEPLAN_NO_CACHE) return undefined;
   if (process.env.BAKEPLAN_CACHE_DIR) return resolve(process.env.BAKEPLAN_CACHE_DIR);
   // Kept only below a home (or XDG_CACHE_HOME's parent) that exists: a HOME that is unset, empty or
-  // gone (a CI container's user without one) turns the state off; bakeplan never creates a home directory.
+  // gone (a CI container's user without one) turns the state off; bakeplan never creates a home
+  // directory, nor falls back to the passwd entry's home, which may not be this job's to write.
   const xdg = process.env.XDG_CACHE_HOME;
   if (xdg) return isAbsolute(xdg) && isDirectory(dirname(xdg)) ? join(xdg, "bakeplan") : undefined;
-  let home: string;
-  try {
-    home = homedir();
-  } catch {
-    return undefined; // no HOME and no passwd entry
-  }
+  const home = process.env.HOME;
   return home && isAbsolute(home) && isDirectory(home) ? join(home, ".cache", "bakeplan") : undefined;
 }
 
