@@ -14,8 +14,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 // (frontend/dockerfile/parser/parser.go lineContinuationRegex).
 const CONTINUATION = /\\[ \t]*$/;
 // A word starting with [digits]<< in a RUN, COPY or ADD line opens a here-document that takes the
-// following lines up to its terminator (parser.go reHeredoc, heredocsFromLine).
-const HEREDOC = /(?:^|\s)\d*<</;
+// following lines up to its terminator (parser.go reHeredoc, heredocsFromLine); the word is read
+// after the shell lexer took its quotes off, so `"<<EOF"` or `''<<EOF` opens one too.
+const HEREDOC = /(?:^|[\s"'])\d*<</;
 
 function codePoint(c: string): string {
   return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;

@@ -1,6 +1,6 @@
 import { dirname, relative, resolve, sep } from "node:path";
 import { loadContext, type LoadResult } from "../config/load.js";
-import { UserError } from "../errors.js";
+import { UserError, type SourceLocation } from "../errors.js";
 import { positionAt, templateName, templateReferences } from "../render/template-refs.js";
 import type { TemplateFiles } from "../render/templates.js";
 import { InputBudget, readInputText } from "./read-input.js";
@@ -29,12 +29,25 @@ export function readProject(configPath: string, budget = InputBudget.fromEnviron
   const loaded = loadContext(configLabel, readInputText(abs, configLabel, "config file", budget));
   const dir = dirname(abs);
   const { templates } = loaded.project.build;
-  return { ...loaded, dir, configLabel, templates: readTemplates(resolve(dir, templates), templates, budget) };
+  // A build.templates written in context.yaml is reported where it is written.
+  const source = loaded.project.source;
+  const where =
+    source.sourceText(["build", "templates"]) !== undefined ? source.locate(["build", "templates"]) : undefined;
+  return { ...loaded, dir, configLabel, templates: readTemplates(resolve(dir, templates), templates, budget, where) };
 }
 
 /** Every *.liquid file under the template directory; a link that leads outside it is an error. */
-export function readTemplates(dir: string, label: string, budget = InputBudget.fromEnvironment()): TemplateFiles {
+export function readTemplates(
+  dir: string,
+  label: string,
+  budget = InputBudget.fromEnvironment(),
+  where?: SourceLocation,
+): TemplateFiles {
   const entries = walkTemplateDir(dir);
+  if (!entries && where)
+    throw new UserError(`Template directory "${label}" not found (relative to the directory of the config file)`, {
+      location: where,
+    });
   if (!entries) throw new UserError("Template directory not found", { location: { file: label } });
   const files = new Map<string, string>();
   let outside: { rel: string; real: string } | undefined;

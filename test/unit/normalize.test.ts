@@ -183,7 +183,9 @@ describe("the template directory label, with build.templates: ./templates/", () 
   it("a missing template directory is reported under the same name", () => {
     const dir = testdir({ "context.yaml": yaml });
     expect(() => readProject(join(dir, "context.yaml"))).toThrow(UserError);
-    expect(() => readProject(join(dir, "context.yaml"))).toThrow(/^templates: Template directory not found$/);
+    expect(() => readProject(join(dir, "context.yaml"))).toThrow(
+      /context\.yaml:\d+:\d+: build\.templates: Template directory "templates" not found/,
+    );
   });
 
   it("the stage check names the top-level template under the same label", () => {
