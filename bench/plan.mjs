@@ -12,7 +12,8 @@
 //
 // Options: --sizes 10,100,1000,5000,dynamo,5000b  --reps N (default 15 at 10 and 100, 5 at 1,000
 // and dynamo, 3 at 5,000)  --json FILE  --profile SIZE (only: one plan of SIZE under node
-// --cpu-prof, and the functions with the most self time)
+// --cpu-prof, and the functions with the most self time)  --labels 10000,100000 (context.yaml
+// size: a plan of a small matrix whose context.yaml has that many labels; "" skips it)
 // bakeplan's up-to-date state goes to .bench/state (BAKEPLAN_CACHE_DIR), not the user's cache.
 
 import { spawnSync } from "node:child_process";
@@ -524,6 +525,41 @@ function profileRun(size) {
   return lines.join("\n");
 }
 
+/**
+ * Cost in the size of context.yaml: a 2 x 2 matrix whose defaults carry `n` labels of ~100 bytes
+ * (100,000 labels is a 12 MB file; issue 10: near-linear, seconds, not minutes).
+ */
+function labelsRun(n) {
+  const dir = join(WORK, `labels-${n}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "templates"), { recursive: true });
+  const labels = Array.from(
+    { length: n },
+    (_, i) =>
+      `    org.example.label${String(i).padStart(6, "0")}: "value number ${i} of the big label set for a test xxxxxxxxxxxxxxxxxxxxxxxxxxxx"\n`,
+  ).join("");
+  const yaml = `project:\n  name: demo\naxes:\n  framework: [vllm, sglang]\n  target: [runtime, dev]\nstage_axis: target\ndefaults:\n  platforms: [linux/amd64]\n  labels:\n${labels}publish:\n  registry: registry.example.com\n  repository: demo/app\n  tags: ["{name}"]\n`;
+  writeFileSync(join(dir, "context.yaml"), yaml);
+  writeFileSync(join(dir, "templates", "Dockerfile.liquid"), "FROM scratch AS runtime\nFROM runtime AS dev\n");
+  const r = measure("node", [BIN, "plan"], { cwd: dir, env: { BAKEPLAN_NO_CACHE: "1" } });
+  return { labels: n, bytes: Buffer.byteLength(yaml), wall: r.wall, rssKb: r.rssKb };
+}
+
+function labelsReport(rows) {
+  const lines = [
+    "",
+    "## Cost in the size of context.yaml",
+    "",
+    "| labels | context.yaml | plan wall ms | peak RSS MB | µs per label |",
+    "|---:|---:|---:|---:|---:|",
+  ];
+  for (const r of rows)
+    lines.push(
+      `| ${int(r.labels)} | ${(r.bytes / 1e6).toFixed(1)} MB | ${ms(r.wall)} | ${mb(r.rssKb)} | ${((r.wall * 1000) / r.labels).toFixed(0)} |`,
+    );
+  return lines.join("\n");
+}
+
 // --- main -----------------------------------------------------------------------------------------
 
 if (!existsSync(join(REPO, "dist", "bin.js")))
@@ -545,11 +581,16 @@ for (const size of SIZES) {
   results.sizes.push(sizeRun(size, buildx));
 }
 if (SIZES.includes("dynamo")) results.audit = await auditRun("dynamo");
+results.labels = [];
+for (const n of option("labels", "10000,100000").split(",").filter(Boolean)) {
+  process.stderr.write(`bench: ${n} labels ...\n`);
+  results.labels.push(labelsRun(Number(n)));
+}
 results.loadavgEnd = os
   .loadavg()
   .map((x) => x.toFixed(2))
   .join(" ");
 writeFileSync(JSON_OUT, `${JSON.stringify(results, null, 2)}\n`);
-const table = report(results);
+const table = report(results) + labelsReport(results.labels);
 writeFileSync(join(WORK, "results.md"), `${table}\n`);
 process.stdout.write(`${table}\n`);
