@@ -102,6 +102,14 @@ export async function plannedProject(files: Record<string, string | null> = {}, 
   return dir;
 }
 
+/** What YAML, zod, liquidjs or V8 say when their input goes wrong, which bakeplan must never pass on as it is. */
+export const ENGINE_MESSAGES = [
+  "Maximum call stack size exceeded",
+  "parseAllDocuments",
+  "include cycle?",
+  "expected string, got",
+];
+
 /**
  * The contract of a refused input: the exact exit code, every location in `at` present in stderr as
  * `file:line:col: key.path` (or `file: path` for a command-line option), the message, nothing on stdout.
@@ -112,6 +120,8 @@ export function expectRefused(
 ): void {
   expect(res.code, res.stderr).toBe(expected.code ?? 1);
   for (const at of expected.at) expect(res.stderr).toContain(at);
+  // Never an engine's own words: say what the user wrote and what to write instead.
+  for (const raw of ENGINE_MESSAGES) expect(res.stderr).not.toContain(raw);
   if (typeof expected.message === "string") expect(res.stderr).toContain(expected.message);
   else expect(res.stderr).toMatch(expected.message);
   expect(res.stdout).toBe("");

