@@ -40,6 +40,9 @@ export function checkValue(name: string, value: string, what: string, place: Tex
     if (control !== undefined)
       problems.push(`${the} contains the control character ${codePoint(control)}; use printable text (a tab is fine)`);
   }
+  // bake drops a leading U+FEFF (a byte-order mark) from a string (found by the fuzzer with buildx 0.29.1).
+  if (value.includes("\ufeff"))
+    problems.push(`${the} contains U+FEFF (a byte-order mark), which bake drops from the start of a string; remove it`);
   const lone = LONE_SURROGATE.exec(value)?.[0];
   if (lone !== undefined)
     problems.push(

@@ -153,7 +153,7 @@ async function planBatch(args: string[], labels: [string, string][]): Promise<{ 
       const dockerfileRule = e.kind === "args" && (/\\[ \t]*$/.test(e.value) || /(?:^|[\s"'])\d*<</.test(e.value));
       expect(
         // eslint-disable-next-line no-control-regex -- the point
-        /[\x00-\x08\x0a-\x1f\x7f]|AKIA|PRIVATE KEY/.test(text) ||
+        /[\x00-\x08\x0a-\x1f\x7f\ufeff]|AKIA|PRIVATE KEY/.test(text) ||
           /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text) ||
           text.normalize("NFC") !== text ||
           dockerfileRule,
