@@ -12,7 +12,6 @@ import {
 import type { KeyPath } from "../config/yaml-source.js";
 import { matches, type Variant } from "../matrix/expand.js";
 import type { ResolvedValues } from "../resolve/resolve.js";
-import { record } from "../text.js";
 import { checkRegistry, checkRepository, checkTag, platformsPart, sanitizeTagPart } from "../values.js";
 
 /** Values from flags or the environment that tags, labels and cache refs may use. */
