@@ -5,12 +5,16 @@ import { compareStrings } from "../text.js";
 /** The subset of bake's target attributes bakeplan emits, in the CSV string forms every buildx reads. */
 export interface BakeTarget {
   description?: string;
+  /** `manifest[linux/amd64]:key=value` OCI annotations (the base-image ones of a locked plan). */
+  annotations?: string[];
   context: string;
   dockerfile: string;
   target?: string;
   /** Named contexts; `target:NAME` builds another target first (those two build on one builder). */
   contexts?: Record<string, string>;
   args?: Record<string, string>;
+  /** Named contexts (`target:NAME`, `docker-image://REF`, a directory); `affected` follows `target:` ones. */
+  contexts?: Record<string, string>;
   platforms?: string[];
   tags?: string[];
   labels?: Record<string, string>;
