@@ -7,6 +7,7 @@
 import type { BuildSettings, Project } from "../config/normalize.js";
 import { formatLocation, UserError, type SourceLocation } from "../errors.js";
 import type { Plan } from "../plan/plan.js";
+import type { EnvTemplate } from "../plan/bake-file.js";
 import { stageLabel, targetBuild, type ContextSource, type TargetBuild } from "../plan/stage-graph.js";
 import type { PlannedTarget } from "../plan/targets.js";
 import {
@@ -282,8 +283,8 @@ function settingReasons(before: PlannedTarget, after: PlannedTarget, head: Side)
   const a = before.bake;
   const b = after.bake;
   const at = (loc: SourceLocation | undefined) => (loc ? ` (${formatLocation(loc)})` : "");
-  const list = (x: readonly string[] | undefined) =>
-    x && x.length > 0 ? [...x].sort(compareStrings).join(", ") : "(none)";
+  const list = (x: readonly (string | EnvTemplate)[] | undefined) =>
+    x && x.length > 0 ? x.map(String).sort(compareStrings).join(", ") : "(none)";
   if (list(a.platforms) !== list(b.platforms))
     reasons.push(`platforms: ${list(a.platforms)} -> ${list(b.platforms)}${at(after.values.platforms?.source)}`);
   if (a.target !== b.target) reasons.push(`bake target (stage): ${show(a.target)} -> ${show(b.target)}`);
