@@ -8,13 +8,14 @@ import type { BuildSettings, Project } from "../config/normalize.js";
 import { formatLocation, UserError, type SourceLocation } from "../errors.js";
 import type { Plan } from "../plan/plan.js";
 import type { EnvTemplate } from "../plan/bake-file.js";
-import { stageLabel, targetBuild, type ContextSource, type TargetBuild } from "../plan/stage-graph.js";
+import { stageLabel, TargetBuilds, type ContextSource, type TargetBuild } from "../plan/stage-graph.js";
 import type { PlannedTarget } from "../plan/targets.js";
 import {
   argDeclarations,
   parseInstructions,
   type DockerfileInstructions,
   type Instruction,
+  type StageSource,
 } from "../render/instructions.js";
 import { templateLineOf } from "../render/source-map.js";
 import type { TemplateFiles } from "../render/templates.js";
@@ -65,7 +66,8 @@ export interface CompareOptions {
 }
 
 export function compareRevisions(base: Side | Unavailable, head: Side, opts: CompareOptions): AffectedResult {
-  const headView = new SideView(head, opts.buildPlatform);
+  const shared = new Walks();
+  const headView = new SideView(head, opts.buildPlatform, shared);
   const selected = head.plan.targets.filter((t) => !opts.only || opts.only.has(t.variant.name));
   const reasonsOf = new Map<string, string[]>();
   const add = (name: string, reason: string) => {
@@ -79,7 +81,7 @@ export function compareRevisions(base: Side | Unavailable, head: Side, opts: Com
     return result(head, selected, reasonsOf, []);
   }
 
-  const baseView = new SideView(base, opts.buildPlatform);
+  const baseView = new SideView(base, opts.buildPlatform, shared);
   const global = globalReasons(base, head);
   const files = new ContextFiles(base, head, opts.changed);
   for (const t of selected) {
@@ -92,8 +94,11 @@ export function compareRevisions(base: Side | Unavailable, head: Side, opts: Com
     for (const r of global) add(name, r);
     // The same Dockerfile text and bake settings build the same stages with the same values: only
     // context files can tell them apart, and only when a changed file is in the context at all.
-    const same = baseView.contentOf(before.dockerfile) === headView.contentOf(t.dockerfile) && sameSettings(before, t);
+    const sameText = baseView.contentOf(before.dockerfile) === headView.contentOf(t.dockerfile);
+    const same = sameText && sameSettings(before, t);
     if (same && !files.any(t, before)) continue;
+    // Equal text parses the same: both sides walk one parse, and targets whose walks read the same values share them.
+    if (sameText) headView.adopt(t.dockerfile, baseView.instructions(before.dockerfile));
     const h = headView.view(t);
     const b = baseView.view(before);
     if (!same) {
@@ -145,21 +150,39 @@ interface TargetView {
   df: DockerfileInstructions;
   content: string;
   /** Reachable stage label -> its instructions; ARG defaults that bake overrides are left out of the text. */
-  stages: Map<string, { texts: string[]; instructions: Instruction[] }>;
+  stages: Map<string, { texts: readonly string[]; instructions: Instruction[] }>;
   /** Global ARG declarations the reachable FROM lines read. */
   globals: Map<string, { text: string; line: number }>;
+}
+
+/** What both sides share: one walk per Dockerfile parse and the values it reads, one text per stage and set of overridden ARGs. */
+class Walks {
+  readonly builds = new TargetBuilds();
+  private readonly texts = new WeakMap<StageSource, Map<string, readonly string[]>>();
+
+  /** The stage's instructions as compared: an ARG default that a bake arg overrides is compared as the arg. */
+  stageTexts(stage: StageSource, bakeArgs: Readonly<Record<string, string>>): readonly string[] {
+    let byOverrides = this.texts.get(stage);
+    if (!byOverrides) this.texts.set(stage, (byOverrides = new Map<string, readonly string[]>()));
+    let key = "";
+    for (const ins of stage.instructions)
+      if (ins.keyword === "ARG") for (const d of declarations(ins)) if (d.name in bakeArgs) key += `${d.name},`;
+    let texts = byOverrides.get(key);
+    if (!texts) byOverrides.set(key, (texts = stage.instructions.map((ins) => normalized(ins, bakeArgs))));
+    return texts;
+  }
 }
 
 class SideView {
   private readonly byName = new Map<string, PlannedTarget>();
   private readonly content = new Map<string, string>();
   private readonly parsed = new Map<string, DockerfileInstructions>();
-  private readonly builds = new Map<string, TargetBuild>();
   private readonly views = new Map<PlannedTarget, TargetView>();
 
   constructor(
     readonly side: Side,
     private readonly buildPlatform: string,
+    private readonly shared: Walks,
   ) {
     for (const t of side.plan.targets) this.byName.set(t.variant.name, t);
     for (const f of side.plan.files) this.content.set(f.path, f.content);
@@ -173,39 +196,39 @@ class SideView {
     return this.content.get(path) ?? "";
   }
 
+  instructions(path: string): DockerfileInstructions {
+    let df = this.parsed.get(path);
+    if (!df) this.parsed.set(path, (df = parseInstructions(this.contentOf(path))));
+    return df;
+  }
+
+  /** Use the other side's parse of a Dockerfile with the same text. */
+  adopt(path: string, df: DockerfileInstructions): void {
+    if (!this.parsed.has(path)) this.parsed.set(path, df);
+  }
+
   view(t: PlannedTarget): TargetView {
     let view = this.views.get(t);
     if (view) return view;
     const content = this.contentOf(t.dockerfile);
-    let df = this.parsed.get(t.dockerfile);
-    if (!df) this.parsed.set(t.dockerfile, (df = parseInstructions(content)));
+    const df = this.instructions(t.dockerfile);
     const args = t.bake.args ?? {};
-    const platforms = t.bake.platforms ?? [];
-    // Targets of one Dockerfile that build the same stage with the same values share one walk.
-    const key = JSON.stringify([t.dockerfile, t.bake.target, platforms, args, Object.keys(t.bake.contexts ?? {})]);
-    let build = this.builds.get(key);
-    if (!build) {
-      build = targetBuild(df, {
-        target: t.bake.target,
-        platforms,
-        args,
-        buildPlatform: this.buildPlatform,
-        contexts: new Set(Object.keys(t.bake.contexts ?? {})),
-      });
-      this.builds.set(key, build);
-    }
-    const stages = new Map<string, { texts: string[]; instructions: Instruction[] }>();
+    const build = this.shared.builds.of(df, {
+      target: t.bake.target,
+      platforms: t.bake.platforms ?? [],
+      args,
+      buildPlatform: this.buildPlatform,
+      contexts: new Set(Object.keys(t.bake.contexts ?? {})),
+    });
+    const stages = new Map<string, { texts: readonly string[]; instructions: Instruction[] }>();
     for (const i of build.stages) {
       const stage = df.stages[i]!;
-      stages.set(stageLabel(stage), {
-        texts: stage.instructions.map((ins) => normalized(ins, args)),
-        instructions: stage.instructions,
-      });
+      stages.set(stageLabel(stage), { texts: this.shared.stageTexts(stage, args), instructions: stage.instructions });
     }
     const globals = new Map<string, { text: string; line: number }>();
     for (const ins of df.global)
       if (ins.keyword === "ARG")
-        for (const d of argDeclarations(ins.args))
+        for (const d of declarations(ins))
           if (build.args.has(d.name))
             globals.set(d.name, {
               text: d.name in args || d.value === undefined ? d.name : `${d.name}=${d.value}`,
@@ -217,19 +240,19 @@ class SideView {
   }
 }
 
+const declarationsOf = new WeakMap<Instruction, ReturnType<typeof argDeclarations>>();
+function declarations(ins: Instruction): ReturnType<typeof argDeclarations> {
+  let d = declarationsOf.get(ins);
+  if (!d) declarationsOf.set(ins, (d = argDeclarations(ins.args)));
+  return d;
+}
+
 /** An instruction as compared: blanks at line ends dropped, and an ARG default that a bake arg overrides (it is compared as the arg). */
-const textOf = new WeakMap<Instruction, string>();
 function normalized(ins: Instruction, bakeArgs: Readonly<Record<string, string>>): string {
-  if (ins.keyword !== "ARG") {
-    let text = textOf.get(ins);
-    if (text === undefined) textOf.set(ins, (text = ins.text.replace(/[ \t]+$/gm, "")));
-    return text;
-  }
-  if (ins.keyword === "ARG")
-    return `ARG ${argDeclarations(ins.args)
-      .map((d) => (d.name in bakeArgs || d.value === undefined ? d.name : `${d.name}=${JSON.stringify(d.value)}`))
-      .join(" ")}`;
-  return ins.text.replace(/[ \t]+$/gm, "");
+  if (ins.keyword !== "ARG") return ins.text.replace(/[ \t]+$/gm, "");
+  return `ARG ${declarations(ins)
+    .map((d) => (d.name in bakeArgs || d.value === undefined ? d.name : `${d.name}=${JSON.stringify(d.value)}`))
+    .join(" ")}`;
 }
 
 /** Settings every target shares: build.* keys, the root .dockerignore, bakeplan's version. */
@@ -340,6 +363,7 @@ function stageReasons(b: TargetView, h: TargetView, baseView: SideView, headView
       reasons.push(`stage ${label} is no longer built`);
       continue;
     }
+    if (x.texts === y.texts) continue;
     const n = Math.max(x.texts.length, y.texts.length);
     for (let i = 0; i < n; i++) {
       if (x.texts[i] === y.texts[i]) continue;

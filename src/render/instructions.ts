@@ -99,8 +99,11 @@ export function parseInstructions(text: string): DockerfileInstructions {
   return { global, stages };
 }
 
-/** Words split on blanks outside quotes; quotes are kept (ARG values need them). */
-export function splitWords(s: string): string[] {
+/**
+ * Words split on blanks outside quotes; quotes are kept (ARG values need them). `flagsOnly`: stop
+ * after the first word that is not a `--flag` (a RUN's flags, without splitting its script).
+ */
+export function splitWords(s: string, opts: { flagsOnly?: boolean } = {}): string[] {
   const words: string[] = [];
   let word = "";
   let quote: string | undefined;
@@ -115,6 +118,7 @@ export function splitWords(s: string): string[] {
     }
     if (c === " " || c === "\t" || c === "\n") {
       if (inWord) words.push(word);
+      if (inWord && opts.flagsOnly && !word.startsWith("--")) return words;
       word = "";
       inWord = false;
       continue;
@@ -214,6 +218,7 @@ export interface Expansion {
  * An unset name expands to "".
  */
 export function expandWord(word: string, lookup: (name: string) => string | undefined): Expansion {
+  if (!word.includes("$")) return { value: word, used: [] };
   const used: string[] = [];
   const get = (name: string) => {
     used.push(name);

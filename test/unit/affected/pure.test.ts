@@ -13,7 +13,7 @@ import {
   parseReference,
 } from "../../../src/images/reference.js";
 import { expandWord, parseInstructions } from "../../../src/render/instructions.js";
-import { targetBuild } from "../../../src/plan/stage-graph.js";
+import { TargetBuilds, targetBuild } from "../../../src/plan/stage-graph.js";
 import type { ImageNeed } from "../../../src/images/collect.js";
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
@@ -208,6 +208,43 @@ RUN --mount=target=/ctx true
     expect(amd.stages).toEqual([0, 2]);
     const dev = targetBuild(df, { target: "dev", platforms: ["linux/amd64"], args: {}, buildPlatform: "linux/amd64" });
     expect(dev.sources.map((s) => s.pattern)).toContain(".");
+  });
+
+  it("shares a walk between targets and revisions only where the values it reads agree", () => {
+    const TPL = (ref: string) => `ARG BASE=img:1
+FROM \${BASE} AS runtime
+ARG REF=${ref}
+ARG SRC=src
+RUN echo \${REF}
+COPY \${SRC}/ /src/
+FROM runtime AS dev
+`;
+    const builds = new TargetBuilds();
+    const q = (args: Record<string, string>, target = "runtime") => ({
+      target,
+      platforms: ["linux/amd64", "linux/arm64"],
+      args,
+      buildPlatform: "linux/amd64",
+    });
+    const base = parseInstructions(TPL("r1"));
+    const head = parseInstructions(TPL("r2"));
+    const walked = (df: typeof base, args: Record<string, string>, target?: string) => {
+      const shared = builds.of(df, q(args, target));
+      // The same answer as a walk of its own.
+      expect(shared).toEqual(targetBuild(df, q(args, target)));
+      return shared;
+    };
+    const first = walked(base, { BASE: "img:2", REF: "r1", SRC: "src" });
+    // A value only a RUN line reads, and a Dockerfile that differs in an overridden ARG default: one walk.
+    expect(walked(head, { BASE: "img:2", REF: "r2", SRC: "src" })).toBe(first);
+    // A value a COPY source or a FROM line reads: a walk of its own.
+    const other = walked(head, { BASE: "img:2", REF: "r2", SRC: "lib" });
+    expect(other).not.toBe(first);
+    expect(other.sources.map((s) => s.pattern)).toEqual(["lib"]);
+    expect(walked(head, { BASE: "img:3", REF: "r2", SRC: "src" }).images.map((i) => i.ref)).toEqual(["img:3", "img:3"]);
+    // The default counts where no bake arg overrides it.
+    expect(walked(head, { BASE: "img:2", REF: "r2" }).sources.map((s) => s.pattern)).toEqual(["src"]);
+    expect(walked(head, { BASE: "img:2", REF: "r2", SRC: "src" }, "dev")).not.toBe(first);
   });
 
   it("expands variables as BuildKit does", () => {
