@@ -2,7 +2,7 @@
 // per-platform manifest digests. Deterministic: sorted keys, no timestamps, so a refresh that
 // finds nothing new changes no byte (and a Renovate-style bot's diff shows only real moves).
 
-import { z } from "zod";
+import * as z from "zod";
 import { UserError } from "../errors.js";
 import { compareStrings } from "../text.js";
 
