@@ -10,11 +10,9 @@ export interface BakeTarget {
   context: string;
   dockerfile: string;
   target?: string;
-  /** Named contexts; `target:NAME` builds another target first (those two build on one builder). */
+  /** Named contexts; `target:NAME` builds another target first (those two build on one builder; `affected` follows them). */
   contexts?: Record<string, string>;
   args?: Record<string, string>;
-  /** Named contexts (`target:NAME`, `docker-image://REF`, a directory); `affected` follows `target:` ones. */
-  contexts?: Record<string, string>;
   platforms?: string[];
   tags?: string[];
   labels?: Record<string, string>;

@@ -71,7 +71,7 @@ describe("argv -> command options", () => {
     },
     {
       args: ["bake", "--affected", "origin/main", "--no-preflight", "--timeout", "2.5", "--locked"],
-      options: { ...PLAN_DEFAULTS, locked: true, maxVariants: undefined, targets: [], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, affected: "origin/main", preflight: false, timeoutMs: 2_500, extra: [] },
+      options: { ...PLAN_DEFAULTS, locked: true, maxVariants: undefined, targets: [], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, affected: "origin/main", preflight: false, timeoutMs: 2_500, extra: [], pool: false, keepGoing: false, retryOnOther: false },
     },
     {
       args: ["affected", "--base", "origin/main", "--head", "HEAD~1", "--explain", "--json", "--write-group", "--only", "framework=vllm"],
