@@ -258,7 +258,7 @@ function normalized(ins: Instruction, bakeArgs: Readonly<Record<string, string>>
 /** Settings every target shares: build.* keys, the root .dockerignore, bakeplan's version. */
 function globalReasons(base: Side, head: Side): string[] {
   const reasons: string[] = [];
-  const keys: [Exclude<keyof BuildSettings, "allowSecretLike" | "locked">, string][] = [
+  const keys: [Exclude<keyof BuildSettings, "allowSecretLike" | "locked" | "tidy">, string][] = [
     ["templates", "templates"],
     ["template", "template"],
     ["outDir", "out_dir"],
