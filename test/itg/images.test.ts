@@ -327,7 +327,8 @@ describeWithDocker("engine", "preflight and lock against the loopback registry",
   });
 
   it("bake runs preflight first: a missing image fails before buildx builds anything", async () => {
-    const dir = project(`${IMAGE}:nope`, ["linux/amd64"]);
+    // build.network: none, so the builder check (an engine without a bridge) passes and the preflight speaks.
+    const dir = project(`${IMAGE}:nope`, ["linux/amd64"], "build:\n  network: none\n");
     const res = await bakeplan(["bake", "runtime", "--load"], { cwd: dir, env: env() });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(`${IMAGE}:nope: tag "nope" not found in ${IMAGE}`);
