@@ -91,6 +91,16 @@ const option = {
     // Not for plan and check: a CI job that sets it for bake must not make the committed plan drift.
     return fromEnv ? o.env("BAKEPLAN_BUILDERS") : o;
   },
+  locked: () =>
+    new Option("--locked", "pin every image to its digest from bakeplan.lock.json (as build.locked: true does)"),
+  timeout: () =>
+    new Option("--timeout <seconds>", "registry request timeout (each request is tried twice)")
+      .default(10)
+      .argParser((v) => {
+        const n = Number(v);
+        if (!(n > 0)) throw new UsageError(`--timeout ${v}: expected a positive number of seconds`);
+        return n;
+      }),
 };
 
 /** What a command line gave; a command that does not take an option leaves it out. */
@@ -106,6 +116,7 @@ interface ParsedPlanOptions {
   maxVariants?: number;
   verbose?: boolean;
   builders?: string[];
+  locked?: boolean;
 }
 
 /** The environment variable each tag input can come from (commander's `.env()` above). */
@@ -140,6 +151,7 @@ function planOptions(o: ParsedPlanOptions, command: { getOptionValueSource(key: 
     maxVariants: o.maxVariants,
     verbose: o.verbose === true,
     builders: o.builders,
+    locked: o.locked === true,
   } satisfies PlanCommandOptions;
 }
 
@@ -160,6 +172,7 @@ function planCommand(program: Command, output: Output): void {
     .addOption(option.registry())
     .addOption(option.out("bake file to write"))
     .addOption(option.builders())
+    .addOption(option.locked())
     .addOption(option.strict())
     .addOption(option.maxVariants())
     .addOption(option.verbose())
@@ -212,6 +225,7 @@ function renderCommand(program: Command, output: Output): void {
     .argument("<target>", "target name")
     .addOption(option.config())
     .addOption(option.set())
+    .addOption(option.locked())
     .addOption(option.strict())
     .addOption(option.maxVariants())
     .addOption(option.verbose())
@@ -238,6 +252,7 @@ function explainCommand(program: Command, output: Output): void {
     .addOption(option.branch())
     .addOption(option.registry())
     .addOption(option.builders())
+    .addOption(option.locked())
     .addOption(option.strict())
     .addOption(option.maxVariants())
     .addOption(option.verbose())
@@ -269,6 +284,7 @@ function checkCommand(program: Command, output: Output): void {
     .addOption(option.registry())
     .addOption(option.out("bake file to compare"))
     .addOption(option.builders())
+    .addOption(option.locked())
     .addOption(option.strict())
     .addOption(option.maxVariants())
     .addOption(option.verbose())
@@ -351,6 +367,10 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
     .option("--probe-timeout <seconds>", "with a pool: how long a builder may take to answer (default 60)", (v) =>
       wholeNumber("--probe-timeout", v),
     )
+    .option("--affected <ref>", "build only the selected targets that `bakeplan affected --base REF` lists")
+    .option("--no-preflight", "do not check first that every image and platform the build pulls exists")
+    .addOption(option.timeout())
+    .addOption(option.locked())
     .addOption(option.strict())
     .addOption(option.maxVariants())
     .addOption(option.verbose())
@@ -365,6 +385,7 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
         "bakeplan bake vllm-cuda12 -- --progress=plain",
         "bakeplan bake all --builders bk-0,bk-1 --keep-going   # one buildx bake per builder, side by side",
         "bakeplan bake all --pool --retry-on-other --max-parallel 4",
+        "bakeplan bake --affected origin/main --push      # only what the change affects",
       ),
     )
     .action(async (targets, opts, cmd) => {
@@ -381,6 +402,9 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
           metadataFile: opts.metadataFile,
           cacheWarm: opts.cacheWarm === true,
           oneByOne: opts.oneByOne === true,
+          affected: opts.affected,
+          preflight: opts.preflight,
+          timeoutMs: opts.timeout * 1000,
           extra: passThrough,
           pool: opts.pool === true,
           keepGoing: opts.keepGoing === true,
@@ -410,6 +434,7 @@ function lintCommand(program: Command, output: Output): void {
       "--base-image <image>",
       "replace every image ARG (BASE_IMAGE, RUNTIME_IMAGE, ...) with this local image, for offline linting",
     )
+    .addOption(option.locked())
     .addOption(option.strict())
     .addOption(option.maxVariants())
     .addOption(option.verbose())
@@ -446,6 +471,126 @@ function initCommand(program: Command, output: Output): void {
     });
 }
 
+function affectedCommand(program: Command, output: Output): void {
+  program
+    .command("affected")
+    .description(
+      "list the targets a change affects: plans --base (from git, in memory) and --head (default: the working tree) and compares what each target builds",
+    )
+    .requiredOption("--base <ref>", "the revision to compare with (its merge base with the head), e.g. origin/main")
+    .option("--head <ref>", "a revision to compare (default: the working tree)")
+    .option("--explain", "print each target's reasons: context.yaml key and both values, template line, context file")
+    .option("--json", 'print {"include":[{"target":...,"reasons":[...]}]}, a GitHub Actions matrix')
+    .option(
+      "--write-group [file]",
+      "write bake group `affected` to FILE (default: docker-bake.affected.json next to the bake file)",
+    )
+    .addOption(option.config())
+    .addOption(option.only())
+    .addOption(option.out("the bake file --write-group goes next to"))
+    .addOption(option.strict())
+    .addOption(option.maxVariants())
+    .addOption(option.verbose())
+    .addHelpText(
+      "after",
+      examples(
+        "bakeplan affected --base origin/main",
+        "bakeplan affected --base origin/main --explain",
+        "bakeplan affected --base origin/main --json          # a GitHub Actions matrix",
+        "bakeplan affected --base origin/main --write-group   # then: docker buildx bake -f docker-bake.json -f docker-bake.affected.json affected",
+      ),
+    )
+    .action(async (opts, cmd) => {
+      const { affected } = await import("./commands/affected.js");
+      await affected(
+        {
+          ...planOptions(opts, cmd),
+          base: opts.base,
+          head: opts.head,
+          explain: opts.explain === true,
+          json: opts.json === true,
+          writeGroup: opts.writeGroup,
+          out: opts.out,
+        },
+        output,
+      );
+    });
+}
+
+function imagesCommand(program: Command, output: Output): void {
+  program
+    .command("images")
+    .description("list every image the targets pull, the platforms and targets that need it, and where it comes from")
+    .argument("[targets...]", "targets or groups (default: every target)")
+    .addOption(option.config())
+    .addOption(option.only())
+    .option("--json", "print JSON (for a mirroring job)")
+    .addOption(option.strict())
+    .addOption(option.maxVariants())
+    .addOption(option.verbose())
+    .addHelpText("after", examples("bakeplan images", "bakeplan images --json --only framework=vllm"))
+    .action(async (targets, opts, cmd) => {
+      const { images } = await import("./commands/images.js");
+      images({ ...planOptions(opts, cmd), targets, json: opts.json === true }, output);
+    });
+}
+
+function preflightCommand(program: Command, output: Output): void {
+  program
+    .command("preflight")
+    .description(
+      "check through the registries that every image the targets pull exists for every platform they build; exit 1 with a table of what is missing",
+    )
+    .argument("[targets...]", "targets or groups (default: every target)")
+    .addOption(option.config())
+    .addOption(option.only())
+    .addOption(option.builder())
+    .addOption(option.timeout())
+    .addOption(option.strict())
+    .addOption(option.maxVariants())
+    .addOption(option.verbose())
+    .addHelpText("after", examples("bakeplan preflight", "bakeplan preflight vllm-cuda12 --timeout 30"))
+    .action(async (targets, opts, cmd) => {
+      const { preflight } = await import("./commands/preflight.js");
+      await preflight(
+        { ...planOptions(opts, cmd), targets, builder: opts.builder, timeoutMs: opts.timeout * 1000 },
+        output,
+      );
+    });
+}
+
+function lockCommand(program: Command, output: Output): void {
+  program
+    .command("lock")
+    .description("resolve every image to its digest and write bakeplan.lock.json (entries already there stay)")
+    .option("--update [images...]", "resolve these images anew (every image when none is named)")
+    .addOption(option.config())
+    .addOption(option.timeout())
+    .addOption(option.strict())
+    .addOption(option.maxVariants())
+    .addOption(option.verbose())
+    .addHelpText(
+      "after",
+      examples(
+        "bakeplan lock",
+        "bakeplan lock --update                                   # every image",
+        "bakeplan lock --update nvcr.io/nvidia/cuda:12.9.1-runtime-ubuntu24.04",
+        "bakeplan plan --locked                                   # then plan with the digests",
+      ),
+    )
+    .action(async (opts, cmd) => {
+      const { lock } = await import("./commands/lock.js");
+      await lock(
+        {
+          ...planOptions(opts, cmd),
+          update: opts.update === undefined ? undefined : opts.update === true ? [] : opts.update,
+          timeoutMs: opts.timeout * 1000,
+        },
+        output,
+      );
+    });
+}
+
 function schemaCommand(program: Command, output: Output): void {
   program
     .command("schema")
@@ -477,6 +622,10 @@ export function buildProgram(output: Output, passThrough: string[] = []): Comman
   buildersCommand(program, output);
   bakeCommand(program, output, passThrough);
   lintCommand(program, output);
+  affectedCommand(program, output);
+  imagesCommand(program, output);
+  preflightCommand(program, output);
+  lockCommand(program, output);
   schemaCommand(program, output);
   initCommand(program, output);
   return program;

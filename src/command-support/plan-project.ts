@@ -1,17 +1,34 @@
 import { basename } from "node:path";
 import { formatIssue, type Issue } from "../errors.js";
+import { requireLock } from "../io/lock-file.js";
 import { readProject, type ProjectFiles } from "../io/project-files.js";
 import { buildPlan, type Plan } from "../plan/plan.js";
 import type { Output, PlanCommandOptions } from "./types.js";
+
+/** The builder's platform as Node sees the machine: what BUILDPLATFORM is for a local builder. */
+export function hostPlatform(): string {
+  const arch = { x64: "amd64", arm64: "arm64", arm: "arm/v7", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" }[
+    process.arch as string
+  ];
+  return `linux/${arch ?? process.arch}`;
+}
 
 export function printWarnings(warnings: readonly Issue[], output: Output): void {
   for (const w of warnings) output.err(`bakeplan: warning: ${formatIssue(w)}\n`);
 }
 
 /** Reads the project and plans it in memory; prints warnings. */
-export function planProject(opts: PlanCommandOptions, output: Output): { files: ProjectFiles; plan: Plan } {
+export function planProject(
+  opts: PlanCommandOptions,
+  output: Output,
+  how: { ignoreBuildLocked?: boolean } = {},
+): { files: ProjectFiles; plan: Plan } {
   const t0 = performance.now();
   const files = readProject(opts.config);
+  const locked = opts.locked === true || (files.project.build.locked && !how.ignoreBuildLocked);
+  const lock = locked
+    ? requireLock(files.dir, opts.locked === true ? "--locked" : "context.yaml sets build.locked")
+    : undefined;
   const tRead = performance.now() - t0;
   const plan = buildPlan(files.project, files.templates, {
     // Generated files name the config relative to the project directory, so they do not depend on the cwd.
@@ -24,6 +41,8 @@ export function planProject(opts: PlanCommandOptions, output: Output): { files: 
     strict: opts.strict,
     maxVariants: opts.maxVariants,
     builders: opts.builders,
+    lock,
+    buildPlatform: lock ? hostPlatform() : undefined,
   });
   plan.timings = { "load+validate": tRead, ...plan.timings };
   printWarnings([...files.warnings, ...plan.warnings], output);

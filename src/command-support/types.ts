@@ -20,4 +20,6 @@ export interface PlanCommandOptions {
   verbose: boolean;
   /** `--builders`: the builder pool instead of context.yaml's `builders.pool`. */
   builders?: string[];
+  /** Pin images from bakeplan.lock.json (`--locked`; `build.locked: true` does the same). */
+  locked?: boolean;
 }

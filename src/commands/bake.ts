@@ -41,7 +41,10 @@ import { bakeOverride, isEmptyOverride, withTargetAttributes, type BakeOverride 
 import type { Assignment } from "../plan/builders.js";
 import type { Plan } from "../plan/plan.js";
 import { assignPool, poolMembers, type BuilderPlan } from "../plan/pool.js";
-import { record, shellQuote } from "../text.js";
+import { plural, record, shellQuote } from "../text.js";
+import { findAffected } from "../command-support/affected.js";
+import { imagesOf, reportPreflight, resolveImages } from "../command-support/images.js";
+import { readLock } from "../io/lock-file.js";
 
 export interface BakeOptions extends PlanCommandOptions {
   targets: string[];
@@ -54,6 +57,12 @@ export interface BakeOptions extends PlanCommandOptions {
   cacheWarm: boolean;
   /** One `buildx bake` per target instead of one for all (docker/buildx#414). */
   oneByOne: boolean;
+  /** Build only what `affected --base REF` lists (of the selected targets). */
+  affected?: string;
+  /** Check every image and platform first (`--no-preflight` turns it off). */
+  preflight: boolean;
+  /** Registry request timeout of the preflight. */
+  timeoutMs: number;
   /** Arguments after `--`, passed to buildx as they are. */
   extra: string[];
   /** Spread the targets over builders.pool of context.yaml (`--builders` names the pool instead). */
@@ -91,11 +100,26 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   // settings (branch, sha, version, registry, cache-warm) go into an override file outside the tree.
   const { files, committed, wanted } = committedAndWanted(opts, output);
   const bakeFile = bakeFilePath(opts.config, opts.out);
-  const selection = selectBakeTargets(
+  let selection = selectBakeTargets(
     { variants: committed.targets.map((t) => t.variant), groups: committed.groups, axes: files.project.axes },
     opts.targets,
     opts.only,
   );
+  if (opts.affected !== undefined) {
+    // Of what the command line selects (default: every target), only what the change affects.
+    const named = opts.targets.length > 0 || opts.only.length > 0;
+    const run = await findAffected({ ...opts, only: [], base: opts.affected }, output, { files, plan: wanted });
+    const affected = new Set(run.result.affected.map((t) => t.target));
+    const targets = (named ? selection.targets : wanted.targets.map((t) => t.variant.name)).filter((t) =>
+      affected.has(t),
+    );
+    if (targets.length === 0) {
+      output.out(`nothing to build: no ${named ? "selected " : ""}target is affected since ${run.baseLabel}\n`);
+      return;
+    }
+    output.err(`bakeplan: building ${plural(targets.length, "affected target")}: ${targets.join(", ")}\n`);
+    selection = { args: targets, targets };
+  }
   let override = bakeOverride(committed.bakeFile, wanted.bakeFile, selection.targets);
   if (opts.cacheWarm)
     override = withTargetAttributes(
@@ -144,6 +168,17 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
     if (overrideFile) writeFileSync(overrideFile, override.json);
     await probeBuildx(MIN_BUILDX, opts.builder);
     await checkBuilder(builderNeeds(wanted, selection.targets, opts.cacheWarm), opts.builder);
+    if (opts.preflight) {
+      // Before any builder time is spent: every image and platform the build pulls must exist.
+      const list = imagesOf(files, wanted, selection.targets, readLock(files.dir));
+      const lookups = await resolveImages(list, {
+        timeoutMs: opts.timeoutMs,
+        concurrency: 8,
+        builder: opts.builder,
+        useLocalImages: true,
+      });
+      reportPreflight(list, lookups, output, { tableOnFailureOnly: !opts.verbose });
+    }
     const built = await runInOrder(runs, { cwd: files.dir, where, opts, selection, output });
     output.out(`\n${summaryTable(selection.targets, built.metadata, built.stats)}`);
     if (userMetadata) {

@@ -68,6 +68,8 @@ export interface BuildSettings {
   allowSecretLike: ReadonlySet<string>;
   /** Whether rendered Dockerfiles are tidied (render/dockerfile.ts `tidy`); off, they are byte for byte what the templates render. */
   tidy: boolean;
+  /** Pin images to their digests from bakeplan.lock.json. */
+  locked: boolean;
 }
 
 /** One entry of publish.tags. */
@@ -346,6 +348,7 @@ function buildSettings(build: Context["build"]): BuildSettings {
     network: build.network,
     allowSecretLike: new Set(build.allow_secret_like),
     tidy: build.tidy,
+    locked: build.locked,
   };
 }
 

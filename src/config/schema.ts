@@ -142,6 +142,10 @@ export const ContextSchema = z
           .describe(
             "tidy rendered Dockerfiles (trailing blanks, runs of blank lines, leading and final blank lines); false writes what the templates render, after the header",
           ),
+        locked: z
+          .boolean()
+          .default(false)
+          .describe("pin every image to its digest from bakeplan.lock.json (as `plan --locked`)"),
       })
       .default({
         templates: "templates",
@@ -150,6 +154,7 @@ export const ContextSchema = z
         context: ".",
         allow_secret_like: [],
         tidy: true,
+        locked: false,
       }),
     axes: z.record(Identifier, AxisSchema).describe("matrix axes, in naming order"),
     stage_axis: Identifier.optional().describe(

@@ -1,5 +1,6 @@
 import { execa, type ResultPromise } from "execa";
 import { BuildxError } from "../errors.js";
+import { canonical, parseReference } from "../images/reference.js";
 
 /** The argv after `docker`, as data (testable without running anything). */
 export interface BakeCommand {
@@ -329,4 +330,58 @@ function lineSink(fn: (line: string) => void) {
 export function stderrTail(text: string, lines = 5): string {
   const kept = text.split("\n").filter((l) => l.trim() !== "");
   return kept.slice(-lines).join("\n");
+}
+
+/** The driver of a builder (`docker`, `docker-container`, ...), or undefined when buildx cannot tell. */
+export async function builderDriver(builder?: string): Promise<string | undefined> {
+  try {
+    const inspect = await docker(["buildx", "inspect", ...(builder ? [builder] : [])]);
+    if (inspect.exitCode !== 0) return undefined;
+    return /^Driver:\s*(\S+)/m.exec(inspect.stdout)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+const LOCAL_FORMAT =
+  "{{json .RepoTags}}\t{{json .RepoDigests}}\t{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}";
+
+/**
+ * Which of `refs` the engine's image store holds, and for which platform: the `docker` driver
+ * builds FROM local images without pulling them.
+ */
+export async function localImages(refs: readonly string[]): Promise<Map<string, string>> {
+  if (refs.length === 0) return new Map();
+  try {
+    const res = await docker(["image", "inspect", "--format", LOCAL_FORMAT, ...refs]);
+    return parseLocalImages(res.stdout, refs);
+  } catch {
+    return new Map();
+  }
+}
+
+/** Matches `docker image inspect` lines (tags, digests, platform) to the references asked for. */
+export function parseLocalImages(stdout: string, refs: readonly string[]): Map<string, string> {
+  const wanted = new Map<string, string>();
+  for (const r of refs) {
+    const parsed = parseReference(r);
+    if (parsed) wanted.set(canonical(parsed), r);
+  }
+  const out = new Map<string, string>();
+  for (const line of stdout.split("\n")) {
+    const [tags, digests, platform] = line.split("\t");
+    if (!platform) continue;
+    let names: unknown[];
+    try {
+      names = [...(JSON.parse(tags ?? "[]") as unknown[]), ...(JSON.parse(digests ?? "[]") as unknown[])];
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      const parsed = typeof n === "string" ? parseReference(n) : undefined;
+      const ref = parsed && wanted.get(canonical(parsed));
+      if (ref !== undefined) out.set(ref, platform.trim());
+    }
+  }
+  return out;
 }

@@ -242,7 +242,8 @@ function stage(abs: string, content: string): string {
   }
 }
 
-function atomicWrite(abs: string, content: string): void {
+/** Writes `abs` by renaming a complete temp file over it: readers see the old file or the new one, never a part. */
+export function atomicWrite(abs: string, content: string): void {
   const tmp = stage(abs, content);
   try {
     renameSync(tmp, abs);

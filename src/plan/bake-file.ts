@@ -5,10 +5,12 @@ import { compareStrings } from "../text.js";
 /** The subset of bake's target attributes bakeplan emits, in the CSV string forms every buildx reads. */
 export interface BakeTarget {
   description?: string;
+  /** `manifest[linux/amd64]:key=value` OCI annotations (the base-image ones of a locked plan). */
+  annotations?: string[];
   context: string;
   dockerfile: string;
   target?: string;
-  /** Named contexts; `target:NAME` builds another target first (those two build on one builder). */
+  /** Named contexts; `target:NAME` builds another target first (those two build on one builder; `affected` follows them). */
   contexts?: Record<string, string>;
   args?: Record<string, string>;
   platforms?: string[];

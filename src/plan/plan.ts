@@ -19,6 +19,10 @@ import type { BuildInputs } from "./naming.js";
 import { renderVariants } from "./render-variants.js";
 import { resolveVariants } from "./resolve-variants.js";
 import { planTargets, type PlannedTarget } from "./targets.js";
+import { pinned, type Lock } from "../images/lock.js";
+import type { Variant } from "../matrix/expand.js";
+import { baseAnnotations, pinRenderings, pinValues } from "./pin.js";
+import type { Rendering } from "./render-variants.js";
 
 export interface PlanOptions {
   /** How the config file is named in generated headers and messages, e.g. `context.yaml`. */
@@ -38,6 +42,10 @@ export interface PlanOptions {
   maxVariants?: number;
   /** `--builders`: the pool to spread the targets over, instead of context.yaml's `builders.pool`. */
   builders?: string[];
+  /** bakeplan.lock.json: pin every image to its digest (`plan --locked`, `build.locked`). */
+  lock?: Lock;
+  /** The builder's platform (BUILDPLATFORM), for the base-image annotations of a locked plan. */
+  buildPlatform?: string;
 }
 
 export interface Plan {
@@ -83,11 +91,15 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   );
   lap("expand");
 
-  const valuesOf = resolveVariants(project, selected, overrides);
+  const resolved = resolveVariants(project, selected, overrides);
+  const pinnedValues = opts.lock && pinValues(resolved, opts.lock);
+  if (pinnedValues) failOn(pinnedValues.issues);
+  const valuesOf = pinnedValues?.valuesOf ?? resolved;
   lap("resolve");
 
   const reads = templateReads(templates);
-  const renderingOf = renderVariants(project, templates, selected, valuesOf, reads, checkpoint);
+  const rendered = renderVariants(project, templates, selected, valuesOf, reads, checkpoint);
+  const renderingOf = opts.lock ? pinRenderings(rendered, opts.lock) : rendered;
   lap("render");
 
   const pathOf = layOutFiles(project.build.outDir, selected, renderingOf);
@@ -109,13 +121,15 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   const warnings = [...matrix.warnings, ...(partial ? [] : unusedValueWarnings(project, targets, reads))];
   lap("plan");
 
+  if (opts.lock) annotate(targets, renderingOf, opts.lock, opts.buildPlatform ?? "linux/amd64");
   const builders = planBuilders(project, targets, (t) => renderingOf.get(t.variant)!.content.body, {
     names: opts.builders,
     groups: allGroups,
   });
   if (builders) lap("builders");
 
-  const files = plannedFiles(pathOf, targets, project.build, opts.configLabel);
+  const build = opts.lock ? { ...project.build, syntax: pinSyntax(project.build.syntax, opts.lock) } : project.build;
+  const files = plannedFiles(pathOf, targets, build, opts.configLabel);
   const groups = plannedGroups(allGroups, new Set(targets.map((t) => t.variant.name)));
   for (const [name, members] of builders?.groups ?? []) groups.set(name, members);
   const { bakeFile, bakeJson } = assembleBakeFile(new Map(targets.map((t) => [t.variant.name, t.bake])), groups);
@@ -186,6 +200,24 @@ function fromEnvironment(issue: Issue, variables: PlanOptions["inputVariables"])
   const at = issue.location;
   if (at?.file !== COMMAND_LINE || at.path !== "--registry") return issue;
   return { ...issue, location: inputOrigin("registry", variables).location };
+}
+
+/** Each target's OCI base-image annotations, from the lock. */
+function annotate(
+  targets: PlannedTarget[],
+  renderingOf: ReadonlyMap<Variant, Rendering>,
+  lock: Lock,
+  buildPlatform: string,
+): void {
+  for (const t of targets) {
+    const annotations = baseAnnotations(t, renderingOf.get(t.variant)!.content.body, lock, buildPlatform);
+    if (annotations) t.bake = { ...t.bake, annotations };
+  }
+}
+
+function pinSyntax(syntax: string | undefined, lock: Lock): string | undefined {
+  const entry = syntax !== undefined ? lock.images[syntax] : undefined;
+  return entry && syntax !== undefined && !syntax.includes("@") ? pinned(syntax, entry) : syntax;
 }
 
 function failOn(issues: Issue[]): void {

@@ -18,6 +18,10 @@ vi.mock("../../src/commands/check.js", () => ({ check: record }));
 vi.mock("../../src/commands/bake.js", () => ({ bake: record }));
 vi.mock("../../src/commands/lint.js", () => ({ lint: record }));
 vi.mock("../../src/commands/schema.js", () => ({ schema: () => record(undefined) }));
+vi.mock("../../src/commands/affected.js", () => ({ affected: record }));
+vi.mock("../../src/commands/images.js", () => ({ images: record }));
+vi.mock("../../src/commands/preflight.js", () => ({ preflight: record }));
+vi.mock("../../src/commands/lock.js", () => ({ lock: record }));
 
 beforeEach(() => {
   calls.last = undefined;
@@ -35,6 +39,7 @@ const PLAN_DEFAULTS = {
   inputVariables: {},
   strict: false,
   verbose: false,
+  locked: false,
 };
 
 describe("argv -> command options", () => {
@@ -43,7 +48,7 @@ describe("argv -> command options", () => {
     { args: ["plan"], options: { ...PLAN_DEFAULTS, maxVariants: undefined, out: undefined } },
     {
       args: ["plan", "-c", "x.yaml", "--set", "A=1", "--set", "B=x=y", "--only", "framework=vllm", "--only", "dev", "--image-version", "1.2.0", "--sha", "abc", "--branch", "main", "--registry", "r.example.com", "--strict", "--max-variants", "20", "-v", "-o", "out.json"],
-      options: { config: "x.yaml", set: [{ name: "A", value: "1" }, { name: "B", value: "x=y" }], only: ["framework=vllm", "dev"], inputs: { version: "1.2.0", sha: "abc", branch: "main", registry: "r.example.com" }, inputVariables: {}, strict: true, maxVariants: 20, verbose: true, out: "out.json" },
+      options: { config: "x.yaml", set: [{ name: "A", value: "1" }, { name: "B", value: "x=y" }], only: ["framework=vllm", "dev"], inputs: { version: "1.2.0", sha: "abc", branch: "main", registry: "r.example.com" }, inputVariables: {}, strict: true, maxVariants: 20, verbose: true, locked: false, out: "out.json" },
     },
     { args: ["list", "--json", "--all", "--only", "os=ubi"], options: { ...PLAN_DEFAULTS, only: ["os=ubi"], maxVariants: undefined, json: true, all: true } },
     { args: ["render", "vllm", "--set", "A=1"], options: { ...PLAN_DEFAULTS, set: [{ name: "A", value: "1" }], maxVariants: undefined, target: "vllm" } },
@@ -51,20 +56,37 @@ describe("argv -> command options", () => {
     { args: ["check", "--out", "b.json", "--image-version", "2"], options: { ...PLAN_DEFAULTS, inputs: { version: "2" }, maxVariants: undefined, out: "b.json" } },
     {
       args: ["bake", "a", "grp", "--push", "--load", "--builder", "ci", "--dry-run", "--metadata-file", "m.json", "--cache-warm", "--one-by-one", "--", "--no-cache", "--progress=plain"],
-      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: ["a", "grp"], out: undefined, push: true, load: true, builder: "ci", dryRun: true, metadataFile: "m.json", cacheWarm: true, oneByOne: true, extra: ["--no-cache", "--progress=plain"], pool: false, keepGoing: false, retryOnOther: false },
+      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: ["a", "grp"], out: undefined, push: true, load: true, builder: "ci", dryRun: true, metadataFile: "m.json", cacheWarm: true, oneByOne: true, affected: undefined, preflight: true, timeoutMs: 10_000, extra: ["--no-cache", "--progress=plain"], pool: false, keepGoing: false, retryOnOther: false },
     },
     {
       args: ["bake", "all", "--builders", "b1,b2", "--keep-going", "--retry-on-other", "--max-parallel", "3", "--probe-timeout", "20"],
-      options: { ...PLAN_DEFAULTS, maxVariants: undefined, builders: ["b1", "b2"], targets: ["all"], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, extra: [], pool: false, keepGoing: true, retryOnOther: true, maxParallel: 3, probeTimeoutSeconds: 20 },
+      options: { ...PLAN_DEFAULTS, maxVariants: undefined, builders: ["b1", "b2"], targets: ["all"], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, affected: undefined, preflight: true, timeoutMs: 10_000, extra: [], pool: false, keepGoing: true, retryOnOther: true, maxParallel: 3, probeTimeoutSeconds: 20 },
     },
     {
       args: ["bake", "--pool"],
-      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: [], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, extra: [], pool: true, keepGoing: false, retryOnOther: false },
+      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: [], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, affected: undefined, preflight: true, timeoutMs: 10_000, extra: [], pool: true, keepGoing: false, retryOnOther: false },
     },
     {
       args: ["bake"],
-      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: [], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, extra: [], pool: false, keepGoing: false, retryOnOther: false },
+      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: [], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, affected: undefined, preflight: true, timeoutMs: 10_000, extra: [], pool: false, keepGoing: false, retryOnOther: false },
     },
+    {
+      args: ["bake", "--affected", "origin/main", "--no-preflight", "--timeout", "2.5", "--locked"],
+      options: { ...PLAN_DEFAULTS, locked: true, maxVariants: undefined, targets: [], out: undefined, push: false, load: false, builder: undefined, dryRun: false, metadataFile: undefined, cacheWarm: false, oneByOne: false, affected: "origin/main", preflight: false, timeoutMs: 2_500, extra: [], pool: false, keepGoing: false, retryOnOther: false },
+    },
+    {
+      args: ["affected", "--base", "origin/main", "--head", "HEAD~1", "--explain", "--json", "--write-group", "--only", "framework=vllm"],
+      options: { ...PLAN_DEFAULTS, only: ["framework=vllm"], maxVariants: undefined, base: "origin/main", head: "HEAD~1", explain: true, json: true, writeGroup: true, out: undefined },
+    },
+    {
+      args: ["affected", "--base", "main", "--write-group", "g.json"],
+      options: { ...PLAN_DEFAULTS, maxVariants: undefined, base: "main", head: undefined, explain: false, json: false, writeGroup: "g.json", out: undefined },
+    },
+    { args: ["images", "a", "--json"], options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: ["a"], json: true } },
+    { args: ["preflight", "--builder", "b", "--timeout", "3"], options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: [], builder: "b", timeoutMs: 3_000 } },
+    { args: ["lock"], options: { ...PLAN_DEFAULTS, maxVariants: undefined, update: undefined, timeoutMs: 10_000 } },
+    { args: ["lock", "--update"], options: { ...PLAN_DEFAULTS, maxVariants: undefined, update: [], timeoutMs: 10_000 } },
+    { args: ["lock", "--update", "x:1", "y:2"], options: { ...PLAN_DEFAULTS, maxVariants: undefined, update: ["x:1", "y:2"], timeoutMs: 10_000 } },
     {
       args: ["lint", "a", "--base-image", "local/busybox:1", "--builder", "b"],
       options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: ["a"], out: undefined, builder: "b", baseImage: "local/busybox:1" },

@@ -66,14 +66,18 @@ describe("help", () => {
   const INPUTS = ["--image-version", "--sha", "--branch", "--registry"];
   // prettier-ignore
   it.each([
-    { command: "plan", options: [...PLAN, ...INPUTS, "-o", "--builders"] },
+    { command: "plan", options: [...PLAN, ...INPUTS, "-o", "--builders", "--locked"] },
     { command: "list", options: ["-c", "--only", "--json", "--all", "--builders", "--strict", "--max-variants", "-v"] },
-    { command: "render", options: ["-c", "--set", "--strict", "--max-variants", "-v"] },
-    { command: "explain", options: ["-c", "--set", ...INPUTS, "--builders", "--strict", "--max-variants", "-v"] },
-    { command: "check", options: [...PLAN, "--image-version", "--branch", "--registry", "-o", "--builders"] },
+    { command: "render", options: ["-c", "--set", "--strict", "--max-variants", "-v", "--locked"] },
+    { command: "explain", options: ["-c", "--set", ...INPUTS, "--builders", "--strict", "--max-variants", "-v", "--locked"] },
+    { command: "check", options: [...PLAN, "--image-version", "--branch", "--registry", "-o", "--builders", "--locked"] },
     { command: "builders", options: [...PLAN, "--builders", "--json"] },
-    { command: "bake", options: [...PLAN, ...INPUTS, "-o", "--push", "--load", "--builder", "--dry-run", "--metadata-file", "--cache-warm", "--one-by-one", "--builders", "--pool", "--keep-going", "--retry-on-other", "--max-parallel", "--probe-timeout"] },
-    { command: "lint", options: [...PLAN, "-o", "--builder", "--base-image"] },
+    { command: "bake", options: [...PLAN, ...INPUTS, "-o", "--push", "--load", "--builder", "--dry-run", "--metadata-file", "--cache-warm", "--one-by-one", "--builders", "--pool", "--keep-going", "--retry-on-other", "--max-parallel", "--probe-timeout", "--locked", "--affected", "--no-preflight", "--timeout"] },
+    { command: "lint", options: [...PLAN, "-o", "--builder", "--base-image", "--locked"] },
+    { command: "affected", options: ["-c", "--only", "--strict", "--max-variants", "-v", "-o", "--base", "--head", "--explain", "--json", "--write-group"] },
+    { command: "images", options: ["-c", "--only", "--strict", "--max-variants", "-v", "--json"] },
+    { command: "preflight", options: ["-c", "--only", "--strict", "--max-variants", "-v", "--builder", "--timeout"] },
+    { command: "lock", options: ["-c", "--strict", "--max-variants", "-v", "--update", "--timeout"] },
     { command: "schema", options: [] },
     { command: "init", options: ["--name", "--registry", "--repository"] },
   ])("$command --help lists only the options it uses", async ({ command, options }) => {

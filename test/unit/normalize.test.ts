@@ -19,6 +19,7 @@ describe("normalize: the settings later stages read", () => {
       network: undefined,
       allowSecretLike: new Set(),
       tidy: true,
+      locked: false,
     });
     expect(project.cache).toBeUndefined();
     expect(project.groups).toEqual({ perAxis: [], define: [] });
@@ -52,6 +53,7 @@ describe("normalize: the settings later stages read", () => {
       network: "host",
       allowSecretLike: new Set(["TOKENIZER_REF"]),
       tidy: true,
+      locked: false,
     });
   });
 

@@ -13,12 +13,11 @@ function renderError(files: Record<string, string>, options: TemplateEngineOptio
   const engine = new TemplateEngine(templateFiles(files), "templates", options);
   const compiled = !engine.fallbacks("Dockerfile.liquid").some((f) => f.wholeRender);
   expect(compiled).toBe(options.compile !== false);
-  const started = performance.now();
   try {
+    // The inputs would take hours to render in full: a render the limit does not stop fails on
+    // vitest's test timeout, and the message says which limit stopped it (no timed assertion).
     engine.render("Dockerfile.liquid", { scope: SCOPE, args: new Map(), variantLabel: "t" });
   } catch (e) {
-    // Stopped at the limit, not after rendering it all.
-    expect(performance.now() - started).toBeLessThan(5_000);
     if (e instanceof UserError) return e;
     throw e;
   }

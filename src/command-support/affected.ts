@@ -1,0 +1,195 @@
+import { basename, dirname, posix, resolve } from "node:path";
+import { compareRevisions, type AffectedResult, type Side, type Unavailable } from "../affected/compare.js";
+import type { Project } from "../config/normalize.js";
+import { UserError } from "../errors.js";
+import { changedFiles, mergeBase, openRepository, resolveCommit, type Repository } from "../io/git.js";
+import {
+  bakeplanVersionAt,
+  bakeplanVersionOnDisk,
+  ignoreFilesAt,
+  ignoreFilesOnDisk,
+  readRevision,
+  repoPath,
+} from "../io/git-project.js";
+import type { ProjectFiles } from "../io/project-files.js";
+import { selectVariants } from "../matrix/select.js";
+import { buildPlan, type Plan } from "../plan/plan.js";
+import type { TemplateFiles } from "../render/templates.js";
+import { hostPlatform, planProject, printWarnings } from "./plan-project.js";
+import type { Output, PlanCommandOptions } from "./types.js";
+
+export interface AffectedQuery extends PlanCommandOptions {
+  /** The revision to compare with (its merge base with HEAD). */
+  base: string;
+  /** A revision to compare; the working tree when undefined. */
+  head?: string;
+}
+
+export interface AffectedRun {
+  result: AffectedResult;
+  /** `origin/main (merge base 1a2b3c4)` */
+  baseLabel: string;
+  headLabel: string;
+  /** The HEAD plan (the working tree's when no --head was given). */
+  plan: Plan;
+  project: Project;
+  /** Set when the working tree was planned. */
+  files?: ProjectFiles;
+}
+
+/** Plans HEAD and BASE (from git objects, in memory) and compares them target by target. */
+export async function findAffected(
+  q: AffectedQuery,
+  output: Output,
+  planned?: { files: ProjectFiles; plan: Plan },
+): Promise<AffectedRun> {
+  const configAbs = resolve(q.config);
+  const repo = await openRepository(dirname(configAbs));
+  const headCommit = q.head !== undefined ? await commitOf(repo, q.head) : undefined;
+  const tip = headCommit ?? (await resolveCommit(repo, "HEAD"));
+
+  // HEAD: the working tree (read like `plan` reads it), or a revision.
+  let head: {
+    project: Project;
+    templates: TemplateFiles;
+    plan: Plan;
+    label: string;
+    prefix: string;
+    files?: ProjectFiles;
+  };
+  if (headCommit === undefined) {
+    const { files, plan } = planned ?? planProject({ ...q, only: [] }, output);
+    head = { project: files.project, templates: files.templates, plan, label: "working tree", prefix: "", files };
+  } else {
+    const read = await readRevision(repo, headCommit, q.head!, configAbs);
+    if ("problem" in read) throw new UserError(read.problem);
+    printWarnings(read.warnings, output);
+    head = {
+      project: read.project,
+      templates: read.templates,
+      plan: planAt(read.project, read.templates, read.configLabel, q),
+      label: q.head!,
+      prefix: `${q.head!}:`,
+    };
+  }
+
+  const headSide = async (): Promise<Side> => ({
+    label: head.label,
+    prefix: head.prefix,
+    project: head.project,
+    templates: head.templates,
+    plan: head.plan,
+    ignoreFiles:
+      headCommit === undefined
+        ? ignoreFilesOnDisk(resolve(dirname(configAbs), head.project.build.context), ignoreNames(head.plan))
+        : await ignoreFilesAt(repo, headCommit, contextDir(repo, configAbs, head.project), ignoreNames(head.plan)),
+    bakeplanVersion:
+      headCommit === undefined
+        ? bakeplanVersionOnDisk(repo, repoPath(repo, dirname(configAbs)))
+        : await bakeplanVersionAt(repo, headCommit, repoPath(repo, dirname(configAbs))),
+  });
+  const run = (base: Side | Unavailable, baseLabel: string, changed: string[], side: Side): AffectedRun => ({
+    result: compareRevisions(base, side, {
+      changed,
+      only: q.only.length > 0 ? new Set(selected(head.plan, head.project, q.only)) : undefined,
+      buildPlatform: hostPlatform(),
+    }),
+    baseLabel,
+    headLabel: head.label,
+    plan: head.plan,
+    project: head.project,
+    files: head.files,
+  });
+
+  const baseCommit = await resolveCommit(repo, q.base);
+  if (baseCommit === undefined) {
+    if (!repo.shallow) throw new UserError(`--base ${q.base}: no such revision in ${repo.top}`);
+    const why = `${q.base} is not in this shallow clone`;
+    output.err(`bakeplan: warning: ${why}: every target is affected. ${FETCH_DEPTH}\n`);
+    return run({ unavailable: `base unavailable (${why})` }, q.base, [], await headSide());
+  }
+  let from = tip === undefined ? undefined : await mergeBase(repo, baseCommit, tip);
+  if (from === undefined) {
+    if (repo.shallow) {
+      const why = `no merge base of ${q.base} and ${q.head ?? "HEAD"} in this shallow clone`;
+      output.err(`bakeplan: warning: ${why}: every target is affected. ${FETCH_DEPTH}\n`);
+      return run({ unavailable: `base unavailable (${why})` }, q.base, [], await headSide());
+    }
+    output.err(
+      `bakeplan: warning: ${q.base} and ${q.head ?? "HEAD"} share no history; comparing with ${q.base} itself\n`,
+    );
+    from = baseCommit;
+  }
+  const baseLabel =
+    from === baseCommit ? `${q.base} (${from.slice(0, 7)})` : `${q.base} (merge base ${from.slice(0, 7)})`;
+
+  const side = await headSide();
+  const revision = await readRevision(repo, from, q.base, configAbs);
+  if ("problem" in revision) {
+    output.err(`bakeplan: note: ${revision.problem}: every target is affected\n`);
+    return run({ unavailable: `base has no plan (${revision.problem})` }, baseLabel, [], side);
+  }
+  let basePlan: Plan;
+  try {
+    basePlan = planAt(revision.project, revision.templates, revision.configLabel, q);
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    const problem = `${revision.configLabel} does not plan: ${e.message.split("\n")[0]}`;
+    output.err(`bakeplan: note: ${problem}: every target is affected\n`);
+    return run({ unavailable: `base has no plan (${problem})` }, baseLabel, [], side);
+  }
+  const ctx = contextDir(repo, configAbs, head.project);
+  const changed = (await changedFiles(repo, from, headCommit, ctx)).map((p) =>
+    ctx === "" ? p : p.slice(ctx.length + 1),
+  );
+  const base: Side = {
+    label: q.base,
+    prefix: `${q.base}:`,
+    project: revision.project,
+    templates: revision.templates,
+    plan: basePlan,
+    ignoreFiles: await ignoreFilesAt(repo, from, contextDir(repo, configAbs, revision.project), [
+      ...new Set([...ignoreNames(basePlan), ...ignoreNames(head.plan)]),
+    ]),
+    bakeplanVersion: await bakeplanVersionAt(repo, from, repoPath(repo, dirname(configAbs))),
+  };
+  return run(base, baseLabel, changed, side);
+}
+
+const FETCH_DEPTH =
+  "Fetch the base's history to compare (actions/checkout with `fetch-depth: 0`, or `git fetch --deepen=N origin <base>`)";
+
+async function commitOf(repo: Repository, ref: string): Promise<string> {
+  const commit = await resolveCommit(repo, ref);
+  if (commit === undefined) throw new UserError(`--head ${ref}: no such revision in ${repo.top}`);
+  return commit;
+}
+
+function planAt(project: Project, templates: TemplateFiles, configLabel: string, q: AffectedQuery): Plan {
+  return buildPlan(project, templates, {
+    configLabel: basename(configLabel),
+    overrides: q.set,
+    inputs: q.inputs,
+    strict: q.strict,
+    maxVariants: q.maxVariants,
+  });
+}
+
+/** The build context as a repository path ("" = the top). */
+function contextDir(repo: Repository, configAbs: string, project: Project): string {
+  const dir = posix.normalize(posix.join(repoPath(repo, dirname(configAbs)) || ".", project.build.context));
+  return dir === "." ? "" : dir;
+}
+
+/** `.dockerignore` and each Dockerfile's own `<Dockerfile>.dockerignore`, relative to the context. */
+function ignoreNames(plan: Plan): string[] {
+  return [".dockerignore", ...new Set(plan.targets.map((t) => `${t.bake.dockerfile}.dockerignore`))];
+}
+
+/** The HEAD targets `--only` picks. */
+function selected(plan: Plan, project: Project, only: string[]): string[] {
+  return selectVariants(
+    { variants: plan.targets.map((t) => t.variant), groups: plan.groups, axes: project.axes },
+    only,
+  ).map((v) => v.name);
+}

@@ -1,0 +1,95 @@
+import { collectImages, type ImageList } from "../images/collect.js";
+import { unpinned, type Lock } from "../images/lock.js";
+import { checkImages, failed, failureLines, preflightTable, type Check, type Lookup } from "../images/preflight.js";
+import { findPlatform } from "../images/reference.js";
+import { builderDriver, localImages } from "../io/buildx.js";
+import { CredentialStore } from "../io/credentials.js";
+import type { ProjectFiles } from "../io/project-files.js";
+import { mapConcurrent, RegistryClient } from "../io/registry.js";
+import { selectBakeTargets } from "../matrix/select.js";
+import type { Plan } from "../plan/plan.js";
+import { UserError } from "../errors.js";
+import { plural } from "../text.js";
+import { hostPlatform } from "./plan-project.js";
+import type { Output } from "./types.js";
+
+/** The targets named (targets, groups, --only); every target when nothing is named. */
+export function imageTargets(
+  files: ProjectFiles,
+  plan: Plan,
+  names: readonly string[],
+  only: readonly string[],
+): string[] {
+  if (names.length === 0 && only.length === 0) return plan.targets.map((t) => t.variant.name);
+  return selectBakeTargets(
+    { variants: plan.targets.map((t) => t.variant), groups: plan.groups, axes: files.project.axes },
+    names,
+    only,
+  ).targets;
+}
+
+/** The images of these targets, with references a lock pinned given back as the lock names them. */
+export function imagesOf(files: ProjectFiles, plan: Plan, targets: readonly string[], lock?: Lock): ImageList {
+  const list = collectImages(plan, files.project, files.templates, targets, hostPlatform());
+  if (!lock) return list;
+  const byRef = new Map<string, (typeof list.images)[number]>();
+  for (const n of list.images) {
+    const ref = unpinned(n.ref, lock) ?? n.ref;
+    const prev = byRef.get(ref);
+    if (!prev) byRef.set(ref, { ...n, ref });
+    else {
+      for (const [t, ps] of n.byTarget) prev.byTarget.set(t, [...new Set([...(prev.byTarget.get(t) ?? []), ...ps])]);
+      prev.targets = [...new Set([...prev.targets, ...n.targets])].sort();
+      prev.platforms = [...new Set([...prev.platforms, ...n.platforms])].sort();
+    }
+  }
+  return { ...list, images: [...byRef.values()].sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0)) };
+}
+
+export interface ResolveOptions {
+  timeoutMs: number;
+  concurrency: number;
+  /** Count images of the engine's store (a `docker`-driver builder builds FROM them without a pull). */
+  builder?: string;
+  useLocalImages: boolean;
+}
+
+/** Resolves each image: the local image store first for a docker-driver builder, then its registry. */
+export async function resolveImages(list: ImageList, opts: ResolveOptions): Promise<Map<string, Lookup>> {
+  const lookups = new Map<string, Lookup>();
+  let remote = list.images;
+  if (opts.useLocalImages && (await builderDriver(opts.builder)) === "docker") {
+    const local = await localImages(list.images.map((n) => n.ref));
+    remote = [];
+    for (const n of list.images) {
+      const platform = local.get(n.ref);
+      const entries = platform ? [{ platform, digest: "" }] : [];
+      if (platform && n.platforms.every((p) => findPlatform(entries, p)))
+        lookups.set(n.ref, { digest: "(local)", mediaType: "", platforms: entries, via: "local image store" });
+      else remote.push(n);
+    }
+  }
+  const client = new RegistryClient({ credentials: new CredentialStore(), timeoutMs: opts.timeoutMs });
+  const results = await mapConcurrent(remote, opts.concurrency, (n) => client.resolve(n.ref));
+  remote.forEach((n, i) => lookups.set(n.ref, results[i]!));
+  return lookups;
+}
+
+/** Prints the table; throws with every missing or unreachable image and who needs it. */
+export function reportPreflight(
+  list: ImageList,
+  lookups: Map<string, Lookup>,
+  output: Output,
+  opts: { tableOnFailureOnly?: boolean } = {},
+): Check[] {
+  const checks = checkImages(list.images, lookups);
+  const lines = [...list.problems, ...failureLines(checks)];
+  if (!opts.tableOnFailureOnly) output.out(preflightTable(checks));
+  else if (lines.length > 0) output.err(preflightTable(checks));
+  if (lines.length > 0)
+    throw new UserError(
+      `preflight: ${plural(checks.filter(failed).length + list.problems.length, "image")} missing or unreachable; nothing was built:\n${lines.map((l) => `  ${l}`).join("\n")}`,
+    );
+  output.err(`bakeplan: preflight: ${plural(checks.length, "image")} found, every platform present\n`);
+  return checks;
+}

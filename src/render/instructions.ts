@@ -1,0 +1,301 @@
+// The instructions of a rendered Dockerfile, read the way BuildKit's parser reads them
+// (moby/buildkit frontend/dockerfile/parser): comment lines dropped (also inside a continued
+// instruction), `\` continuations joined, heredoc bodies kept verbatim. For `affected` and
+// `images`, which need the stages, their FROM lines and their COPY/ADD/RUN --mount sources.
+
+export interface Instruction {
+  /** 1-based line of the instruction's first line in the file. */
+  line: number;
+  /** Upper-cased, e.g. `COPY`. */
+  keyword: string;
+  /** Everything after the keyword, continuation lines joined (the `\` and line break removed). */
+  args: string;
+  /** The instruction as written, comment lines removed: what a change of it is compared by. */
+  text: string;
+}
+
+export interface StageSource {
+  index: number;
+  /** `AS name`, lower-cased as BuildKit compares stage names; undefined for an unnamed stage. */
+  name?: string;
+  /** The FROM instruction's image word and `--platform` flag, before ARG substitution. */
+  image: string;
+  platform?: string;
+  /** The FROM instruction first. */
+  instructions: Instruction[];
+}
+
+export interface DockerfileInstructions {
+  /** Instructions before the first FROM (global ARGs). */
+  global: Instruction[];
+  stages: StageSource[];
+}
+
+const HEREDOC = /<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
+
+export function parseInstructions(text: string): DockerfileInstructions {
+  const lines = text.split("\n");
+  const global: Instruction[] = [];
+  const stages: StageSource[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const first = lines[i]!;
+    const trimmed = first.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) {
+      i++;
+      continue;
+    }
+    const start = i;
+    const written: string[] = [first];
+    let joined = "";
+    let current = first;
+    // Continuations: a line ending in `\` goes on; comment lines inside are dropped, as BuildKit does.
+    for (;;) {
+      const body = current.replace(/\s+$/, "");
+      if (!body.endsWith("\\") || i + 1 >= lines.length) {
+        joined += body;
+        break;
+      }
+      joined += body.slice(0, -1);
+      i++;
+      while (i < lines.length && lines[i]!.trim().startsWith("#")) i++;
+      if (i >= lines.length) break;
+      current = lines[i]!;
+      written.push(current);
+    }
+    i++;
+    const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(joined);
+    const keyword = (m?.[1] ?? "").toUpperCase();
+    let args = m?.[2] ?? "";
+    // Heredocs (RUN/COPY/ADD <<EOF): the body lines follow the instruction, up to the terminator.
+    if (keyword === "RUN" || keyword === "COPY" || keyword === "ADD") {
+      for (const h of args.matchAll(HEREDOC)) {
+        const [, dash, , word] = h;
+        while (i < lines.length) {
+          const line = lines[i]!;
+          written.push(line);
+          i++;
+          if ((dash ? line.replace(/^\t+/, "") : line) === word) break;
+        }
+      }
+      if (written.length > 1 && args.match(HEREDOC)) args = `${args}\n${written.slice(1).join("\n")}`;
+    }
+    const instruction: Instruction = { line: start + 1, keyword, args, text: written.join("\n") };
+    if (keyword === "FROM") {
+      const words = splitWords(args);
+      const flags = parseFlags(words);
+      const image = flags.rest[0] ?? "";
+      const as = flags.rest[1]?.toLowerCase() === "as" ? flags.rest[2]?.toLowerCase() : undefined;
+      stages.push({
+        index: stages.length,
+        name: as,
+        image,
+        platform: flags.values.get("platform")?.[0],
+        instructions: [instruction],
+      });
+    } else if (stages.length === 0) global.push(instruction);
+    else stages[stages.length - 1]!.instructions.push(instruction);
+  }
+  return { global, stages };
+}
+
+/**
+ * Words split on blanks outside quotes; quotes are kept (ARG values need them). `flagsOnly`: stop
+ * after the first word that is not a `--flag` (a RUN's flags, without splitting its script).
+ */
+export function splitWords(s: string, opts: { flagsOnly?: boolean } = {}): string[] {
+  const words: string[] = [];
+  let word = "";
+  let quote: string | undefined;
+  let inWord = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote) {
+      word += c;
+      if (c === "\\" && quote === '"' && i + 1 < s.length) word += s[++i];
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === " " || c === "\t" || c === "\n") {
+      if (inWord) words.push(word);
+      if (inWord && opts.flagsOnly && !word.startsWith("--")) return words;
+      word = "";
+      inWord = false;
+      continue;
+    }
+    inWord = true;
+    if (c === '"' || c === "'") quote = c;
+    if (c === "\\" && i + 1 < s.length) {
+      word += c + s[++i]!;
+      continue;
+    }
+    word += c;
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/** `--name=value` and `--name value`-less flags at the start of an instruction, then the rest. */
+export function parseFlags(words: readonly string[]): { values: Map<string, string[]>; rest: string[] } {
+  const values = new Map<string, string[]>();
+  let i = 0;
+  for (; i < words.length; i++) {
+    const w = words[i]!;
+    if (!w.startsWith("--")) break;
+    const eq = w.indexOf("=");
+    const name = (eq < 0 ? w.slice(2) : w.slice(2, eq)).toLowerCase();
+    const list = values.get(name) ?? [];
+    list.push(eq < 0 ? "" : unquote(w.slice(eq + 1)));
+    values.set(name, list);
+  }
+  return { values, rest: words.slice(i) };
+}
+
+/** The sources of `COPY`/`ADD` in exec form (`["a", "b", "dest"]`) or shell form (`a b dest`). */
+export function copySources(rest: readonly string[], args: string): string[] {
+  const json = args.replace(/^(\s*--\S+\s+)*/, "").trim();
+  if (json.startsWith("[")) {
+    try {
+      const list: unknown = JSON.parse(json);
+      if (Array.isArray(list) && list.every((x) => typeof x === "string")) return list.slice(0, -1);
+    } catch {
+      // Not JSON after all: BuildKit reads it in shell form too.
+    }
+  }
+  return rest.slice(0, -1).map(unquote);
+}
+
+export function unquote(s: string): string {
+  if (s.length >= 2 && (s[0] === '"' || s[0] === "'") && s[s.length - 1] === s[0]) return s.slice(1, -1);
+  return s;
+}
+
+/** `a=b,c=d` (RUN --mount) as a map; a bare word `x` is `x=""`. */
+export function parseCsv(s: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of s.split(",")) {
+    const eq = part.indexOf("=");
+    const key = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (key) out.set(key, eq < 0 ? "" : unquote(part.slice(eq + 1).trim()));
+  }
+  return out;
+}
+
+/** The names an `ARG a b=c d="e f"` instruction declares, with their defaults as written (undefined: none). */
+export function argDeclarations(args: string): { name: string; value?: string }[] {
+  return splitWords(args).map((w) => {
+    const eq = w.indexOf("=");
+    return eq < 0 ? { name: w } : { name: w.slice(0, eq), value: unquoteArg(w.slice(eq + 1)) };
+  });
+}
+
+/** An ARG default as BuildKit reads it: quotes removed, `\` escapes in double quotes resolved. */
+function unquoteArg(v: string): string {
+  let out = "";
+  let quote: string | undefined;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === "\\" && quote === '"' && i + 1 < v.length) out += v[++i];
+      else out += c;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === "\\" && i + 1 < v.length) out += v[++i];
+    else out += c;
+  }
+  return out;
+}
+
+export interface Expansion {
+  value: string;
+  /** Names the word read (set or not). */
+  used: string[];
+}
+
+/**
+ * BuildKit's variable expansion of one word (frontend/dockerfile/shell/lex.go): `$A`, `${A}`,
+ * `${A:-x}`, `${A-x}`, `${A:+x}`, `${A+x}`, `${A#p}`, `${A##p}`, `${A%p}`, `${A%%p}`, and `\$`.
+ * An unset name expands to "".
+ */
+export function expandWord(word: string, lookup: (name: string) => string | undefined): Expansion {
+  if (!word.includes("$")) return { value: word, used: [] };
+  const used: string[] = [];
+  const get = (name: string) => {
+    used.push(name);
+    return lookup(name);
+  };
+  let out = "";
+  for (let i = 0; i < word.length; i++) {
+    const c = word[i]!;
+    if (c === "\\" && word[i + 1] === "$") {
+      out += "$";
+      i++;
+      continue;
+    }
+    if (c !== "$") {
+      out += c;
+      continue;
+    }
+    const simple = /^[A-Za-z_][A-Za-z0-9_]*/.exec(word.slice(i + 1));
+    if (simple) {
+      out += get(simple[0]) ?? "";
+      i += simple[0].length;
+      continue;
+    }
+    if (word[i + 1] !== "{") {
+      out += c;
+      continue;
+    }
+    const close = matchingBrace(word, i + 1);
+    if (close < 0) {
+      out += word.slice(i);
+      break;
+    }
+    const inner = word.slice(i + 2, close);
+    i = close;
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+?])|(##?|%%?))?([\s\S]*)$/.exec(inner);
+    if (!m) continue;
+    const [, name, op, trim, rest] = m as unknown as [string, string, string | undefined, string | undefined, string];
+    const value = get(name);
+    const sub = () => expandWord(rest, lookup);
+    if (op === undefined && trim === undefined) out += value ?? "";
+    else if (op === ":-") out += value ? value : collect(sub(), used);
+    else if (op === "-") out += value !== undefined ? value : collect(sub(), used);
+    else if (op === ":+") out += value ? collect(sub(), used) : "";
+    else if (op === "+") out += value !== undefined ? collect(sub(), used) : "";
+    else if (op === ":?" || op === "?") out += value ?? "";
+    else if (trim) out += trimPattern(value ?? "", collect(sub(), used), trim);
+  }
+  return { value: out, used };
+}
+
+function collect(e: Expansion, used: string[]): string {
+  used.push(...e.used);
+  return e.value;
+}
+
+function matchingBrace(s: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < s.length; i++) {
+    if (s[i] === "{") depth++;
+    else if (s[i] === "}" && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** `${A#p}` and friends: remove the shortest/longest prefix/suffix matching the glob `p`. */
+function trimPattern(value: string, pattern: string, op: string): string {
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, "[\\s\\S]*")
+      .replace(/\?/g, "[\\s\\S]")}$`,
+  );
+  const lengths = [...Array(value.length + 1).keys()];
+  if (op === "##" || op === "%%") lengths.reverse();
+  for (const n of lengths) {
+    if (op.startsWith("#") && re.test(value.slice(0, n))) return value.slice(n);
+    if (op.startsWith("%") && re.test(value.slice(value.length - n))) return value.slice(0, value.length - n);
+  }
+  return value;
+}
