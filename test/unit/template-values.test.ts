@@ -96,7 +96,7 @@ describe("template values", () => {
     const broken = await plan(VARS.replace('python: "3.12.13"', 'python: "3.12\\nRUN evil"')).res;
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain(
-      "defaults.vars.python: The template value python contains a line break, which would start a new Dockerfile instruction",
+      "context.yaml:26:18: defaults.vars.python: The template value vars.python contains a line break, which would start a new Dockerfile instruction; use a single line",
     );
     const unknown = await plan(VARS, TEMPLATE, ["--set", "vars.pyhton=3"]).res;
     expect(unknown.code).toBe(1);
