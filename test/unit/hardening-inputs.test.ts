@@ -30,17 +30,15 @@ interface Row {
   /** `file:line:col: key.path` prefixes that must appear, computed from the bad text. */
   at: (files: Record<string, string>) => string[];
   message: string | RegExp;
-  /** How fast the refusal must be (default 5 s: a generous bound for a loaded CI machine). */
-  maxMs?: number;
 }
 
 async function expectRow(row: Row): Promise<void> {
   const dir = await plannedProject();
   for (const [name, content] of Object.entries(row.files)) writeFileSync(join(dir, name), content);
   const before = snapshotTree(dir);
-  const t0 = performance.now();
+  // No timed assertion: each message names the limit that stopped the work, and an input no limit
+  // stopped would run past vitest's test timeout.
   const res = await runCli(["plan", ...(row.args ?? [])], dir);
-  expect(performance.now() - t0, "refused quickly").toBeLessThan(row.maxMs ?? 5_000);
   expectRefused(res, { code: row.code ?? 1, at: row.at(row.files), message: row.message });
   expectTreeUnchanged(dir, before);
 }
@@ -83,7 +81,6 @@ const yamlRows: Row[] = [
     at: (f) => [loc(yaml(f), "*a")],
     message: /YAML: Excessive alias count .*more than 100 alias expansions/,
     // Expanded, the bomb would be 9^9 (387 million) strings.
-    maxMs: 1_000,
   },
 ];
 
