@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { testdir } from "../helpers.js";
 import { describeWithDocker, REGISTRY } from "./docker.js";
-import { bakeplan, deleteRepository, docker, registry } from "./e2e.js";
+import { bakeplan, deleteRepository, docker, localEnv, registry } from "./e2e.js";
 
 const id = randomBytes(4).toString("hex");
 const REPO = `bakeplan-pf-${id}/busybox`;
@@ -85,7 +85,8 @@ function dockerConfig(config: object): string {
 }
 
 function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, DOCKER_CONFIG: dockerConfig({}), ...extra };
+  // A developer's shell (not CI): bake plans these unplanned projects first, as the other bake tests do.
+  return { ...localEnv(), DOCKER_CONFIG: dockerConfig({}), ...extra };
 }
 
 // A registry that wants a token: the token server checks Basic user:secret, the proxy in front
