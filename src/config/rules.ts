@@ -220,7 +220,9 @@ const outDirIsInsideTheProject: Rule = ({ project, error }) => {
         ? "it is the project directory itself, where bakeplan would replace and remove files among context.yaml and the rest"
         : outDir === templates
           ? `"${outDir}" is the template directory`
-          : undefined;
+          : outDir.split("/").some((name) => name !== name.trim())
+            ? `"${outDir}" has a directory name that begins or ends with a blank (a stray space in the YAML?)`
+            : undefined;
   if (problem)
     error(
       ["build", "out_dir"],
