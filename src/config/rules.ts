@@ -222,7 +222,9 @@ const outDirIsInsideTheProject: Rule = ({ project, error }) => {
           ? `"${outDir}" is the template directory`
           : outDir.split("/").some((name) => name !== name.trim())
             ? `"${outDir}" has a directory name that begins or ends with a blank (a stray space in the YAML?)`
-            : undefined;
+            : outDir.split("/").some((name) => Buffer.byteLength(name) > 255)
+              ? "it has a directory name longer than the 255 bytes file systems allow"
+              : undefined;
   if (problem)
     error(
       ["build", "out_dir"],
