@@ -333,19 +333,8 @@ export function poolSummaryTable(
 ): string {
   const rows = targets.map((t) => {
     const o = outcome.byTarget.get(t);
-    const m = (outcome.metadata[t] ?? {}) as Record<string, unknown>;
-    const s = o?.stats;
-    const cache =
-      o?.status !== "built"
-        ? (o?.status ?? "not started")
-        : !s || s.steps === 0
-          ? "-"
-          : s.cached === s.steps
-            ? "fully cached"
-            : `${s.steps - s.cached} of ${s.steps} steps built`;
-    const digest = typeof m["containerimage.digest"] === "string" ? m["containerimage.digest"].slice(0, 19) : "-";
-    const tags = typeof m["image.name"] === "string" ? m["image.name"].split(",").join(" ") : "-";
-    return [t, o?.builder ?? "-", cache, digest, tags];
+    const [cache, digest, tags] = summaryCells(outcome.metadata[t], o?.stats);
+    return [t, o?.builder ?? "-", o?.status !== "built" ? (o?.status ?? "not started") : cache, digest, tags];
   });
   return table(["TARGET", "BUILDER", "CACHE", "DIGEST", "TAGS"], rows);
 }
@@ -355,4 +344,18 @@ export function poolFailure(outcome: PoolOutcome): string {
   const notBuilt = [...outcome.byTarget.values()].filter((o) => o.status !== "built").length;
   const lines = outcome.failures.map((f) => f.message);
   return `${lines.join("; ")} (${plural(notBuilt, "target")} not built; see the summary above)`;
+}
+
+/** A built target's CACHE, DIGEST and TAGS cells of the summary, from its step counts and buildx's metadata. */
+export function summaryCells(metadata: unknown, s: StepStats | undefined): [string, string, string] {
+  const m = (metadata ?? {}) as Record<string, unknown>;
+  const cache =
+    !s || s.steps === 0
+      ? "-"
+      : s.cached === s.steps
+        ? "fully cached"
+        : `${s.steps - s.cached} of ${s.steps} steps built`;
+  const digest = typeof m["containerimage.digest"] === "string" ? m["containerimage.digest"].slice(0, 19) : "-";
+  const tags = typeof m["image.name"] === "string" ? m["image.name"].split(",").join(" ") : "-";
+  return [cache, digest, tags];
 }

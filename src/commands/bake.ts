@@ -17,6 +17,7 @@ import {
   poolSummaryTable,
   probeNotes,
   runPool,
+  summaryCells,
   targetsByBuilder,
   type BuilderAccess,
   type PoolRun,
@@ -572,18 +573,6 @@ export function summaryTable(
   metadata: Record<string, unknown>,
   stats: Progress["byTarget"],
 ): string {
-  const rows = targets.map((t) => {
-    const m = (metadata[t] ?? {}) as Record<string, unknown>;
-    const s = stats.get(t);
-    const cache =
-      !s || s.steps === 0
-        ? "-"
-        : s.cached === s.steps
-          ? "fully cached"
-          : `${s.steps - s.cached} of ${s.steps} steps built`;
-    const digest = typeof m["containerimage.digest"] === "string" ? m["containerimage.digest"].slice(0, 19) : "-";
-    const tags = typeof m["image.name"] === "string" ? m["image.name"].split(",").join(" ") : "-";
-    return [t, cache, digest, tags];
-  });
+  const rows = targets.map((t) => [t, ...summaryCells(metadata[t], stats.get(t))]);
   return table(["TARGET", "CACHE", "DIGEST", "TAGS"], rows);
 }
