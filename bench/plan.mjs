@@ -68,7 +68,7 @@ function measure(cmd, args, opts = {}) {
   return { wall, rssKb, stdout: r.stdout ?? "", stderr, status: r.status };
 }
 
-const RSS_WRAPPER = `const { main } = await import(${JSON.stringify(join(REPO, "dist", "bin.js"))}); process.exitCode = await main(process.argv.slice(1)); process.on("exit", () => process.stderr.write("BENCH_RSS " + process.resourceUsage().maxRSS + "\\n"));`;
+const RSS_WRAPPER = `const { main } = await import(${JSON.stringify(join(REPO, "dist", "bin.js"))}); process.exitCode = await main(process.argv); process.on("exit", () => process.stderr.write("BENCH_RSS " + process.resourceUsage().maxRSS + "\\n"));`;
 
 function bakeplan(args, cwd) {
   if (TIME) return measure("node", [BIN, ...args], { cwd });
