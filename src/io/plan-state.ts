@@ -17,13 +17,24 @@
 // that close to the save is also checked by content.
 // Anything else (a missing or unreadable state, any difference) runs the full plan. Templates
 // that use the `date` filter make output depend on the clock: such plans are never skipped.
-// Only node: built-ins are imported here (and io/ modules that import only them), so the
-// up-to-date path stays cheap to load.
+// Only node: built-ins are imported here (and io/ modules and errors.ts, which import only them),
+// so the up-to-date path stays cheap to load.
 
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { UserError } from "../errors.js";
 import { fileStamp } from "./stamp.js";
 import { walkTemplateDir } from "./template-dir.js";
 
@@ -82,17 +93,87 @@ function isRacy(path: string, now: number, stamp?: string): boolean {
   return Number(mtimeNs / 1_000_000n) > now - racyWindowMs(mtimeNs);
 }
 
-/** Where plan states are kept, or undefined when they are not (BAKEPLAN_NO_CACHE, no home directory). */
-export function planStateDir(): string | undefined {
+/**
+ * Where plan states are kept: a directory, undefined when they are turned off
+ * (BAKEPLAN_NO_CACHE), or why there is none. BAKEPLAN_CACHE_DIR first, then XDG_CACHE_HOME when it
+ * is absolute and its parent exists (the XDG base-directory spec ignores a relative one), then a
+ * HOME that is an existing directory. bakeplan never creates a home directory, nor falls back to
+ * the passwd entry's home, which may not be this job's to write.
+ */
+export function planStateWhere(): string | undefined | { missing: string } {
   if (process.env.BAKEPLAN_NO_CACHE) return undefined;
   if (process.env.BAKEPLAN_CACHE_DIR) return resolve(process.env.BAKEPLAN_CACHE_DIR);
-  // Kept only below a home (or XDG_CACHE_HOME's parent) that exists: a HOME that is unset, empty or
-  // gone (a CI container's user without one) turns the state off; bakeplan never creates a home
-  // directory, nor falls back to the passwd entry's home, which may not be this job's to write.
   const xdg = process.env.XDG_CACHE_HOME;
-  if (xdg) return isAbsolute(xdg) && isDirectory(dirname(xdg)) ? join(xdg, "bakeplan") : undefined;
+  if (xdg && isAbsolute(xdg) && isDirectory(dirname(xdg))) return join(xdg, "bakeplan");
   const home = process.env.HOME;
-  return home && isAbsolute(home) && isDirectory(home) ? join(home, ".cache", "bakeplan") : undefined;
+  if (home && isAbsolute(home) && isDirectory(home)) return join(home, ".cache", "bakeplan");
+  const why = [
+    home === undefined
+      ? "HOME is not set"
+      : home === ""
+        ? "HOME is empty"
+        : `HOME (${shown(home)}) is ${isAbsolute(home) ? "not a directory" : "not an absolute path"}`,
+  ];
+  if (xdg)
+    why.push(
+      `XDG_CACHE_HOME (${shown(xdg)}) ${isAbsolute(xdg) ? "is in a directory that does not exist" : "is not an absolute path"}`,
+    );
+  return { missing: `${why.join(" and ")}, and BAKEPLAN_CACHE_DIR is not set` };
+}
+
+/** The plan-state directory when there is one, else undefined (turned off, or none can be determined). */
+export function planStateDir(): string | undefined {
+  const where = planStateWhere();
+  return typeof where === "string" ? where : undefined;
+}
+
+const WAYS_OUT =
+  "set HOME to a home directory, set BAKEPLAN_CACHE_DIR to a directory bakeplan may write, or set BAKEPLAN_NO_CACHE=1 to plan without the state";
+
+/**
+ * The plan-state directory a plan will use, checked before anything is read or written: undefined
+ * when the state is turned off; a UserError when there is none (no usable HOME, XDG_CACHE_HOME or
+ * BAKEPLAN_CACHE_DIR) or it cannot be written, rather than planning in full every time unseen.
+ */
+export function usablePlanStateDir(): string | undefined {
+  const where = planStateWhere();
+  if (where === undefined) return undefined;
+  if (typeof where !== "string")
+    throw new UserError(`no directory for the up-to-date plan state: ${where.missing}; ${WAYS_OUT}`);
+  // The deepest part that exists must be a directory this process may write (and enter).
+  for (let dir = join(where, "plans"); ; dir = dirname(dir)) {
+    let st;
+    try {
+      st = statSync(dir);
+    } catch {
+      if (dirname(dir) === dir) break;
+      continue;
+    }
+    const problem = !st.isDirectory()
+      ? `${shown(dir)} is not a directory`
+      : !isWritable(dir)
+        ? `${shown(dir)} is not writable by this user`
+        : undefined;
+    if (problem)
+      throw new UserError(`the up-to-date plan state cannot be kept in ${shown(where)}: ${problem}; ${WAYS_OUT}`);
+    break;
+  }
+  return where;
+}
+
+function isWritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A path as a message shows it: quoted when it holds a line break or control character, so the message stays one line. */
+function shown(path: string): string {
+  // eslint-disable-next-line no-control-regex -- the point
+  return /[\x00-\x1f\x7f]/.test(path) ? JSON.stringify(path) : path;
 }
 
 function isDirectory(path: string): boolean {
@@ -164,11 +245,15 @@ export class PlanState {
     private readonly configRacy: boolean,
   ) {}
 
-  /** The state slot of this command line (before anything is read), or undefined when caching is off or unavailable. */
+  /**
+   * The state slot of this command line (before anything is read), or undefined when the state is
+   * off or this config file has none; throws a UserError when the state is on but has no directory
+   * it can use (usablePlanStateDir).
+   */
   static open(configPath: string, bakeFile: string, options: unknown): PlanState | undefined {
+    const dir = usablePlanStateDir();
+    if (!dir) return undefined;
     try {
-      const dir = planStateDir();
-      if (!dir) return undefined;
       const config = resolve(configPath);
       const configStamp = fileStamp(config);
       if (configStamp === undefined) return undefined;

@@ -93,11 +93,12 @@ function worldReadableCli(): string {
 function run(
   dir: string,
   args: string[],
-  opts: { uid?: number; bin?: string } = {},
+  opts: { uid?: number; bin?: string; env?: NodeJS.ProcessEnv } = {},
 ): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
   const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], {
     cwd: dir,
     stdio: ["ignore", "ignore", "pipe"],
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
     ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
   });
   let stderr = "";
@@ -209,8 +210,16 @@ describe("hardening: a read-only bake/", () => {
     const before = snapshotTree(dir);
     let code: number | null;
     let stderr: string;
-    if (asRoot) ({ code, stderr } = await run(dir, ["plan"], { uid: 65534, bin: worldReadableCli() }).done);
-    else ({ code, stderr } = await runCli(["plan"], dir));
+    if (asRoot) {
+      // nobody cannot write the run's state directory (root's): it gets one of its own.
+      const state = testdir();
+      chownSync(state, 65534, 65534);
+      ({ code, stderr } = await run(dir, ["plan"], {
+        uid: 65534,
+        bin: worldReadableCli(),
+        env: { BAKEPLAN_CACHE_DIR: state },
+      }).done);
+    } else ({ code, stderr } = await runCli(["plan"], dir));
     expect(code, stderr).toBe(1);
     expect(stderr).toContain("bakeplan: error: bake: cannot write (the directory is read-only)");
     expectTreeUnchanged(dir, before);
