@@ -108,6 +108,7 @@ export const ENGINE_MESSAGES = [
   "parseAllDocuments",
   "include cycle?",
   "expected string, got",
+  "collection, but expects",
 ];
 
 /**

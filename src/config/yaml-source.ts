@@ -44,10 +44,28 @@ interface Unclosed {
   opener: "[" | "{" | '"' | "'";
 }
 
-/** What the concrete syntax tree says before anything is composed: how deep it nests, and what is left open. */
-function scanTokens(tokens: readonly CST.Token[]): { tooDeep?: number; unclosed: Unclosed[]; documents: number[] } {
+/** A tag as written (`!!binary`, `!mine`, `!<tag:x>`) and the offset of its `!`. */
+interface TagToken {
+  offset: number;
+  source: string;
+}
+
+/**
+ * What the concrete syntax tree says before anything is composed: how deep it nests, what is left
+ * open, and where each tag is written (the composed node's range starts at its value, after the tag).
+ */
+function scanTokens(tokens: readonly CST.Token[]): {
+  tooDeep?: number;
+  unclosed: Unclosed[];
+  documents: number[];
+  tags: TagToken[];
+} {
   const unclosed: Unclosed[] = [];
   const documents: number[] = [];
+  const tags: TagToken[] = [];
+  const props = (list: readonly (CST.SourceToken | CST.Token)[] | undefined) => {
+    for (const t of list ?? []) if (t.type === "tag") tags.push({ offset: t.offset, source: t.source });
+  };
   // An explicit stack: the syntax tree of a hostile file may nest 100,000 levels.
   const stack: [CST.Token | undefined, number][] = tokens.map((t) => [t, 0]);
   while (stack.length > 0) {
@@ -56,19 +74,27 @@ function scanTokens(tokens: readonly CST.Token[]): { tooDeep?: number; unclosed:
     switch (token.type) {
       case "document":
         documents.push(token.offset);
+        props(token.start);
         stack.push([token.value, 0]);
         break;
       case "block-map":
       case "block-seq":
       case "flow-collection": {
-        if (depth + 1 > MAX_NESTING) return { tooDeep: token.offset, unclosed, documents };
+        if (depth + 1 > MAX_NESTING) return { tooDeep: token.offset, unclosed, documents, tags };
         if (token.type === "flow-collection") {
           const close = token.start.source === "[" ? "]" : "}";
           if (!token.end.some((t) => t.source === close))
             unclosed.push({ offset: token.start.offset, opener: token.start.source as "[" | "{" });
         }
         for (const item of token.items) {
-          const entry = item as { key?: CST.Token | null; value?: CST.Token };
+          const entry = item as {
+            start?: CST.SourceToken[];
+            sep?: CST.SourceToken[];
+            key?: CST.Token | null;
+            value?: CST.Token;
+          };
+          props(entry.start);
+          props(entry.sep);
           if (entry.key) stack.push([entry.key, depth + 1]);
           stack.push([entry.value, depth + 1]);
         }
@@ -80,11 +106,14 @@ function scanTokens(tokens: readonly CST.Token[]): { tooDeep?: number; unclosed:
       case "single-quoted-scalar":
         if (!/^'(?:[^']|'')*'$/.test(token.source)) unclosed.push({ offset: token.offset, opener: "'" });
         break;
+      case "block-scalar":
+        props(token.props);
+        break;
       default:
         break;
     }
   }
-  return { unclosed, documents };
+  return { unclosed, documents, tags: tags.sort((a, b) => a.offset - b.offset) };
 }
 
 function unclosedMessage(u: Unclosed): string {
@@ -100,6 +129,19 @@ function unclosedMessage(u: Unclosed): string {
   }
 }
 
+/** Whether a tag as written (`!!binary`, `!x`, `!<x>`) is the resolved tag; %TAG handles are not followed. */
+function tagMatches(source: string, tag: string): boolean {
+  if (source.startsWith("!<") && source.endsWith(">")) return source.slice(2, -1) === tag;
+  return source === tagName(tag);
+}
+
+/** `: NAME: "aGVsbG8="` (or the key alone), the scalar's own text quoted, when it is short enough to quote in a message. */
+function quotedSuggestion(node: unknown, name: string): string {
+  const text = isScalar(node) ? (node.source ?? (typeof node.value === "string" ? node.value : undefined)) : undefined;
+  if (typeof text !== "string" || text.length > 60 || /[\n\r]/.test(text)) return "";
+  return `: write ${name ? `${formatPath([name])}: ` : ""}${JSON.stringify(text)}${name ? "" : ":"}`;
+}
+
 function tagName(tag: string): string {
   return tag.startsWith("tag:yaml.org,2002:") ? `!!${tag.slice("tag:yaml.org,2002:".length)}` : tag;
 }
@@ -113,6 +155,7 @@ export class YamlSource {
     readonly file: string,
     private readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
+    private readonly tags: readonly TagToken[] = [],
   ) {}
 
   /**
@@ -136,7 +179,7 @@ export class YamlSource {
     }
     const docs = [...new Composer(options).compose(tokens, true, text.length)];
     const doc = (docs[0] ?? new Document(null, options)) as Document.Parsed;
-    const source = new YamlSource(file, doc, lines);
+    const source = new YamlSource(file, doc, lines, scan.tags);
     const issues: Issue[] = [];
     if (scan.documents.length > 1)
       issues.push({
@@ -153,7 +196,8 @@ export class YamlSource {
         issues.push({ message: `YAML: ${firstLine(e.message)}`, location: source.at(e.pos[0]) });
     if (issues.length > 0) return { source, value: undefined, issues };
     for (const w of doc.warnings)
-      if (w.code !== "TAG_RESOLVE_FAILED")
+      // A tag yaml cannot resolve, or one on the wrong kind of node: reported at the tag below, in words.
+      if (w.code !== "TAG_RESOLVE_FAILED" && w.code !== "BAD_COLLECTION_TYPE")
         issues.push({ message: `YAML: ${firstLine(w.message)}`, location: source.at(w.pos[0]) });
     const nodes = source.nodeIssues();
     issues.push(...nodes.issues);
@@ -247,6 +291,22 @@ export class YamlSource {
   }
 
   /**
+   * The tag written for the node whose value starts at `offset`: the last tag before it that
+   * resolves to `tag` (a tag on an inner key may come between), else the last one before it.
+   */
+  private tagBefore(offset: number, tag: string): TagToken | undefined {
+    let lo = 0;
+    let hi = this.tags.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.tags[mid]!.offset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo - 1; i >= 0 && i >= lo - 4; i--) if (tagMatches(this.tags[i]!.source, tag)) return this.tags[i];
+    return lo > 0 ? this.tags[lo - 1] : undefined;
+  }
+
+  /**
    * One walk of the composed tree: a key twice in one mapping (YAML would keep the last; found
    * with a Set per mapping, not yaml's pairwise uniqueKeys, which is quadratic), a key that is not
    * a string (`13.0:` becomes the string "13" in JavaScript), and a tag that is not the core schema's.
@@ -254,22 +314,33 @@ export class YamlSource {
   private nodeIssues(): { issues: Issue[]; fatal: boolean } {
     const issues: Issue[] = [];
     let fatal = false;
-    const walk = (node: unknown, path: (string | number)[]) => {
-      if (isAlias(node) || !node) return;
+    // A tag outside the core schema, reported at its `!`: what was written and what to write instead.
+    const tagIssue = (node: unknown, path: (string | number)[], isKey = false): boolean => {
       const tag = (node as { tag?: string }).tag;
       const range = (node as Node).range;
-      if (tag !== undefined && !CORE_TAGS.has(tag) && range) {
-        fatal = true;
-        issues.push({
-          message: `YAML: The tag ${tagName(tag)} makes this value ${isCollection(node) ? "something other than a list or mapping" : "something other than text"}; context.yaml holds plain strings, numbers, lists and mappings. Remove the tag and write the value as a quoted string`,
-          location: this.at(range[0], path),
-        });
-      }
+      if (tag === undefined || CORE_TAGS.has(tag) || !range) return false;
+      const written = this.tagBefore(range[0], tag);
+      const shown = written?.source ?? tagName(tag);
+      const what = isKey ? "key" : isSeq(node) ? "list" : isMap(node) ? "mapping" : "value";
+      const name = path.length > 0 && typeof path[path.length - 1] === "string" ? String(path[path.length - 1]) : "";
+      const instead = isCollection(node)
+        ? `Remove the tag${name ? `: write ${formatPath([name])}: with the ${what} as it is` : ""}`
+        : `Remove the tag and quote the ${what}${quotedSuggestion(node, isKey ? "" : name)}`;
+      issues.push({
+        message: `YAML: The tag ${shown} asks for a type of its own instead of ${isCollection(node) ? `a plain ${what}` : "text"}; context.yaml holds only plain strings, numbers, lists and mappings, without tags. ${instead}`,
+        location: this.at(written?.offset ?? range[0], path),
+      });
+      return true;
+    };
+    const walk = (node: unknown, path: (string | number)[]) => {
+      if (isAlias(node) || !node) return;
+      fatal = tagIssue(node, path) || fatal;
       if (isMap(node)) {
         const seen = new Set<string>();
         for (const pair of node.items) {
           const key = pair.key;
           const name = isScalar(key) ? String(key.value) : "?";
+          if (isScalar(key)) fatal = tagIssue(key, [...path, name], true) || fatal;
           if (isScalar(key) && key.range) {
             if (typeof key.value !== "string") {
               const text = key.source ?? String(key.value);
