@@ -81,6 +81,9 @@ const SNIPPETS = [
   '{{ framework | append: "\\\\" }}',
   "{% for i in (1..3) %}RUN echo {{ i }}\n{% endfor %}",
   "{% for i in (1..100000000) %}{% endfor %}",
+  // 10^10 iterations that write nothing: within limits.render_chars, ended by limits.render_ms (set low below).
+  "{% for i in (1..100000) %}{% for j in (1..100000) %}{% endfor %}{% endfor %}",
+  "{% for i in (1..2) %}{% for j in (1..3) %}# {{ i }}.{{ j }} {{ framework }}\n{% endfor %}{% endfor %}",
   '{% assign s = "x" %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s }}',
   "{% include 'nowhere.liquid' %}",
   "{% include '../context.yaml' %}",
@@ -102,7 +105,7 @@ export type Mutation =
   | { kind: "replace"; pick: number; value: unknown }
   | { kind: "delete"; pick: number }
   | { kind: "raw"; at: number; text: string }
-  | { kind: "template"; file: number; line: number; snippet: string };
+  | { kind: "template"; file: number; line: number; snippet: string; renderMs: number };
 
 export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   {
@@ -133,6 +136,9 @@ export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
       file: fc.nat(),
       line: fc.nat(),
       snippet: fc.constantFrom(...SNIPPETS),
+      // A user may lower the limits (a CI job should): a loop that would run for the 60 s default
+      // ends on the limit's located message in about this long. 50 ms may stop even the example.
+      renderMs: fc.constantFrom(50, 1000, 2000),
     }),
   },
 );
@@ -151,7 +157,8 @@ export function mutateExample(m: Mutation): { yaml: string; templates: Record<st
     const lines = templates[name]!.split("\n");
     lines.splice(m.line % lines.length, 0, m.snippet);
     templates[name] = lines.join("\n");
-    return { yaml, templates };
+    if (/^limits:/m.test(yaml)) throw new Error("the bundled example sets limits: the fuzzer's would be a second key");
+    return { yaml: `${yaml}limits:\n  render_ms: ${m.renderMs}\n`, templates };
   }
   const doc = parseDocument(yaml);
   const keys = new Set<Node>();

@@ -170,6 +170,7 @@ const boundRows: Row[] = [
   { name: "BAKEPLAN_MAX_INPUT_BYTES that is not a number", env: { BAKEPLAN_MAX_INPUT_BYTES: "lots" }, at: () => ["environment: BAKEPLAN_MAX_INPUT_BYTES"], message: "expected a positive whole number of bytes" },
   { name: "a 100,000-level nested flow list (no stack overflow)", files: { "context.yaml": `${HARD_CONTEXT}x: ${deep(100_000)}\n` }, at: (f) => [loc(yaml(f), "x: [", { offset: 3 + 63 })], message: "nested more than 64 levels deep" },
   { name: "a 10,000-level nested block mapping", files: { "context.yaml": `${HARD_CONTEXT}${Array.from({ length: 10_000 }, (_, i) => `${" ".repeat(i)}k:`).join("\n")} 1\n` }, message: "nested more than 64 levels deep" },
+  { name: "nested loops of 10^10 iterations that write nothing (within render_chars) end on limits.render_ms, at the loop", files: { "context.yaml": `${HARD_CONTEXT}limits:\n  render_ms: 200\n`, [T]: `${HARD_TEMPLATE}{% for i in (1..100000) %}{% for j in (1..100000) %}{% endfor %}{% endfor %}\n` }, at: () => [`${T}:5:`], message: /^bakeplan: error: templates\/Dockerfile\.liquid:5:\d+: Rendering took longer than limits\.render_ms allows \(200 ms for all renders of one run\); raise limits\.render_ms in context\.yaml if the templates need more \(rendering \S+-runtime/ },
   { name: "a template that doubles a string 40 times", files: { [T]: `{% assign s = "x" %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s }}\n${HARD_TEMPLATE}` }, at: () => [T], message: /limits\.render_chars/ },
 ];
 
