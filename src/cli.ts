@@ -344,6 +344,10 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
     .option("--dry-run", "print the exact buildx command, shell-quoted; run and write nothing")
     .option("--metadata-file <file>", "keep buildx's metadata file here (default: a temp file)")
     .option(
+      "--summary-json <file>",
+      "write the per-target summary here as JSON (status, steps, duration, digest, tags, cache refs)",
+    )
+    .option(
       "--cache-warm",
       "build the selected targets to fill their registry cache only (output type=cacheonly), never push images",
     )
@@ -400,6 +404,7 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
           builder: opts.builder,
           dryRun: opts.dryRun === true,
           metadataFile: opts.metadataFile,
+          summaryJson: opts.summaryJson,
           cacheWarm: opts.cacheWarm === true,
           oneByOne: opts.oneByOne === true,
           affected: opts.affected,

@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { bakeFilePath } from "../command-support/bake-file.js";
 import { requireSecretEnv, secretFileGrants } from "../command-support/secret-env.js";
 import { committedAndWanted, runningInCI, useCommittedPlan } from "../command-support/committed-plan.js";
-import { table } from "../command-support/table.js";
+import { summarize, summaryJson, summaryMarkdown, summaryTable } from "../command-support/build-summary.js";
 import { plannedTarget } from "../command-support/targets.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { isBranchGlob } from "../config/branches.js";
@@ -17,7 +17,6 @@ import {
   poolSummaryTable,
   probeNotes,
   runPool,
-  summaryCells,
   targetsByBuilder,
   type BuilderAccess,
   type PoolRun,
@@ -29,11 +28,13 @@ import {
   checkBuilder,
   probeBuildx,
   probeBuilder,
+  recordedProgress,
   runDocker,
   type BuilderNeeds,
   type BuilderProbe,
 } from "../io/buildx.js";
 import { displayPath, type ProjectFiles } from "../io/project-files.js";
+import { templateLineOf } from "../render/source-map.js";
 import { parsePlainProgress, RawProgress, type Progress } from "../io/progress.js";
 import { selectBakeTargets } from "../matrix/select.js";
 import { cacheRefs, type BuildInputs } from "../plan/naming.js";
@@ -55,6 +56,8 @@ export interface BakeOptions extends PlanCommandOptions {
   builder?: string;
   dryRun: boolean;
   metadataFile?: string;
+  /** Write the per-target summary here as JSON. */
+  summaryJson?: string;
   cacheWarm: boolean;
   /** One `buildx bake` per target instead of one for all (docker/buildx#414). */
   oneByOne: boolean;
@@ -143,6 +146,7 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
     userMetadata,
     tempMetadata: (i) => join(tempDir, `metadata-${i}.json`),
     allow: secretFileGrants(wanted, selection.targets, files.dir),
+    terminal: liveView(opts),
   });
   const where = resolve(process.cwd()) === files.dir ? "" : `cd ${shellQuote([files.dir])} && `;
   const ci = runningInCI();
@@ -181,7 +185,29 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
       reportPreflight(list, lookups, output, { tableOnFailureOnly: !opts.verbose });
     }
     const built = await runInOrder(runs, { cwd: files.dir, where, opts, selection, output });
-    output.out(`\n${summaryTable(selection.targets, built.metadata, built.stats)}`);
+    const at = built.failure?.at ? templateLocation(committed, files, built.failure.at) : undefined;
+    const summary = summarize({
+      targets: selection.targets,
+      metadata: built.metadata,
+      stats: built.stats,
+      durations: built.durations,
+      cacheRefs: (t) => {
+        // What buildx was given: this run's plan, and --cache-warm's cache-to from the override.
+        const b = plannedTarget(wanted, t).bake;
+        return {
+          cacheFrom: b["cache-from"] ?? [],
+          cacheTo: override.file.target[t]?.["cache-to"] ?? b["cache-to"] ?? [],
+        };
+      },
+      failure: built.failure && { targets: built.failure.targets, at },
+    });
+    output.out(`\n${summaryTable(summary)}`);
+    if (opts.summaryJson) writeFileSync(resolve(opts.summaryJson), summaryJson(summary));
+    const stepSummary = process.env.GITHUB_STEP_SUMMARY;
+    if (stepSummary)
+      appendFileSync(stepSummary, summaryMarkdown(summary, `bakeplan bake ${opts.targets.join(" ")}`.trim()));
+    if (built.failure)
+      throw new BuildxError(`${built.failure.message}${at ? `; the failing step: ${at}` : ""}`, built.failure.error);
     if (userMetadata) {
       if (runs.length > 1) writeFileSync(userMetadata, `${JSON.stringify(built.metadata, null, 2)}\n`);
       output.out(`metadata: ${displayPath(userMetadata)}\n`);
@@ -449,6 +475,8 @@ export function bakeRuns(input: {
   tempMetadata: (index: number) => string;
   /** Entitlements for `--allow` (secret files outside the project, see secretFileGrants). */
   allow?: string[];
+  /** stderr is a terminal: buildx shows its own live view there (no --progress) instead of rawjson. */
+  terminal?: boolean;
 }): BakeRun[] {
   const { selection, options } = input;
   const runs = options.oneByOne
@@ -468,8 +496,9 @@ export function bakeRuns(input: {
       load: options.load,
       builder: options.builder,
       metadataFile,
-      // Unless the user chose a progress mode: rawjson, rendered plain-style by RawProgress.
-      progress: userProgressMode(options.extra) === undefined ? "rawjson" : undefined,
+      // Unless the user chose a progress mode: buildx's live view on a terminal, elsewhere rawjson,
+      // rendered plain-style by RawProgress (it names every target of a shared step).
+      progress: userProgressMode(options.extra) === undefined && !input.terminal ? "rawjson" : undefined,
       sets,
       extra: options.extra,
       allow: input.allow,
@@ -510,39 +539,102 @@ export function userProgressMode(extra: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** buildx shows its own live view (it redraws in place) when stderr is a terminal and no --progress was chosen. */
+function liveView(opts: Pick<BakeOptions, "extra">): boolean {
+  return process.stderr.isTTY && userProgressMode(opts.extra) === undefined;
+}
+
+/** Per-target step counts of a finished run from what buildx recorded of each target's build (`buildx history`). */
+async function recordedStats(targets: string[], metadata: Record<string, unknown>): Promise<Progress["byTarget"]> {
+  const stats: Progress["byTarget"] = new Map();
+  for (const t of targets) {
+    const ref = (metadata[t] as Record<string, unknown> | undefined)?.["buildx.build.ref"];
+    const log = typeof ref === "string" ? await recordedProgress(ref) : undefined;
+    if (log === undefined) continue;
+    const raw = new RawProgress([t]);
+    for (const line of log.split("\n")) raw.feed(line);
+    const s = raw.result().byTarget.get(t);
+    if (s) stats.set(t, s);
+  }
+  return stats;
+}
+
 /** Runs each bake in turn and stops at the first that fails; returns the merged metadata and step counts. */
 async function runInOrder(
   runs: BakeRun[],
   context: { cwd: string; where: string; opts: BakeOptions; selection: Selection; output: Output },
-): Promise<{ metadata: Record<string, unknown>; stats: Progress["byTarget"] }> {
+): Promise<{
+  metadata: Record<string, unknown>;
+  stats: Progress["byTarget"];
+  durations: Progress["durations"];
+  /** The run that failed: buildx's message and code, the failed targets, where buildx said it failed. */
+  failure?: {
+    message: string;
+    error: { argv: string[]; exitCode: number };
+    targets: string[];
+    at?: Progress["failedAt"];
+  };
+}> {
   const { cwd, where, opts, selection, output } = context;
   const progressMode = userProgressMode(opts.extra);
   const stats: Progress["byTarget"] = new Map();
+  const durations: Progress["durations"] = new Map();
   const metadata: Record<string, unknown> = {};
   const done: string[] = [];
   for (const run of runs) {
     if (opts.verbose || runs.length > 1) output.err(`bakeplan: ${where}${shellQuote(["docker", ...run.argv])}\n`);
     // rawjson names every target that uses a shared step, which plain output (each step printed once,
     // under one target) cannot; shown plain-style unless the user asked for rawjson itself.
-    const raw = progressMode === undefined || progressMode === "rawjson" ? new RawProgress(run.targets) : undefined;
+    const terminal = liveView(opts);
+    const raw =
+      !terminal && (progressMode === undefined || progressMode === "rawjson")
+        ? new RawProgress(run.targets)
+        : undefined;
     const onStderrLine = raw
       ? (line: string) => output.err(progressMode === undefined ? raw.feed(line) : (raw.feed(line), `${line}\n`))
       : undefined;
-    const res = await runDocker(run.argv, { cwd, onStderrLine });
+    const res = await runDocker(run.argv, { cwd, onStderrLine, terminal });
     if (res.interrupted) throw new BuildxError("interrupted; buildx stopped", { argv: run.argv, exitCode: 130 });
     const progress = raw ? raw.result() : parsePlainProgress(res.stderr, run.targets);
+    for (const [t, ms] of progress.durations) durations.set(t, ms);
     if (res.exitCode !== 0) {
       const oneByOne = runs.length > 1 ? { done, notStarted: selection.targets.length - done.length - 1 } : undefined;
-      throw new BuildxError(bakeFailure(res.exitCode, progress.failedTargets, oneByOne), {
-        argv: run.argv,
-        exitCode: res.exitCode,
-      });
+      for (const [t, s] of progress.byTarget) stats.set(t, s);
+      return {
+        metadata,
+        stats,
+        durations,
+        failure: {
+          message: bakeFailure(res.exitCode, progress.failedTargets, oneByOne),
+          error: { argv: run.argv, exitCode: res.exitCode },
+          targets: progress.failedTargets,
+          at: progress.failedAt,
+        },
+      };
     }
-    for (const [t, s] of progress.byTarget) stats.set(t, s);
-    Object.assign(metadata, readMetadata(run.metadataFile));
+    const runMetadata = readMetadata(run.metadataFile);
+    const runStats = terminal ? await recordedStats(run.targets, runMetadata) : progress.byTarget;
+    for (const [t, s] of runStats) stats.set(t, s);
+    Object.assign(metadata, runMetadata);
     done.push(...run.targets);
   }
-  return { metadata, stats };
+  return { metadata, stats, durations };
+}
+
+/**
+ * The template line of the step buildx reported failing (`x.Dockerfile:28`, named relative to the
+ * build context), as lint maps its findings; the Dockerfile line when no template line matches.
+ */
+export function templateLocation(
+  plan: Plan,
+  files: Pick<ProjectFiles, "templates" | "project">,
+  at: { dockerfile: string; line: number },
+): string {
+  const file = plan.files.find((f) => f.path === at.dockerfile || f.path.endsWith(`/${at.dockerfile}`));
+  const label = files.project.build.templates;
+  const src = file ? templateLineOf(file.content, at.line, files.templates, label) : undefined;
+  const dockerfileLine = `${file?.path ?? at.dockerfile}:${at.line}`;
+  return src ? `${label}/${src.template}${src.line ? `:${src.line}` : ""} (${dockerfileLine})` : dockerfileLine;
 }
 
 /** Why a bake failed: buildx's exit code, the failed targets, and with --one-by-one how far it got. */
@@ -565,14 +657,4 @@ function readMetadata(file: string): Record<string, unknown> {
   } catch {
     return {};
   }
-}
-
-/** Per target: whether every step came from cache, the image digest and the tags, from buildx's metadata. */
-export function summaryTable(
-  targets: string[],
-  metadata: Record<string, unknown>,
-  stats: Progress["byTarget"],
-): string {
-  const rows = targets.map((t) => [t, ...summaryCells(metadata[t], stats.get(t))]);
-  return table(["TARGET", "CACHE", "DIGEST", "TAGS"], rows);
 }

@@ -150,6 +150,8 @@ export async function runDocker(
     quiet?: boolean;
     /** Variables added to docker's environment. */
     env?: Record<string, string>;
+    /** stderr is the terminal itself (nothing captured), so buildx shows its live view. */
+    terminal?: boolean;
     /** Receives stderr line by line instead of the terminal (and of `stderr`). */ onStderrLine?: (
       line: string,
     ) => void;
@@ -172,7 +174,13 @@ export async function runDocker(
       reject: false,
       stdin: "inherit",
       stdout: opts.captureStdout ? "pipe" : "inherit",
-      stderr: opts.onStderrLine ? lineSink(opts.onStderrLine) : opts.quiet ? "pipe" : ["inherit", "pipe"],
+      stderr: opts.onStderrLine
+        ? lineSink(opts.onStderrLine)
+        : opts.quiet
+          ? "pipe"
+          : opts.terminal
+            ? "inherit"
+            : ["inherit", "pipe"],
       cancelSignal: opts.signal,
     });
     const res = await child;
@@ -316,6 +324,19 @@ export async function probeBuilder(
     { exitCode: res.exitCode ?? 1, stdout: String(res.stdout), stderr: String(res.stderr), timedOut: res.timedOut },
     opts,
   );
+}
+
+/**
+ * The rawjson progress buildx recorded for a finished build (`docker buildx history logs`), for the
+ * per-target step counts when buildx showed its own live view. `ref` is the metadata file's
+ * `buildx.build.ref`, `builder/node/id`. Undefined when the builder keeps no history.
+ */
+export async function recordedProgress(ref: string): Promise<string | undefined> {
+  const parts = ref.split("/");
+  const id = parts.at(-1);
+  if (parts.length !== 3 || !id) return undefined;
+  const res = await docker(["buildx", "--builder", parts[0]!, "history", "logs", "--progress=rawjson", id]);
+  return res.exitCode === 0 ? res.stderr : undefined;
 }
 
 /** An execa transform that hands each line to `fn` and keeps nothing (rawjson progress can be large). */

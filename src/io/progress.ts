@@ -20,13 +20,27 @@ export interface Progress {
   /** Vertex names as printed, for tests and debugging: `[t stage 2/3] RUN echo`. */
   vertices: Map<string, { name: string; target?: string; status?: "CACHED" | "DONE" | "ERROR" }>;
   failedTargets: string[];
+  /** Where buildx said the failing step is: its Dockerfile excerpt's `x.Dockerfile:28` line. */
+  failedAt?: { dockerfile: string; line: number };
+  /** Per target, from its first step's start to its last step's end (rawjson only). */
+  durations: Map<string, number>;
+}
+
+/** buildx prints `x.Dockerfile:28` above the excerpt of the step that failed. */
+const FAILED_AT = /^(\S+):(\d+)$/;
+
+function failedAtOf(line: string): { dockerfile: string; line: number } | undefined {
+  const m = FAILED_AT.exec(line);
+  return m && /Dockerfile/i.test(m[1]!) ? { dockerfile: m[1]!, line: Number(m[2]) } : undefined;
 }
 
 export function parsePlainProgress(text: string, targets: readonly string[]): Progress {
   const known = new Set(targets);
   const vertices: Progress["vertices"] = new Map();
   const failed = new Set<string>();
+  let failedAt: Progress["failedAt"];
   for (const line of text.split("\n")) {
+    failedAt ??= failedAtOf(line);
     const m = /^#(\d+) (.*)$/.exec(line);
     if (m) {
       const [, id, rest] = m as unknown as [string, string, string];
@@ -62,7 +76,7 @@ export function parsePlainProgress(text: string, targets: readonly string[]): Pr
     else if (v.status === "ERROR") s.errors++;
     else if (v.status === "DONE") s.built++;
   }
-  return { byTarget, vertices, failedTargets: [...failed].sort() };
+  return { byTarget, vertices, failedTargets: [...failed].sort(), failedAt, durations: new Map() };
 }
 
 // `--progress=rawjson` prints one BuildKit SolveStatus per line. Unlike plain output it reports a
@@ -78,8 +92,17 @@ interface RawVertex {
   error?: string;
 }
 
+/** A vertex's sub-task: `exporting layers`, `pushing layers`, `naming to ...`, `pushing manifest for ...`. */
+interface RawTask {
+  id?: string;
+  vertex?: string;
+  started?: string;
+  completed?: string;
+}
+
 interface RawStatus {
   vertexes?: RawVertex[];
+  statuses?: RawTask[];
   logs?: { vertex?: string; data?: string }[];
   warnings?: { vertex?: string; short?: string }[];
 }
@@ -107,7 +130,10 @@ export class RawProgress {
   private readonly known: Set<string>;
   private readonly vertices = new Map<string, RawVertexState>();
   private readonly failed = new Set<string>();
+  private failedAt: Progress["failedAt"];
   private shown = 0;
+  /** Sub-tasks printed (`vertex\0id`), and whether their `done` line was. */
+  private readonly tasks = new Map<string, boolean>();
   /** The vertex whose header was printed last, so a status line after other output repeats it. */
   private last: RawVertexState | undefined;
 
@@ -124,12 +150,14 @@ export class RawProgress {
     } catch {
       const err = /^ERROR: target ([A-Za-z0-9_-]+): /.exec(line);
       if (err) this.failed.add(err[1]!);
+      this.failedAt ??= failedAtOf(line);
       this.last = undefined;
       return `${line}\n`;
     }
     if (status === null || typeof status !== "object") return `${line}\n`;
     let text = "";
     for (const v of status.vertexes ?? []) text += this.vertex(v);
+    for (const t of status.statuses ?? []) text += this.task(t);
     for (const l of status.logs ?? []) {
       const state = l.vertex ? this.vertices.get(l.vertex) : undefined;
       if (!state || !l.data) continue;
@@ -172,6 +200,21 @@ export class RawProgress {
     return text;
   }
 
+  /** As plain progress prints them: `#n pushing layers` when it starts, `#n pushing layers 2.1s done` when it ends. */
+  private task(t: RawTask): string {
+    const state = t.vertex ? this.vertices.get(t.vertex) : undefined;
+    if (!state || !t.id) return "";
+    const key = `${t.vertex}\0${t.id}`;
+    const done = this.tasks.get(key);
+    if (done === true) return "";
+    let text = "";
+    if (done === undefined && !t.completed) text += `${this.header(state)}#${state.n} ${t.id}\n`;
+    this.tasks.set(key, t.completed !== undefined);
+    const took = t.completed ? seconds(t.started, t.completed) : "";
+    if (t.completed) text += `${this.header(state)}#${state.n} ${t.id}${took ? ` ${took}` : ""} done\n`;
+    return text;
+  }
+
   /** `#n name` unless it was the last thing printed; numbers vertices in order of output. */
   private header(state: RawVertexState): string {
     if (this.last === state) return "";
@@ -195,7 +238,15 @@ export class RawProgress {
     );
     const vertices: Progress["vertices"] = new Map();
     const failed = new Set(this.failed);
+    const spans = new Map<string, { from: number; to: number }>();
     for (const [digest, v] of this.vertices) {
+      const from = v.started ? Date.parse(v.started) : NaN;
+      const to = v.completed ? Date.parse(v.completed) : NaN;
+      if (Number.isFinite(from) && Number.isFinite(to))
+        for (const t of v.targets) {
+          const span = spans.get(t);
+          spans.set(t, span ? { from: Math.min(span.from, from), to: Math.max(span.to, to) } : { from, to });
+        }
       const status = v.error ? "ERROR" : v.cached ? "CACHED" : v.completed ? "DONE" : undefined;
       const first = [...v.targets][0];
       vertices.set(digest, { name: v.name, target: first, status });
@@ -211,7 +262,8 @@ export class RawProgress {
         else if (v.completed && !v.error) s.built++;
       }
     }
-    return { byTarget, vertices, failedTargets: [...failed].sort() };
+    const durations = new Map([...spans].map(([t, span]) => [t, span.to - span.from]));
+    return { byTarget, vertices, failedTargets: [...failed].sort(), failedAt: this.failedAt, durations };
   }
 }
 

@@ -225,15 +225,24 @@ export function runSteps(vertices: Map<string, Vertex>): {
 }
 
 /** The rows of bakeplan's summary table: TARGET, CACHE, DIGEST, TAGS. */
-export function summaryRows(stdout: string): Map<string, { cache: string; digest: string; tags: string[] }> {
+/** The summary table's rows: the digest without its `(index)` label, the TAGS column as printed (`first +N`). */
+export function summaryRows(stdout: string): Map<string, { cache: string; digest: string; tags: string }> {
   const lines = stdout.split("\n");
   const head = lines.findIndex((l) => /^TARGET\s+CACHE\s+DIGEST\s+TAGS$/.test(l));
   if (head < 0) throw new Error(`no summary table in:\n${stdout}`);
-  const rows = new Map<string, { cache: string; digest: string; tags: string[] }>();
+  const rows = new Map<string, { cache: string; digest: string; tags: string }>();
   for (const line of lines.slice(head + 1)) {
-    const m = /^(\S+)\s+(fully cached|\d+ of \d+ steps built|-)\s+(sha256:[0-9a-f]{12}|-)\s+(.*)$/.exec(line);
+    const m =
+      /^(\S+)\s+(fully cached|\d+ of \d+ steps built|failed|not built|-)\s+(?:(sha256:[0-9a-f]{12}) \((?:index|manifest)\)|-)\s+(.*)$/.exec(
+        line,
+      );
     if (!m) break;
-    rows.set(m[1]!, { cache: m[2]!, digest: m[3]!, tags: m[4] === "-" ? [] : m[4]!.split(" ") });
+    rows.set(m[1]!, { cache: m[2]!, digest: m[3] ?? "-", tags: m[4]! });
   }
   return rows;
+}
+
+/** The TAGS column of `tags`: the first, and how many more. */
+export function tagsColumn(tags: readonly string[]): string {
+  return tags.length === 0 ? "-" : tags.length === 1 ? tags[0]! : `${tags[0]!} +${tags.length - 1}`;
 }

@@ -7,12 +7,13 @@ import {
   bakeRuns,
   cacheWarmAttributes,
   refuseCacheWarmOutputs,
-  summaryTable,
+  templateLocation,
   userProgressMode,
   builderNeeds,
   type BakeRun,
   type Selection,
 } from "../../src/commands/bake.js";
+import { summarize, summaryTable, type SummaryInput } from "../../src/command-support/build-summary.js";
 import { UsageError } from "../../src/errors.js";
 import { RawProgress, type Progress } from "../../src/io/progress.js";
 import { bakeOverride, withTargetAttributes } from "../../src/plan/override.js";
@@ -52,6 +53,17 @@ function runs(
     userMetadata: more.userMetadata,
     tempMetadata: (i) => (options.oneByOne ? `<metadata-${i}>` : "<metadata>"),
   });
+}
+
+/** What `bake` hands to summarize, with no cache refs. */
+function summaryInput(targets: string[], metadata: Record<string, unknown>, progress: Progress): SummaryInput {
+  return {
+    targets,
+    metadata,
+    stats: progress.byTarget,
+    durations: progress.durations,
+    cacheRefs: () => ({ cacheFrom: [], cacheTo: [] }),
+  };
 }
 
 /** buildx's rawjson progress read line by line, as `bake` reads it. */
@@ -237,14 +249,23 @@ describe.each(capturedBuildxVersions())("with buildx %s's output", (version) => 
     const progress = progressOf(cold.stderr, TARGETS);
     expect(progress.failedTargets).toEqual([]);
     const digest = (t: string) => (cold.metadata![t] as Record<string, string>)["containerimage.digest"]!.slice(0, 19);
-    expect(summaryTable(TARGETS, cold.metadata!, progress.byTarget)).toBe(
+    expect(summaryTable(summarize(summaryInput(TARGETS, cold.metadata!, progress)))).toBe(
       [
-        "TARGET            CACHE               DIGEST               TAGS",
-        `alpha-cuda12      4 of 4 steps built  ${digest("alpha-cuda12")}  127.0.0.1:5000/bakeplan-e2e/app:latest-alpha-cuda12`,
-        `alpha-cuda12-dev  5 of 5 steps built  ${digest("alpha-cuda12-dev")}  127.0.0.1:5000/bakeplan-e2e/app:latest-alpha-cuda12-dev`,
+        "TARGET            CACHE               DIGEST                       TAGS",
+        `alpha-cuda12      4 of 4 steps built  ${digest("alpha-cuda12")} (index)  127.0.0.1:5000/bakeplan-e2e/app:latest-alpha-cuda12`,
+        `alpha-cuda12-dev  5 of 5 steps built  ${digest("alpha-cuda12-dev")} (index)  127.0.0.1:5000/bakeplan-e2e/app:latest-alpha-cuda12-dev`,
         "",
       ].join("\n"),
     );
+    // The renderer keeps buildx's export lines, as plain progress prints them.
+    const raw = new RawProgress(TARGETS);
+    const shown = cold.stderr
+      .split("\n")
+      .map((l) => raw.feed(l))
+      .join("");
+    expect(shown).toMatch(/^#\d+ exporting layers( [\d.]+s)? done$/m);
+    expect(shown).toMatch(/^#\d+ exporting manifest list sha256:[0-9a-f]{64}( [\d.]+s)? done$/m);
+    expect(shown).toMatch(/^#\d+ naming to 127\.0\.0\.1:5000\/bakeplan-e2e\/app:latest-alpha-cuda12( [\d.]+s)? done$/m);
   });
 
   it("the same bake again: every step came from cache", () => {
@@ -253,8 +274,8 @@ describe.each(capturedBuildxVersions())("with buildx %s's output", (version) => 
     const progress = progressOf(warm.stderr, TARGETS);
     expect(progress.byTarget.get("alpha-cuda12")).toEqual({ steps: 4, cached: 4, built: 0, errors: 0 });
     expect(progress.byTarget.get("alpha-cuda12-dev")).toEqual({ steps: 5, cached: 5, built: 0, errors: 0 });
-    expect(summaryTable(TARGETS, warm.metadata!, progress.byTarget)).toMatch(
-      /^alpha-cuda12 {6}fully cached {2}sha256:[0-9a-f]{12} {2}127\.0\.0\.1:5000\/bakeplan-e2e\/app:latest-alpha-cuda12$/m,
+    expect(summaryTable(summarize(summaryInput(TARGETS, warm.metadata!, progress)))).toMatch(
+      /^alpha-cuda12 {6}fully cached {2}sha256:[0-9a-f]{12} \(index\) {2}127\.0\.0\.1:5000\/bakeplan-e2e\/app:latest-alpha-cuda12$/m,
     );
   });
 
@@ -265,6 +286,23 @@ describe.each(capturedBuildxVersions())("with buildx %s's output", (version) => 
     expect(failed.exitCode).not.toBe(0);
     const progress = progressOf(failed.stderr, targets);
     expect(progress.failedTargets).toEqual(["beta-cuda13-dev"]);
+    // buildx names the failing step's Dockerfile line; bakeplan maps it to the template line.
+    expect(progress.failedAt).toEqual({ dockerfile: "beta-cuda13.Dockerfile", line: 28 });
+    const dev = 'RUN sleep 1 && echo "dev {{ framework }} {{ cuda }}" > /target.txt';
+    const { plan, project, templates } = capturedProjectPlan({
+      file: "Dockerfile.liquid",
+      from: dev,
+      to: `{% if framework == "beta" %}RUN sleep 1 && exit 7{% endif %}\n${dev}`,
+    });
+    // The step's template line (as lint maps findings), next to the Dockerfile line buildx named.
+    expect(templateLocation(plan, { project, templates }, { dockerfile: "beta-cuda13.Dockerfile", line: 21 })).toBe(
+      "templates/framework.liquid:8 (bake/beta-cuda13.Dockerfile:21)",
+    );
+    const summary = summarize({ ...summaryInput(targets, {}, progress), failure: { targets: progress.failedTargets } });
+    expect(summary.targets.map((t) => [t.target, t.status])).toEqual([
+      ["alpha-cuda12", "not built"],
+      ["beta-cuda13-dev", "failed"],
+    ]);
     expect(bakeFailure(failed.exitCode, progress.failedTargets)).toBe(
       `docker buildx bake failed with exit code ${failed.exitCode}: target beta-cuda13-dev failed`,
     );

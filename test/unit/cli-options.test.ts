@@ -55,8 +55,8 @@ describe("argv -> command options", () => {
     { args: ["explain", "vllm", "A", "B", "--branch", "feat/x"], options: { ...PLAN_DEFAULTS, inputs: { branch: "feat/x" }, maxVariants: undefined, target: "vllm", args: ["A", "B"] } },
     { args: ["check", "--out", "b.json", "--image-version", "2"], options: { ...PLAN_DEFAULTS, inputs: { version: "2" }, maxVariants: undefined, out: "b.json" } },
     {
-      args: ["bake", "a", "grp", "--push", "--load", "--builder", "ci", "--dry-run", "--metadata-file", "m.json", "--cache-warm", "--one-by-one", "--", "--no-cache", "--progress=plain"],
-      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: ["a", "grp"], out: undefined, push: true, load: true, builder: "ci", dryRun: true, metadataFile: "m.json", cacheWarm: true, oneByOne: true, affected: undefined, preflight: true, timeoutMs: 10_000, extra: ["--no-cache", "--progress=plain"], pool: false, keepGoing: false, retryOnOther: false },
+      args: ["bake", "a", "grp", "--push", "--load", "--builder", "ci", "--dry-run", "--metadata-file", "m.json", "--summary-json", "s.json", "--cache-warm", "--one-by-one", "--", "--no-cache", "--progress=plain"],
+      options: { ...PLAN_DEFAULTS, maxVariants: undefined, targets: ["a", "grp"], out: undefined, push: true, load: true, builder: "ci", dryRun: true, metadataFile: "m.json", summaryJson: "s.json", cacheWarm: true, oneByOne: true, affected: undefined, preflight: true, timeoutMs: 10_000, extra: ["--no-cache", "--progress=plain"], pool: false, keepGoing: false, retryOnOther: false },
     },
     {
       args: ["bake", "all", "--builders", "b1,b2", "--keep-going", "--retry-on-other", "--max-parallel", "3", "--probe-timeout", "20"],

@@ -1,0 +1,57 @@
+// The build log of `bakeplan bake`: off a terminal (a CI log) every line buildx prints, export and
+// push lines included, then the summary; on a terminal (a pseudo-terminal from `script`) buildx's
+// own live view, then the summary, its step counts read back from buildx's build history.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, expect, it } from "vitest";
+import { REPO } from "../helpers.js";
+import { shellQuote } from "../../src/text.js";
+import { describeWithDocker, REGISTRY } from "./docker.js";
+import { bakeplan, e2eProject, localEnv, summaryRows, type Project } from "./e2e.js";
+
+describeWithDocker("engine", "bakeplan bake's build log", () => {
+  const projects: Project[] = [];
+  afterAll(() => projects.forEach((p) => p.cleanup()));
+
+  it("off a terminal: buildx's export and push lines, the summary, and the job summary for GitHub", async () => {
+    const p = e2eProject();
+    projects.push(p);
+    const stepSummary = join(p.dir, "step-summary.md");
+    const run = await bakeplan(["bake", "alpha-cuda12", "--push", "--registry", REGISTRY, "--branch", "main"], {
+      cwd: p.dir,
+      env: { ...localEnv(), GITHUB_STEP_SUMMARY: stepSummary },
+    });
+    expect(run.code, run.stderr.slice(-3000)).toBe(0);
+    expect(run.stderr).toMatch(/^#\d+ \[[a-z0-9 -]+ \d+\/\d+\] RUN /m);
+    expect(run.stderr).toMatch(/^#\d+ exporting layers( [\d.]+s)? done$/m);
+    expect(run.stderr).toMatch(/^#\d+ naming to 127\.0\.0\.1:5000\/\S+( [\d.]+s)? done$/m);
+    expect(run.stderr).toMatch(/^#\d+ pushing layers( [\d.]+s)? done$/m);
+    expect(run.stderr).toMatch(/^#\d+ pushing manifest for 127\.0\.0\.1:5000\/\S+( [\d.]+s)? done$/m);
+    expect(summaryRows(run.stdout).get("alpha-cuda12")?.cache).toBe("4 of 4 steps built");
+    const md = readFileSync(stepSummary, "utf8");
+    expect(md).toContain("### bakeplan bake alpha-cuda12");
+    expect(md).toMatch(
+      /^\| `alpha-cuda12` \| ✅ built \| 0\/4 cached \| [\d.]+s \| `sha256:[0-9a-f]{12}` \(index\) \| /m,
+    );
+  });
+
+  it("on a terminal: buildx's live view, then the summary with step counts from buildx's history", () => {
+    const p = e2eProject();
+    projects.push(p);
+    const bake = (args: string[]) =>
+      execFileSync(
+        "script",
+        ["-qefc", shellQuote([process.execPath, join(REPO, "bin/bakeplan.js"), "bake", ...args]), "/dev/null"],
+        { cwd: p.dir, env: { ...localEnv(), TERM: "xterm" }, encoding: "utf8", timeout: 300_000 },
+      );
+    const first = bake(["alpha-cuda12", "--registry", REGISTRY]);
+    // buildx's tty view ("[+] Building 1.2s (12/12) FINISHED"), not bakeplan's plain-style rendering.
+    expect(first).toMatch(/\[\+\] Building [\d.]+s \(\d+\/\d+\)/);
+    expect(first).not.toMatch(/^#\d+ \[alpha-cuda12 /m);
+    const rows = summaryRows(first.replace(/\r/g, ""));
+    expect(rows.get("alpha-cuda12")?.cache).toBe("4 of 4 steps built");
+    const again = summaryRows(bake(["alpha-cuda12", "--registry", REGISTRY]).replace(/\r/g, ""));
+    expect(again.get("alpha-cuda12")?.cache).toBe("fully cached");
+  });
+});
