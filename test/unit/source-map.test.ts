@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { templateLineOf } from "../../src/render/source-map.js";
+import { TemplateEngine } from "../../src/render/templates.js";
+import { capturedProjectPlan } from "../helpers.js";
 
 const templates = new Map([
   ["Dockerfile.liquid", "{% include 'stage' %}\n"],
@@ -47,5 +49,92 @@ describe("templateLineOf", () => {
 
   it("says nothing for a line above every marker", () => {
     expect(templateLineOf(rendered, 1, templates, "templates")).toBeUndefined();
+  });
+});
+
+// Every literal line of these templates prints where it is (`RUN echo file:line`), so the rendered
+// Dockerfile says of each line which template line produced it: the oracle is the renderer itself.
+const TAGGED: Record<string, string> = {
+  "Dockerfile.liquid": [
+    "FROM base AS a", // 1
+    "RUN echo Dockerfile.liquid:2",
+    "{% include 'stage' %}",
+    "RUN echo Dockerfile.liquid:4",
+    "{% if fw == 'b' %}RUN echo Dockerfile.liquid:5{% endif %}",
+    "{% include 'stage' %}",
+    "RUN echo Dockerfile.liquid:7 {{ fw }}",
+    "{% include 'leaf' %}{% include 'leaf' %}",
+    "RUN echo Dockerfile.liquid:9",
+    "{% for i in list %}",
+    "{% include 'leaf' %}",
+    "RUN echo Dockerfile.liquid:12 {{ i }}",
+    "{% endfor %}",
+    "RUN echo Dockerfile.liquid:14",
+  ].join("\n"),
+  "stage.liquid": [
+    "RUN echo stage.liquid:1",
+    "{% include 'parts/inner' %}",
+    "RUN echo stage.liquid:3",
+    "{% arg X %}",
+  ].join("\n"),
+  "parts/inner.liquid": ["RUN echo parts/inner.liquid:1", "RUN echo parts/inner.liquid:2 {{ fw }}"].join("\n"),
+  "leaf.liquid": "RUN echo leaf.liquid:1\n",
+};
+
+function tagged(options: { compile?: boolean }) {
+  const templates = new Map(Object.entries(TAGGED));
+  const engine = new TemplateEngine(templates, "templates", options);
+  const { text } = engine.render("Dockerfile.liquid", {
+    scope: { fw: "b", list: ["p", "q"] },
+    args: new Map([["X", "1"]]),
+    packageManager: "apt",
+    variantLabel: "t",
+  });
+  return { text, templates };
+}
+
+describe("templateLineOf after an include", () => {
+  it.each([
+    { engine: "compiled", compile: true },
+    { engine: "liquidjs", compile: false },
+  ])("every line of a $engine render maps to its own template file:line", ({ compile }) => {
+    const { text, templates } = tagged({ compile });
+    const lines = text.split("\n");
+    const expected = lines.flatMap((l, i) => {
+      const m = /^RUN echo (\S+):(\d+)/.exec(l.trim());
+      return m ? [{ line: i + 1, at: { template: m[1]!, line: Number(m[2]) } }] : [];
+    });
+    // Dockerfile.liquid 8 (line 12 twice, in the loop), stage.liquid and inner.liquid 2 each twice,
+    // leaf.liquid 4 times (two on one line, two in the loop).
+    expect(expected.length).toBe(8 + 2 * 2 + 2 * 2 + 4);
+    const got = expected.map(({ line }) => templateLineOf(text, line, templates, "templates"));
+    expect(got, text).toEqual(expected.map((e) => e.at));
+    const arg = lines.findIndex((l) => l.startsWith("ARG X="));
+    expect(templateLineOf(text, arg + 1, templates, "templates")).toEqual({ template: "stage.liquid", line: 4 });
+  });
+
+  it("a line whose literal text starts after a tag", () => {
+    const t = new Map([["Dockerfile.liquid", "FROM a\n{% if x %}RUN sleep 1 && exit 7{% endif %}\nRUN ok\n"]]);
+    const text = "# --- templates/Dockerfile.liquid ---\nFROM a\nRUN sleep 1 && exit 7\nRUN ok\n";
+    expect(templateLineOf(text, 3, t, "templates")).toEqual({ template: "Dockerfile.liquid", line: 2 });
+    expect(templateLineOf(text, 4, t, "templates")).toEqual({ template: "Dockerfile.liquid", line: 3 });
+  });
+
+  it("the e2e fixture's failing dev step, after the include of framework.liquid", () => {
+    const dev = 'RUN sleep 1 && echo "dev {{ framework }} {{ cuda }}" > /target.txt';
+    const { plan, templates } = capturedProjectPlan({
+      file: "Dockerfile.liquid",
+      from: dev,
+      to: `{% if framework == "beta" %}RUN sleep 1 && exit 7{% endif %}\n${dev}`,
+    });
+    const file = plan.files.find((f) => f.path.endsWith("beta-cuda13.Dockerfile"))!;
+    const lines = file.content.split("\n");
+    const at = (text: string) => templateLineOf(file.content, lines.indexOf(text) + 1, templates, "templates");
+    expect(at("RUN sleep 1 && exit 7")).toEqual({ template: "Dockerfile.liquid", line: 20 });
+    expect(at("FROM framework AS runtime")).toEqual({ template: "Dockerfile.liquid", line: 15 });
+    expect(at('RUN sleep 1 && echo "beta=$BETA_REF" > /framework.txt')).toEqual({
+      template: "framework.liquid",
+      line: 8,
+    });
   });
 });
