@@ -7,7 +7,7 @@ import { bakeArgv } from "../io/buildx.js";
 import { parsePlainProgress, RawProgress, type Progress, type StepStats } from "../io/progress.js";
 import { reassign, type Assignment, type Move, type Unplaceable } from "../plan/builders.js";
 import { compareStrings, plural, shellQuote } from "../text.js";
-import { table } from "./table.js";
+import type { TargetRun } from "./build-summary.js";
 import type { Output } from "./types.js";
 
 /** How buildx is told to use a builder: `--builder X`, and for a `docker`-driver builder also `docker --context X`. */
@@ -125,6 +125,8 @@ export interface TargetOutcome {
   status: TargetStatus;
   builder: string;
   stats?: StepStats;
+  /** From its first step's start to its last step's end (rawjson progress only). */
+  durationMs?: number;
   /** The builder it was on when that builder was lost (it was rebuilt on `builder`). */
   retriedFrom?: string;
   /** Why it failed: a step, or its builder lost. */
@@ -223,6 +225,7 @@ export async function runPool(
           status: "built",
           builder: run.builder,
           stats: progress.byTarget.get(t),
+          durationMs: progress.durations.get(t),
         });
       return;
     }
@@ -326,17 +329,19 @@ export async function runPool(
   return { byTarget, metadata, failures, interrupted, notes };
 }
 
-/** The summary of a pool: per target its builder, whether every step came from cache (or what became of it), digest and tags. */
-export function poolSummaryTable(
-  targets: readonly string[],
-  outcome: Pick<PoolOutcome, "byTarget" | "metadata">,
-): string {
-  const rows = targets.map((t) => {
-    const o = outcome.byTarget.get(t);
-    const [cache, digest, tags] = summaryCells(outcome.metadata[t], o?.stats);
-    return [t, o?.builder ?? "-", o?.status !== "built" ? (o?.status ?? "not started") : cache, digest, tags];
-  });
-  return table(["TARGET", "BUILDER", "CACHE", "DIGEST", "TAGS"], rows);
+/** A pool's outcome as the summary's per-target runs (the BUILDER column, and what became of each target). */
+export function poolTargetRuns(outcome: Pick<PoolOutcome, "byTarget">): Map<string, TargetRun> {
+  const runs = new Map<string, TargetRun>();
+  for (const [t, o] of outcome.byTarget)
+    runs.set(t, {
+      // A built target is `cached` or `built` by its step counts.
+      ...(o.status !== "built" ? { status: o.status } : {}),
+      builder: o.builder,
+      ...(o.why !== undefined ? { why: o.why } : {}),
+      stats: o.stats,
+      durationMs: o.durationMs,
+    });
+  return runs;
 }
 
 /** Why a pool's bake failed, in one message: each failed bake, and how many targets were not built. */
@@ -344,18 +349,4 @@ export function poolFailure(outcome: PoolOutcome): string {
   const notBuilt = [...outcome.byTarget.values()].filter((o) => o.status !== "built").length;
   const lines = outcome.failures.map((f) => f.message);
   return `${lines.join("; ")} (${plural(notBuilt, "target")} not built; see the summary above)`;
-}
-
-/** A built target's CACHE, DIGEST and TAGS cells of the summary, from its step counts and buildx's metadata. */
-export function summaryCells(metadata: unknown, s: StepStats | undefined): [string, string, string] {
-  const m = (metadata ?? {}) as Record<string, unknown>;
-  const cache =
-    !s || s.steps === 0
-      ? "-"
-      : s.cached === s.steps
-        ? "fully cached"
-        : `${s.steps - s.cached} of ${s.steps} steps built`;
-  const digest = typeof m["containerimage.digest"] === "string" ? m["containerimage.digest"].slice(0, 19) : "-";
-  const tags = typeof m["image.name"] === "string" ? m["image.name"].split(",").join(" ") : "-";
-  return [cache, digest, tags];
 }

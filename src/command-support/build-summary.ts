@@ -3,13 +3,21 @@
 import type { StepStats } from "../io/progress.js";
 import { table } from "./table.js";
 
-export type TargetStatus = "cached" | "built" | "failed" | "not built";
+/**
+ * `cached`: every step came from cache; `stopped`: its bake stopped before it finished (another
+ * target failed); `not started`: a bake that never ran (--one-by-one after a failure, a pool).
+ */
+export type TargetStatus = "cached" | "built" | "failed" | "stopped" | "not started";
 
 export interface TargetSummary {
   target: string;
-  /** `cached`: every step came from cache; `not built`: the bake stopped before it finished. */
   status: TargetStatus;
-  steps?: { total: number; cached: number; built: number };
+  /** The builder of a pool bake (`bake --builders`). */
+  builder?: string;
+  /** Why it failed, when a pool knows more than the step (its builder was lost). */
+  why?: string;
+  /** Steps of its build: from cache, built, failed (a step shared with other targets counts for each). */
+  steps?: { total: number; cached: number; built: number; failed?: number };
   durationSeconds?: number;
   /**
    * The digest buildx reports for the pushed or loaded image (metadata `containerimage.digest`):
@@ -29,37 +37,43 @@ export interface BuildSummary {
   failure?: { targets: string[]; at?: string };
 }
 
+/** What a target's outcome is, beside buildx's metadata: its step counts and how long it took. */
+export interface TargetRun {
+  status?: TargetStatus;
+  builder?: string;
+  why?: string;
+  stats?: StepStats;
+  durationMs?: number;
+}
+
 export interface SummaryInput {
-  targets: string[];
+  targets: readonly string[];
   metadata: Record<string, unknown>;
-  stats: ReadonlyMap<string, StepStats>;
-  durations: ReadonlyMap<string, number>;
+  /** Per target; a target without a status is `cached` or `built` by its step counts. */
+  runs: ReadonlyMap<string, TargetRun>;
   cacheRefs: (target: string) => { cacheFrom: string[]; cacheTo: string[] };
   failure?: { targets: string[]; at?: string };
 }
 
 export function summarize(input: SummaryInput): BuildSummary {
-  const failed = new Set(input.failure?.targets ?? []);
   const targets = input.targets.map((target): TargetSummary => {
     const m = (input.metadata[target] ?? {}) as Record<string, unknown>;
-    const s = input.stats.get(target);
-    const steps = s && s.steps > 0 ? { total: s.steps, cached: s.cached, built: s.steps - s.cached } : undefined;
-    const finished = target in input.metadata;
-    const status: TargetStatus = failed.has(target)
-      ? "failed"
-      : !finished && input.failure
-        ? "not built"
-        : steps && steps.cached === steps.total
-          ? "cached"
-          : "built";
+    const run = input.runs.get(target) ?? {};
+    const s = run.stats;
+    const steps =
+      s && s.steps > 0
+        ? { total: s.steps, cached: s.cached, built: s.built, ...(s.errors > 0 ? { failed: s.errors } : {}) }
+        : undefined;
+    const status: TargetStatus = run.status ?? (steps && steps.cached === steps.total ? "cached" : "built");
     const digest = typeof m["containerimage.digest"] === "string" ? m["containerimage.digest"] : undefined;
     const mediaType = (m["containerimage.descriptor"] as { mediaType?: unknown } | undefined)?.mediaType;
-    const ms = input.durations.get(target);
     return {
       target,
       status,
+      ...(run.builder !== undefined ? { builder: run.builder } : {}),
+      ...(run.why !== undefined ? { why: run.why } : {}),
       steps,
-      durationSeconds: ms === undefined ? undefined : Math.round(ms / 100) / 10,
+      durationSeconds: run.durationMs === undefined ? undefined : Math.round(run.durationMs / 100) / 10,
       digest: digest
         ? {
             kind: typeof mediaType === "string" && /index|manifest\.list/.test(mediaType) ? "index" : "manifest",
@@ -74,8 +88,7 @@ export function summarize(input: SummaryInput): BuildSummary {
 }
 
 function cacheColumn(t: TargetSummary): string {
-  if (t.status === "failed") return "failed";
-  if (t.status === "not built") return "not built";
+  if (t.status !== "cached" && t.status !== "built") return t.status;
   if (!t.steps) return "-";
   return t.steps.cached === t.steps.total ? "fully cached" : `${t.steps.built} of ${t.steps.total} steps built`;
 }
@@ -90,27 +103,40 @@ function digestColumn(t: TargetSummary): string {
   return t.digest ? `${t.digest.digest.slice(0, 19)} (${t.digest.kind})` : "-";
 }
 
+/** One row per target: TARGET, BUILDER (a pool bake), CACHE, DIGEST, TAGS. */
 export function summaryTable(summary: BuildSummary): string {
-  const rows = summary.targets.map((t) => [t.target, cacheColumn(t), digestColumn(t), tagsColumn(t.tags)]);
-  return table(["TARGET", "CACHE", "DIGEST", "TAGS"], rows);
+  const pool = summary.targets.some((t) => t.builder !== undefined);
+  const rows = summary.targets.map((t) => [
+    t.target,
+    ...(pool ? [t.builder ?? "-"] : []),
+    cacheColumn(t),
+    digestColumn(t),
+    tagsColumn(t.tags),
+  ]);
+  return table(["TARGET", ...(pool ? ["BUILDER"] : []), "CACHE", "DIGEST", "TAGS"], rows);
 }
 
 export function summaryJson(summary: BuildSummary): string {
   return `${JSON.stringify(summary, null, 2)}\n`;
 }
 
-const ICON: Record<TargetStatus, string> = { cached: "✅", built: "✅", failed: "❌", "not built": "⏹️" };
+const ICON: Record<TargetStatus, string> = {
+  cached: "✅",
+  built: "✅",
+  failed: "❌",
+  stopped: "⏹️",
+  "not started": "⏹️",
+};
 
 /** Markdown for GitHub's job summary: one row per target, the tags and cache refs folded away. */
 export function summaryMarkdown(summary: BuildSummary, title: string): string {
-  const cell = (s: string) => s.replace(/\|/g, "\\|");
-  const code = (s: string) => `\`${cell(s)}\``;
-  const lines = [
-    `### ${cell(title)}`,
-    "",
-    "| target | result | steps | time | digest | tags |",
-    "| --- | --- | --- | --- | --- | --- |",
-  ];
+  // Names come from context.yaml and the templates' file names: nothing in them may end a cell,
+  // a code span or the line.
+  const cell = (s: string) => s.replace(/[\r\n]+/g, " ").replace(/\|/g, "\\|");
+  const code = (s: string) => `\`${cell(s).replace(/`/g, "'")}\``;
+  const pool = summary.targets.some((t) => t.builder !== undefined);
+  const head = ["target", ...(pool ? ["builder"] : []), "result", "steps", "time", "digest", "tags"];
+  const lines = [`### ${cell(title)}`, "", `| ${head.join(" | ")} |`, `|${" --- |".repeat(head.length)}`];
   for (const t of summary.targets) {
     const steps = t.steps ? `${t.steps.cached}/${t.steps.total} cached` : "-";
     const time = t.durationSeconds === undefined ? "-" : `${t.durationSeconds}s`;
@@ -119,7 +145,9 @@ export function summaryMarkdown(summary: BuildSummary, title: string): string {
       t.tags.length === 0
         ? "-"
         : `<details><summary>${t.tags.length} ${t.tags.length === 1 ? "tag" : "tags"}</summary>${t.tags.map(code).join("<br>")}</details>`;
-    lines.push(`| ${code(t.target)} | ${ICON[t.status]} ${t.status} | ${steps} | ${time} | ${digest} | ${tags} |`);
+    const builder = pool ? [t.builder === undefined ? "-" : code(t.builder)] : [];
+    const row = [code(t.target), ...builder, `${ICON[t.status]} ${t.status}`, steps, time, digest, tags];
+    lines.push(`| ${row.join(" | ")} |`);
   }
   if (summary.failure)
     lines.push(

@@ -4,7 +4,14 @@ import { join, relative, resolve } from "node:path";
 import { bakeFilePath } from "../command-support/bake-file.js";
 import { requireSecretEnv, secretFileGrants } from "../command-support/secret-env.js";
 import { committedAndWanted, runningInCI, useCommittedPlan } from "../command-support/committed-plan.js";
-import { summarize, summaryJson, summaryMarkdown, summaryTable } from "../command-support/build-summary.js";
+import {
+  summarize,
+  summaryJson,
+  summaryMarkdown,
+  summaryTable,
+  type BuildSummary,
+  type TargetRun,
+} from "../command-support/build-summary.js";
 import { plannedTarget } from "../command-support/targets.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { isBranchGlob } from "../config/branches.js";
@@ -14,7 +21,7 @@ import {
   builderAccess,
   builderRuns,
   poolFailure,
-  poolSummaryTable,
+  poolTargetRuns,
   probeNotes,
   runPool,
   targetsByBuilder,
@@ -189,25 +196,15 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
     const summary = summarize({
       targets: selection.targets,
       metadata: built.metadata,
-      stats: built.stats,
-      durations: built.durations,
-      cacheRefs: (t) => {
-        // What buildx was given: this run's plan, and --cache-warm's cache-to from the override.
-        const b = plannedTarget(wanted, t).bake;
-        return {
-          cacheFrom: b["cache-from"] ?? [],
-          cacheTo: override.file.target[t]?.["cache-to"] ?? b["cache-to"] ?? [],
-        };
-      },
+      runs: built.runs,
+      cacheRefs: (t) => usedCacheRefs(wanted, override, t),
       failure: built.failure && { targets: built.failure.targets, at },
     });
-    output.out(`\n${summaryTable(summary)}`);
-    if (opts.summaryJson) writeFileSync(resolve(opts.summaryJson), summaryJson(summary));
-    const stepSummary = process.env.GITHUB_STEP_SUMMARY;
-    if (stepSummary)
-      appendFileSync(stepSummary, summaryMarkdown(summary, `bakeplan bake ${opts.targets.join(" ")}`.trim()));
+    writeSummaries(summary, opts);
+    // A failed bake ends with buildx's error and bakeplan's; the table is for what was built.
     if (built.failure)
       throw new BuildxError(`${built.failure.message}${at ? `; the failing step: ${at}` : ""}`, built.failure.error);
+    output.out(`\n${summaryTable(summary)}`);
     if (userMetadata) {
       if (runs.length > 1) writeFileSync(userMetadata, `${JSON.stringify(built.metadata, null, 2)}\n`);
       output.out(`metadata: ${displayPath(userMetadata)}\n`);
@@ -215,6 +212,27 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   } finally {
     rmSync(tempDir, { recursive: true, force: true });
   }
+}
+
+/** The cache refs buildx was given for `target`: this run's plan, and --cache-warm's cache-to from the override. */
+function usedCacheRefs(
+  wanted: Plan,
+  override: BakeOverride,
+  target: string,
+): { cacheFrom: string[]; cacheTo: string[] } {
+  const b = plannedTarget(wanted, target).bake;
+  return {
+    cacheFrom: b["cache-from"] ?? [],
+    cacheTo: override.file.target[target]?.["cache-to"] ?? b["cache-to"] ?? [],
+  };
+}
+
+/** --summary-json, and the Markdown copy for GitHub's job summary when $GITHUB_STEP_SUMMARY names a file. */
+function writeSummaries(summary: BuildSummary, opts: Pick<BakeOptions, "summaryJson" | "targets">): void {
+  if (opts.summaryJson !== undefined) writeFileSync(resolve(opts.summaryJson), summaryJson(summary));
+  const stepSummary = process.env.GITHUB_STEP_SUMMARY;
+  if (stepSummary)
+    appendFileSync(stepSummary, summaryMarkdown(summary, `bakeplan bake ${opts.targets.join(" ")}`.trim()));
 }
 
 /** What `bake` worked out before it runs, for a pool's bakes. */
@@ -316,7 +334,17 @@ async function bakeOnPool(pool: BuilderPlan, c: BakeContext, output: Output): Pr
       },
       output,
     );
-    output.out(`\n${poolSummaryTable(selection.targets, outcome)}`);
+    const failed = [...outcome.byTarget].filter(([, o]) => o.status === "failed").map(([t]) => t);
+    const summary = summarize({
+      targets: selection.targets,
+      metadata: outcome.metadata,
+      runs: poolTargetRuns(outcome),
+      cacheRefs: (t) => usedCacheRefs(wanted, override, t),
+      failure: outcome.failures.length > 0 ? { targets: failed.sort() } : undefined,
+    });
+    writeSummaries(summary, opts);
+    // Kept when a bake failed: the others' builds, and what became of each target, are in it.
+    output.out(`\n${summaryTable(summary)}`);
     if (userMetadata) {
       writeFileSync(userMetadata, `${JSON.stringify(outcome.metadata, null, 2)}\n`);
       output.out(`metadata: ${displayPath(userMetadata)}\n`);
@@ -544,29 +572,25 @@ function liveView(opts: Pick<BakeOptions, "extra">): boolean {
   return process.stderr.isTTY && userProgressMode(opts.extra) === undefined;
 }
 
-/** Per-target step counts of a finished run from what buildx recorded of each target's build (`buildx history`). */
-async function recordedStats(targets: string[], metadata: Record<string, unknown>): Promise<Progress["byTarget"]> {
-  const stats: Progress["byTarget"] = new Map();
+/** Per-target step counts and times of a finished run from what buildx recorded of each target's build (`buildx history`). */
+async function recordedRuns(targets: string[], metadata: Record<string, unknown>): Promise<Map<string, TargetRun>> {
+  const runs = new Map<string, TargetRun>();
   for (const t of targets) {
     const ref = (metadata[t] as Record<string, unknown> | undefined)?.["buildx.build.ref"];
     const log = typeof ref === "string" ? await recordedProgress(ref) : undefined;
     if (log === undefined) continue;
     const raw = new RawProgress([t]);
     for (const line of log.split("\n")) raw.feed(line);
-    const s = raw.result().byTarget.get(t);
-    if (s) stats.set(t, s);
+    const progress = raw.result();
+    runs.set(t, { stats: progress.byTarget.get(t), durationMs: progress.durations.get(t) });
   }
-  return stats;
+  return runs;
 }
 
-/** Runs each bake in turn and stops at the first that fails; returns the merged metadata and step counts. */
-async function runInOrder(
-  runs: BakeRun[],
-  context: { cwd: string; where: string; opts: BakeOptions; selection: Selection; output: Output },
-): Promise<{
+/** What a sequence of bakes did: buildx's metadata, and per target its outcome, steps and time. */
+interface RunsOutcome {
   metadata: Record<string, unknown>;
-  stats: Progress["byTarget"];
-  durations: Progress["durations"];
+  runs: Map<string, TargetRun>;
   /** The run that failed: buildx's message and code, the failed targets, where buildx said it failed. */
   failure?: {
     message: string;
@@ -574,14 +598,40 @@ async function runInOrder(
     targets: string[];
     at?: Progress["failedAt"];
   };
-}> {
+}
+
+/**
+ * What became of the targets of a failed bake: `failed` those buildx named, `stopped` the others
+ * of that bake (buildx cancels them), `not started` those of the bakes after it (--one-by-one).
+ */
+export function failedRunOutcome(
+  run: Pick<BakeRun, "targets">,
+  later: readonly Pick<BakeRun, "targets">[],
+  progress: Pick<Progress, "failedTargets" | "byTarget" | "durations">,
+): Map<string, TargetRun> {
+  const failed = new Set(progress.failedTargets);
+  const outcome = new Map<string, TargetRun>();
+  for (const t of run.targets)
+    outcome.set(t, {
+      status: failed.has(t) ? "failed" : "stopped",
+      stats: progress.byTarget.get(t),
+      durationMs: progress.durations.get(t),
+    });
+  for (const r of later) for (const t of r.targets) outcome.set(t, { status: "not started" });
+  return outcome;
+}
+
+/** Runs each bake in turn and stops at the first that fails; returns the merged metadata and each target's outcome. */
+async function runInOrder(
+  runs: BakeRun[],
+  context: { cwd: string; where: string; opts: BakeOptions; selection: Selection; output: Output },
+): Promise<RunsOutcome> {
   const { cwd, where, opts, selection, output } = context;
   const progressMode = userProgressMode(opts.extra);
-  const stats: Progress["byTarget"] = new Map();
-  const durations: Progress["durations"] = new Map();
+  const outcome = new Map<string, TargetRun>();
   const metadata: Record<string, unknown> = {};
   const done: string[] = [];
-  for (const run of runs) {
+  for (const [index, run] of runs.entries()) {
     if (opts.verbose || runs.length > 1) output.err(`bakeplan: ${where}${shellQuote(["docker", ...run.argv])}\n`);
     // rawjson names every target that uses a shared step, which plain output (each step printed once,
     // under one target) cannot; shown plain-style unless the user asked for rawjson itself.
@@ -596,14 +646,12 @@ async function runInOrder(
     const res = await runDocker(run.argv, { cwd, onStderrLine, terminal });
     if (res.interrupted) throw new BuildxError("interrupted; buildx stopped", { argv: run.argv, exitCode: 130 });
     const progress = raw ? raw.result() : parsePlainProgress(res.stderr, run.targets);
-    for (const [t, ms] of progress.durations) durations.set(t, ms);
     if (res.exitCode !== 0) {
       const oneByOne = runs.length > 1 ? { done, notStarted: selection.targets.length - done.length - 1 } : undefined;
-      for (const [t, s] of progress.byTarget) stats.set(t, s);
+      for (const [t, r] of failedRunOutcome(run, runs.slice(index + 1), progress)) outcome.set(t, r);
       return {
         metadata,
-        stats,
-        durations,
+        runs: outcome,
         failure: {
           message: bakeFailure(res.exitCode, progress.failedTargets, oneByOne),
           error: { argv: run.argv, exitCode: res.exitCode },
@@ -613,12 +661,14 @@ async function runInOrder(
       };
     }
     const runMetadata = readMetadata(run.metadataFile);
-    const runStats = terminal ? await recordedStats(run.targets, runMetadata) : progress.byTarget;
-    for (const [t, s] of runStats) stats.set(t, s);
+    if (terminal) for (const [t, r] of await recordedRuns(run.targets, runMetadata)) outcome.set(t, r);
+    else
+      for (const t of run.targets)
+        outcome.set(t, { stats: progress.byTarget.get(t), durationMs: progress.durations.get(t) });
     Object.assign(metadata, runMetadata);
     done.push(...run.targets);
   }
-  return { metadata, stats, durations };
+  return { metadata, runs: outcome };
 }
 
 /**
@@ -634,7 +684,8 @@ export function templateLocation(
   const label = files.project.build.templates;
   const src = file ? templateLineOf(file.content, at.line, files.templates, label) : undefined;
   const dockerfileLine = `${file?.path ?? at.dockerfile}:${at.line}`;
-  return src ? `${label}/${src.template}${src.line ? `:${src.line}` : ""} (${dockerfileLine})` : dockerfileLine;
+  // Only a matched template line: the nearest marker alone may name an include the line follows.
+  return src?.line ? `${label}/${src.template}:${src.line} (${dockerfileLine})` : dockerfileLine;
 }
 
 /** Why a bake failed: buildx's exit code, the failed targets, and with --one-by-one how far it got. */

@@ -36,7 +36,7 @@ describeWithDocker("engine", "bakeplan bake: failures, push, cache warming, one 
     const p = project();
     p.edit("templates/Dockerfile.liquid", DEV_STEP, FAILING_DEV_STEP);
     const args = ["bake", "alpha-cuda12", "beta-cuda13-dev", "--registry", REGISTRY];
-    const run = await bakeplan(args, { cwd: p.dir });
+    const run = await bakeplan([...args, "--summary-json", "summary.json"], { cwd: p.dir });
     // The same buildx command, run directly, for its exit code.
     const dry = await bakeplan([...args, "--dry-run"], { cwd: p.dir });
     let buildxCode = 0;
@@ -53,11 +53,24 @@ describeWithDocker("engine", "bakeplan bake: failures, push, cache warming, one 
     );
     expect(run.stderr).toMatch(
       new RegExp(
-        `bakeplan: error: docker buildx bake failed with exit code ${buildxCode}: target beta-cuda13-dev failed\\n$`,
+        `bakeplan: error: docker buildx bake failed with exit code ${buildxCode}: target beta-cuda13-dev failed; the failing step: templates/Dockerfile\\.liquid:20 \\(bake/beta-cuda13\\.Dockerfile:28\\)\\n$`,
       ),
     );
     // No summary table for a failed bake.
     expect(run.stdout).not.toContain("TARGET");
+    // The JSON summary is written all the same: what failed, where, and what it stopped.
+    const summary = JSON.parse(readFileSync(join(p.dir, "summary.json"), "utf8")) as {
+      targets: { target: string; status: string }[];
+      failure: unknown;
+    };
+    expect(summary.targets.map((t) => [t.target, t.status])).toEqual([
+      ["alpha-cuda12", "stopped"],
+      ["beta-cuda13-dev", "failed"],
+    ]);
+    expect(summary.failure).toEqual({
+      targets: ["beta-cuda13-dev"],
+      at: "templates/Dockerfile.liquid:20 (bake/beta-cuda13.Dockerfile:28)",
+    });
   });
 
   it("--one-by-one: one buildx bake per target, in order; stops at the failing one and says what was built", async () => {
@@ -90,7 +103,7 @@ describeWithDocker("engine", "bakeplan bake: failures, push, cache warming, one 
     );
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain(
-      "bakeplan: error: docker buildx bake failed with exit code 1: target beta-cuda12-dev failed (--one-by-one: built alpha-cuda12-dev before it; 1 not started)\n",
+      "bakeplan: error: docker buildx bake failed with exit code 1: target beta-cuda12-dev failed (--one-by-one: built alpha-cuda12-dev before it; 1 not started); the failing step: templates/Dockerfile.liquid:20 (bake/beta-cuda12.Dockerfile:28)\n",
     );
     expect(failed.stderr).not.toMatch(/bakeplan: docker buildx bake .* beta-cuda13$/m);
   });

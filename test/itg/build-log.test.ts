@@ -18,10 +18,15 @@ describeWithDocker("engine", "bakeplan bake's build log", () => {
     const p = e2eProject();
     projects.push(p);
     const stepSummary = join(p.dir, "step-summary.md");
-    const run = await bakeplan(["bake", "alpha-cuda12", "--push", "--registry", REGISTRY, "--branch", "main"], {
-      cwd: p.dir,
-      env: { ...localEnv(), GITHUB_STEP_SUMMARY: stepSummary },
-    });
+    const run = await bakeplan(
+      ["bake", "alpha-cuda12", "--push", "--registry", REGISTRY, "--branch", "main"].concat([
+        "--summary-json",
+        "summary.json",
+        "--metadata-file",
+        "metadata.json",
+      ]),
+      { cwd: p.dir, env: { ...localEnv(), GITHUB_STEP_SUMMARY: stepSummary } },
+    );
     expect(run.code, run.stderr.slice(-3000)).toBe(0);
     expect(run.stderr).toMatch(/^#\d+ \[[a-z0-9 -]+ \d+\/\d+\] RUN /m);
     expect(run.stderr).toMatch(/^#\d+ exporting layers( [\d.]+s)? done$/m);
@@ -29,6 +34,27 @@ describeWithDocker("engine", "bakeplan bake's build log", () => {
     expect(run.stderr).toMatch(/^#\d+ pushing layers( [\d.]+s)? done$/m);
     expect(run.stderr).toMatch(/^#\d+ pushing manifest for 127\.0\.0\.1:5000\/\S+( [\d.]+s)? done$/m);
     expect(summaryRows(run.stdout).get("alpha-cuda12")?.cache).toBe("4 of 4 steps built");
+    // Every tag, the whole digest (what buildx pushed), and the cache refs buildx was given.
+    const metadata = JSON.parse(readFileSync(join(p.dir, "metadata.json"), "utf8")) as Record<
+      string,
+      { "containerimage.digest": string }
+    >;
+    const summary = JSON.parse(readFileSync(join(p.dir, "summary.json"), "utf8")) as {
+      targets: Record<string, unknown>[];
+    };
+    expect(summary.targets).toHaveLength(1);
+    const { durationSeconds, ...target } = summary.targets[0]!;
+    // Four RUN steps of `sleep 1` at least.
+    expect(durationSeconds).toBeGreaterThanOrEqual(3);
+    expect(target).toEqual({
+      target: "alpha-cuda12",
+      status: "built",
+      steps: { total: 4, cached: 0, built: 4 },
+      digest: { kind: "index", digest: metadata["alpha-cuda12"]!["containerimage.digest"] },
+      tags: [p.image("alpha-cuda12", "main"), p.image("alpha-cuda12", "latest")],
+      cacheFrom: [expect.stringContaining(`ref=${REGISTRY}/${p.cacheRepository}:alpha-cuda12-main`)],
+      cacheTo: [expect.stringContaining(`ref=${REGISTRY}/${p.cacheRepository}:alpha-cuda12-main`)],
+    });
     const md = readFileSync(stepSummary, "utf8");
     expect(md).toContain("### bakeplan bake alpha-cuda12");
     expect(md).toMatch(
@@ -45,12 +71,17 @@ describeWithDocker("engine", "bakeplan bake's build log", () => {
         ["-qefc", shellQuote([process.execPath, join(REPO, "bin/bakeplan.js"), "bake", ...args]), "/dev/null"],
         { cwd: p.dir, env: { ...localEnv(), TERM: "xterm" }, encoding: "utf8", timeout: 300_000 },
       );
-    const first = bake(["alpha-cuda12", "--registry", REGISTRY]);
+    const first = bake(["alpha-cuda12", "--registry", REGISTRY, "--summary-json", "summary.json"]);
     // buildx's tty view ("[+] Building 1.2s (12/12) FINISHED"), not bakeplan's plain-style rendering.
     expect(first).toMatch(/\[\+\] Building [\d.]+s \(\d+\/\d+\)/);
     expect(first).not.toMatch(/^#\d+ \[alpha-cuda12 /m);
     const rows = summaryRows(first.replace(/\r/g, ""));
     expect(rows.get("alpha-cuda12")?.cache).toBe("4 of 4 steps built");
+    const summary = JSON.parse(readFileSync(join(p.dir, "summary.json"), "utf8")) as {
+      targets: { steps: unknown; durationSeconds: unknown }[];
+    };
+    expect(summary.targets[0]!.steps).toEqual({ total: 4, cached: 0, built: 4 });
+    expect(summary.targets[0]!.durationSeconds).toBeGreaterThanOrEqual(3);
     const again = summaryRows(bake(["alpha-cuda12", "--registry", REGISTRY]).replace(/\r/g, ""));
     expect(again.get("alpha-cuda12")?.cache).toBe("fully cached");
   });

@@ -233,7 +233,7 @@ export function summaryRows(stdout: string): Map<string, { cache: string; digest
   const rows = new Map<string, { cache: string; digest: string; tags: string }>();
   for (const line of lines.slice(head + 1)) {
     const m =
-      /^(\S+)\s+(fully cached|\d+ of \d+ steps built|failed|not built|-)\s+(?:(sha256:[0-9a-f]{12}) \((?:index|manifest)\)|-)\s+(.*)$/.exec(
+      /^(\S+)\s+(fully cached|\d+ of \d+ steps built|failed|stopped|not started|-)\s+(?:(sha256:[0-9a-f]{12}) \((?:index|manifest)\)|-)\s+(.*)$/.exec(
         line,
       );
     if (!m) break;

@@ -10,12 +10,13 @@ import {
   builderAccess,
   builderRuns,
   poolFailure,
-  poolSummaryTable,
+  poolTargetRuns,
   prefixed,
   probeNotes,
   runPool,
   targetsByBuilder,
   type PoolDeps,
+  type PoolOutcome,
   type PoolOptions,
   type PoolRunSettings,
 } from "../../src/command-support/bake-pool.js";
@@ -26,6 +27,15 @@ import type { AffinityUnit } from "../../src/plan/affinity.js";
 import { assignBuilders, type Assignment } from "../../src/plan/builders.js";
 import type { BuilderPlan } from "../../src/plan/pool.js";
 import { capturedBuildxVersions, capturedRun, REPO, type CapturedRun } from "../helpers.js";
+import { summarize, summaryTable } from "../../src/command-support/build-summary.js";
+
+/** The table `bake --builders` prints for a pool's outcome. */
+function poolSummaryTable(targets: string[], outcome: PoolOutcome): string {
+  const runs = poolTargetRuns(outcome);
+  return summaryTable(
+    summarize({ targets, metadata: outcome.metadata, runs, cacheRefs: () => ({ cacheFrom: [], cacheTo: [] }) }),
+  );
+}
 
 const VERSION = capturedBuildxVersions().at(-1)!;
 const PROBE = { bootstrap: true, timeoutMs: 60_000 };

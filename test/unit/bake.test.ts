@@ -7,6 +7,7 @@ import {
   bakeRuns,
   cacheWarmAttributes,
   refuseCacheWarmOutputs,
+  failedRunOutcome,
   templateLocation,
   userProgressMode,
   builderNeeds,
@@ -60,8 +61,7 @@ function summaryInput(targets: string[], metadata: Record<string, unknown>, prog
   return {
     targets,
     metadata,
-    stats: progress.byTarget,
-    durations: progress.durations,
+    runs: new Map(targets.map((t) => [t, { stats: progress.byTarget.get(t), durationMs: progress.durations.get(t) }])),
     cacheRefs: () => ({ cacheFrom: [], cacheTo: [] }),
   };
 }
@@ -298,11 +298,24 @@ describe.each(capturedBuildxVersions())("with buildx %s's output", (version) => 
     expect(templateLocation(plan, { project, templates }, { dockerfile: "beta-cuda13.Dockerfile", line: 21 })).toBe(
       "templates/framework.liquid:8 (bake/beta-cuda13.Dockerfile:21)",
     );
-    const summary = summarize({ ...summaryInput(targets, {}, progress), failure: { targets: progress.failedTargets } });
+    // The failing step follows the include of framework.liquid: it is Dockerfile.liquid's own line.
+    expect(templateLocation(plan, { project, templates }, progress.failedAt!)).toBe(
+      "templates/Dockerfile.liquid:20 (bake/beta-cuda13.Dockerfile:28)",
+    );
+    // The failed target, and the one its bake stopped; with --one-by-one the later bakes never ran.
+    // Of its 6 steps 1 came from cache, 3 were built, 1 failed and the last never ran.
+    const runsAfter = failedRunOutcome({ targets }, [{ targets: ["beta-cuda12"] }], progress);
+    const summary = summarize({
+      ...summaryInput(targets, {}, progress),
+      runs: runsAfter,
+      failure: { targets: progress.failedTargets },
+    });
     expect(summary.targets.map((t) => [t.target, t.status])).toEqual([
-      ["alpha-cuda12", "not built"],
+      ["alpha-cuda12", "stopped"],
       ["beta-cuda13-dev", "failed"],
     ]);
+    expect(runsAfter.get("beta-cuda12")).toEqual({ status: "not started" });
+    expect(summary.targets[1]!.steps).toEqual({ total: 6, cached: 1, built: 3, failed: 1 });
     expect(bakeFailure(failed.exitCode, progress.failedTargets)).toBe(
       `docker buildx bake failed with exit code ${failed.exitCode}: target beta-cuda13-dev failed`,
     );

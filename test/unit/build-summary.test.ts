@@ -21,11 +21,10 @@ const input: SummaryInput = {
     },
     sglang: { "image.name": "r/app:main-sglang" },
   },
-  stats: new Map([
-    ["vllm", { steps: 4, cached: 4, built: 0, errors: 0 }],
-    ["sglang", { steps: 5, cached: 2, built: 3, errors: 0 }],
+  runs: new Map([
+    ["vllm", { stats: { steps: 4, cached: 4, built: 0, errors: 0 }, durationMs: 1234 }],
+    ["sglang", { stats: { steps: 5, cached: 2, built: 3, errors: 0 } }],
   ]),
-  durations: new Map([["vllm", 1234]]),
   cacheRefs: (t) => ({ cacheFrom: [`type=registry,ref=r/cache:${t}-main`], cacheTo: [] }),
 };
 
@@ -56,16 +55,51 @@ describe("build summary", () => {
     expect(json.targets[1]).toMatchObject({ target: "sglang", status: "built", steps: { built: 3 } });
   });
 
-  it("a failed bake: the failed target, the ones it stopped, and the template line", () => {
+  it("a failed bake: the failed target, the one it stopped, and the template line", () => {
     const summary = summarize({
       ...input,
       metadata: {},
+      runs: new Map([
+        ["vllm", { status: "stopped" }],
+        ["sglang", { status: "failed", stats: { steps: 5, cached: 2, built: 2, errors: 1 } }],
+      ]),
       failure: { targets: ["sglang"], at: "templates/sglang.liquid:7 (bake/sglang.Dockerfile:28)" },
     });
-    expect(summary.targets.map((t) => t.status)).toEqual(["not built", "failed"]);
+    expect(summary.targets.map((t) => t.status)).toEqual(["stopped", "failed"]);
+    expect(summary.targets[1]!.steps).toEqual({ total: 5, cached: 2, built: 2, failed: 1 });
+    expect(summaryTable(summary)).toBe(
+      ["TARGET  CACHE    DIGEST  TAGS", "vllm    stopped  -       -", "sglang  failed   -       -", ""].join("\n"),
+    );
     const md = summaryMarkdown(summary, "bakeplan bake all");
+    expect(md).toContain("| `vllm` | ⏹️ stopped | - | - | - | - |");
     expect(md).toContain("| `sglang` | ❌ failed | 2/5 cached | - | - | - |");
     expect(md).toContain("**Failed:** `sglang` at `templates/sglang.liquid:7 (bake/sglang.Dockerfile:28)`");
+  });
+
+  it("a pool's summary has a BUILDER column, in the table and in Markdown", () => {
+    const summary = summarize({
+      ...input,
+      runs: new Map([
+        ["vllm", { builder: "bk-0", stats: { steps: 4, cached: 4, built: 0, errors: 0 } }],
+        ["sglang", { builder: "bk-1", status: "not started" }],
+      ]),
+    });
+    expect(summaryTable(summary).split("\n").slice(0, 3)).toEqual([
+      "TARGET  BUILDER  CACHE         DIGEST                       TAGS",
+      "vllm    bk-0     fully cached  sha256:ec5cf929de3b (index)  r/app:main-vllm +2",
+      "sglang  bk-1     not started   -                            r/app:main-sglang",
+    ]);
+    expect(summaryMarkdown(summary, "t").split("\n")[2]).toBe(
+      "| target | builder | result | steps | time | digest | tags |",
+    );
+  });
+
+  it("names from an untrusted context.yaml cannot break out of a Markdown cell or code span", () => {
+    const md = summaryMarkdown(
+      summarize({ ...input, failure: { targets: ["x"], at: "templates/a`|b\n# h.liquid:1 (bake/x.Dockerfile:1)" } }),
+      "bakeplan bake",
+    );
+    expect(md).toContain("**Failed:** `x` at `templates/a'\\|b # h.liquid:1 (bake/x.Dockerfile:1)`");
   });
 
   it("Markdown for GitHub's job summary, the tags folded away", () => {
