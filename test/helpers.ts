@@ -93,6 +93,49 @@ publish:
   tags: ["{name}"]
 `;
 
+/**
+ * Dynamo's device axis: cuda | xpu | cpu, and a CUDA version only for cuda (`axes.cuda.when`, line
+ * 9). framework [vllm, sglang] x device x cuda x target; sglang is CUDA only. 10 targets: 8 CUDA
+ * ones, vllm-xpu(-dev) and vllm-cpu(-dev), each once.
+ */
+export const DEVICE_CONTEXT = `project: {name: demo}
+axes:
+  framework: [vllm, sglang]
+  device:
+    cuda: {name: ""}
+    xpu: {images: {BASE_IMAGE: "docker.io/intel/deep-learning-essentials:2025.3.2-0-devel-ubuntu24.04"}}
+    cpu: {}
+  cuda:
+    when: {device: cuda}
+    description: the CUDA toolkit, for device cuda
+    values:
+      "12.9": {name: cuda12, args: {CUDA_VERSION: "12.9"}}
+      "13.0": {name: cuda13, args: {CUDA_VERSION: "13.0"}}
+  target:
+    runtime: {name: ""}
+    dev: {}
+stage_axis: target
+defaults:
+  platforms: [linux/amd64]
+  images: {BASE_IMAGE: "docker.io/library/ubuntu:24.04"}
+exclude:
+  - when: {framework: sglang, device: [xpu, cpu]}
+    reason: SGLang is CUDA only
+publish:
+  registry: registry.example.com
+  repository: demo/app
+  tags: ["{framework}-{target}[-{cuda.name}][-{device.name}]"]
+`;
+
+/** The template that goes with DEVICE_CONTEXT: it tests for CUDA with `{% if cuda %}`. */
+export const DEVICE_TEMPLATE = `{% arg BASE_IMAGE %}
+FROM \${BASE_IMAGE} AS runtime
+{% if cuda %}{% arg CUDA_VERSION %}
+RUN echo cuda {{ cuda }}
+{% else %}RUN echo {{ device }} without cuda{{ cuda }}
+{% endif %}FROM runtime AS dev
+`;
+
 /** The top-level template that goes with MINI_CONTEXT: stages runtime and dev. */
 export const MINI_TEMPLATE = `{% arg BASE_IMAGE %}
 FROM \${BASE_IMAGE} AS runtime

@@ -1,6 +1,6 @@
 import type { YamlSource } from "../config/yaml-source.js";
 import { formatLocation, UsageError, UserError } from "../errors.js";
-import type { Excluded } from "../matrix/expand.js";
+import { valuesLabel, type Excluded } from "../matrix/expand.js";
 import type { Plan } from "../plan/plan.js";
 import type { PlannedTarget } from "../plan/targets.js";
 import { closest, plural } from "../text.js";
@@ -39,11 +39,7 @@ export function unknownTarget(plan: Plan, name: string): UsageError {
 export function namesakeNote(plan: Plan, name: string, source: YamlSource): string | undefined {
   const excluded = excludedNamed(plan, name);
   if (!excluded) return undefined;
-  return `note: the excluded combination ${Object.entries(excluded.values)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(
-      ", ",
-    )} has the same name; it is not built (${excluded.rule.reason}; excluded by ${formatLocation(source.locate(excluded.rule.path))})`;
+  return `note: the excluded combination ${valuesLabel(excluded.values)} has the same name; it is not built (${excluded.rule.reason}; excluded by ${formatLocation(source.locate(excluded.rule.path))})`;
 }
 
 /** The planned target of a name `selectBakeTargets` or `findTarget` returned. */

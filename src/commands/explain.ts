@@ -3,6 +3,8 @@ import { table } from "../command-support/table.js";
 import { excludedNamed, findTarget, namesakeNote } from "../command-support/targets.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { formatLocation, UsageError } from "../errors.js";
+import { matchLabel, type Axis, type Project } from "../config/normalize.js";
+import { absentAxes, valuesLabel } from "../matrix/expand.js";
 import { describeOrigin } from "../plan/affinity.js";
 import { compareStrings, didYouMean } from "../text.js";
 
@@ -11,11 +13,7 @@ export function explain(opts: PlanCommandOptions & { target: string; args: strin
   const built = plan.targets.some((t) => t.variant.name === opts.target);
   const excluded = excludedNamed(plan, opts.target);
   if (!built && excluded) {
-    output.out(
-      `${opts.target} is not built (${Object.entries(excluded.values)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(", ")})\n`,
-    );
+    output.out(`${opts.target} is not built (${valuesLabel(excluded.values)})\n`);
     output.out(
       `  excluded by ${formatLocation(files.project.source.locate(excluded.rule.path))}\n  reason: ${excluded.rule.reason}\n`,
     );
@@ -37,11 +35,8 @@ export function explain(opts: PlanCommandOptions & { target: string; args: strin
     const hint = didYouMean(name.slice(VARS.length), varNames);
     throw new UsageError(`No layer sets the template value ${name}.${hint ? ` Did you mean ${VARS}${hint}?` : ""}`);
   }
-  output.out(
-    `${v.name} (${Object.entries(v.values)
-      .map(([k, val]) => `${k}=${val}`)
-      .join(", ")})\n`,
-  );
+  output.out(`${v.name} (${valuesLabel(v.values)})\n`);
+  for (const axis of absentAxes(files.project, v.values)) output.out(`  ${absentLine(files.project, axis)}\n`);
   if (v.includedBy)
     output.out(
       `  included by ${formatLocation(files.project.source.locate(v.includedBy.path))}: ${v.includedBy.reason}\n`,
@@ -100,6 +95,12 @@ export function explain(opts: PlanCommandOptions & { target: string; args: strin
 }
 
 const VARS = "vars.";
+
+/** `cuda: absent, applies only where device=cuda (context.yaml:31:5: axes.cuda.when)`. */
+function absentLine(project: Project, axis: Axis): string {
+  const when = axis.when!;
+  return `${axis.name}: absent, applies only where ${matchLabel(when.match)} (${formatLocation(project.source.locate(when.path, { key: true }))})`;
+}
 
 function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
   return [items.filter(test), items.filter((i) => !test(i))];

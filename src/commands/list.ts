@@ -6,11 +6,14 @@ import { compareStrings } from "../text.js";
 export function list(opts: PlanCommandOptions & { json: boolean; all: boolean }, output: Output): void {
   const { plan, files } = planProject(opts, output);
   const axes = files.project.axes.map((a) => a.name);
+  // Every axis, in axis order; one that does not apply to the target (its `when` does not match) is null.
+  const withAbsent = (values: Record<string, string>) =>
+    Object.fromEntries(axes.map((a) => [a, values[a] ?? null])) as Record<string, string | null>;
   const pool = plan.builders;
   const built = plan.targets.map((t) => ({
     name: t.variant.name,
     built: true,
-    values: t.variant.values,
+    values: withAbsent(t.variant.values),
     platforms: t.bake.platforms ?? [],
     dockerfile: t.dockerfile,
     stage: t.bake.target,
@@ -19,7 +22,12 @@ export function list(opts: PlanCommandOptions & { json: boolean; all: boolean },
     reason: t.variant.includedBy?.reason,
   }));
   const excluded = opts.all
-    ? plan.matrix.excluded.map((e) => ({ name: e.name, built: false, values: e.values, reason: e.rule.reason }))
+    ? plan.matrix.excluded.map((e) => ({
+        name: e.name,
+        built: false,
+        values: withAbsent(e.values),
+        reason: e.rule.reason,
+      }))
     : [];
   const rows = [...built, ...excluded].sort((a, b) => compareStrings(a.name, b.name));
   if (opts.json) {
@@ -39,7 +47,7 @@ export function list(opts: PlanCommandOptions & { json: boolean; all: boolean },
       header,
       rows.map((r) => [
         r.built ? r.name : `(${r.name})`,
-        ...axes.map((a) => r.values[a] ?? ""),
+        ...axes.map((a) => r.values[a] ?? "-"),
         "platforms" in r ? r.platforms.join(",") : "-",
         "dockerfile" in r ? r.dockerfile : "excluded",
         ...(pool ? ("builder" in r ? [r.builder ?? "-", r.affinity ?? "-"] : ["-", "-"]) : []),

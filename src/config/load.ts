@@ -3,7 +3,7 @@ import { ConfigError, type Issue } from "../errors.js";
 import { didYouMean } from "../text.js";
 import { normalize, type Project } from "./normalize.js";
 import { checkRules } from "./rules.js";
-import { ContextSchema } from "./schema.js";
+import { AxisValueSpecSchema, ContextSchema, RestrictedAxisSchema } from "./schema.js";
 import { YamlSource, type KeyPath } from "./yaml-source.js";
 
 export interface LoadResult {
@@ -33,11 +33,12 @@ export function loadContext(file: string, text: string): LoadResult {
         location: source.locate(reserved, { key: true }),
       },
     ]);
-  const parsed = ContextSchema.safeParse(hideProtoKeys(value));
+  const hidden = hideProtoKeys(value);
+  const parsed = ContextSchema.safeParse(hidden);
   if (!parsed.success)
     throw new ConfigError([
       ...issues,
-      ...parsed.error.issues.flatMap((i) =>
+      ...restrictedAxisIssues(hidden, parsed.error.issues).flatMap((i) =>
         describeZodIssue(
           {
             ...i,
@@ -166,6 +167,13 @@ function describeZodIssue(issue: z.core.$ZodIssue, source: YamlSource, root: unk
     }
     case "invalid_union": {
       // Report the branch that got furthest: its issues are the most specific.
+      if (valueAt(root, path) === undefined)
+        return [
+          {
+            message: `Missing required key "${String(path[path.length - 1])}"`,
+            location: source.locate(path.slice(0, -1)),
+          },
+        ];
       const branches = issue.errors;
       const best = branches.reduce((a, b) => (depth(b) > depth(a) ? b : a), branches[0] ?? []);
       if (best.length > 0 && depth(best) > 0)
@@ -177,12 +185,38 @@ function describeZodIssue(issue: z.core.$ZodIssue, source: YamlSource, root: unk
   }
 }
 
+/**
+ * An axis written as `{when: {device: cuda}, values: ...}` with a mistake in it is reported as that
+ * form (`Unknown key "valuse". Did you mean "values"?`), not as a map whose values `when` and
+ * `values` have unknown settings, which is what zod's union reports. A `when` that holds value
+ * settings (`name`, `args`...) without a `values` key is a value named "when".
+ */
+function restrictedAxisIssues(root: unknown, issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const axes = valueAt(root, ["axes"]);
+  if (axes === null || typeof axes !== "object" || Array.isArray(axes)) return issues;
+  const settings = Object.keys(AxisValueSpecSchema.shape);
+  let out = issues;
+  for (const [name, def] of Object.entries(axes as Record<string, unknown>)) {
+    if (def === null || typeof def !== "object" || Array.isArray(def) || !Object.hasOwn(def, "when")) continue;
+    const when = (def as Record<string, unknown>).when;
+    const settingsLike =
+      when === null || (typeof when === "object" && Object.keys(when).some((k) => settings.includes(k)));
+    if (settingsLike && !Object.hasOwn(def, "values")) continue;
+    const under = (i: z.core.$ZodIssue) => i.path[0] === "axes" && i.path[1] === name;
+    if (!out.some(under)) continue;
+    const own = RestrictedAxisSchema.safeParse(def).error?.issues ?? [];
+    out = [...out.filter((i) => !under(i)), ...own.map((i) => ({ ...i, path: ["axes", name, ...i.path] }))];
+  }
+  return out;
+}
+
 function depth(issues: readonly z.core.$ZodIssue[]): number {
   return Math.max(0, ...issues.map((i) => i.path.length));
 }
 
 function unionHint(path: KeyPath): string {
-  if (path[0] === "axes") return "an axis is a list of strings, or a mapping of value -> settings";
+  if (path[0] === "axes")
+    return "an axis is a list of strings, a mapping of value -> settings, or {when: {axis: value}, values: ...}";
   if (path[0] === "publish" && path[1] === "tags")
     return "a tag is a pattern string, or a mapping with tag, and optionally branches and when";
   if (path[0] === "groups")
@@ -210,11 +244,12 @@ function knownKeys(path: KeyPath): string[] {
       const options = def.options.map(unwrap);
       const rec = options.find((o) => (o._zod.def as { type: string }).type === "record");
       const obj = options.find((o) => (o._zod.def as { type: string }).type === "object");
-      if (rec) schema = (rec._zod.def as unknown as { valueType: z.core.$ZodType }).valueType;
-      else if (obj && typeof seg === "string") {
-        const shape = (obj._zod.def as unknown as { shape: Record<string, z.core.$ZodType> }).shape;
-        schema = Object.hasOwn(shape, seg) ? shape[seg]! : obj;
-      } else return [];
+      const shape = obj && (obj._zod.def as unknown as { shape: Record<string, z.core.$ZodType> }).shape;
+      // An axis: `values` and `when` of the {when, values} form before the values of a map.
+      if (shape && rec && typeof seg === "string" && Object.hasOwn(shape, seg)) schema = shape[seg]!;
+      else if (rec) schema = (rec._zod.def as unknown as { valueType: z.core.$ZodType }).valueType;
+      else if (shape && typeof seg === "string") schema = Object.hasOwn(shape, seg) ? shape[seg]! : obj;
+      else return [];
     } else return [];
   }
   return objectKeys(unwrap(schema));

@@ -25,6 +25,12 @@ export interface Axis {
   name: string;
   values: AxisValue[];
   path: KeyPath;
+  /**
+   * Where the axis applies (`axes.cuda: {when: {device: cuda}, values: ...}`): a selector over
+   * axes before it. A combination it does not match has no value of this axis (it is absent).
+   */
+  when?: { match: Match; path: KeyPath };
+  description?: string;
 }
 
 /** A selector in canonical form: axis -> allowed values. */
@@ -235,12 +241,15 @@ function normalizeAxis(
   def: Context["axes"][string],
   isStageAxis: boolean,
 ): { axis: Axis; layers: Layer[] } {
-  const entries: [string, AxisValueSpec][] = Array.isArray(def)
-    ? def.map((v) => [v, {}])
-    : Object.entries(def).map(([v, spec]) => [v, spec ?? {}]);
+  const restricted = isRestrictedAxis(def) ? def : undefined;
+  const list = restricted ? restricted.values : (def as Exclude<typeof def, RestrictedAxis>);
+  const base: KeyPath = restricted ? ["axes", name, "values"] : ["axes", name];
+  const entries: [string, AxisValueSpec][] = Array.isArray(list)
+    ? list.map((v) => [v, {}])
+    : Object.entries(list).map(([v, spec]) => [v, spec ?? {}]);
   const layers: Layer[] = [];
   const values = entries.map(([value, spec], i): AxisValue => {
-    const path: KeyPath = Array.isArray(def) ? ["axes", name, i] : ["axes", name, value];
+    const path: KeyPath = Array.isArray(list) ? [...base, i] : [...base, value];
     const { name: token, stage, package_manager, description, ...layerValues } = spec;
     if (isStageAxis) (layerValues as LayerValues).stage = stage ?? value;
     if (Object.keys(layerValues).length > 0)
@@ -264,7 +273,36 @@ function normalizeAxis(
       path,
     };
   });
-  return { axis: { name, values, path: ["axes", name] }, layers };
+  const axis: Axis = { name, values, path: ["axes", name] };
+  if (restricted) {
+    axis.when = { match: toMatch(restricted.when), path: ["axes", name, "when"] };
+    if (restricted.description !== undefined) axis.description = restricted.description;
+  }
+  return { axis, layers };
+}
+
+type RestrictedAxis = Extract<Context["axes"][string], { when: unknown }>;
+
+/**
+ * The `{when, values}` form, told apart by shape from a map of values that happens to have values
+ * named `when` and `values` (the schema's union tries this form first; each of that map's values
+ * is a mapping of settings or null, never a selector and a list or map of values).
+ */
+function isRestrictedAxis(def: Context["axes"][string]): def is RestrictedAxis {
+  if (Array.isArray(def) || !Object.hasOwn(def, "when") || !Object.hasOwn(def, "values")) return false;
+  const { when, values, ...rest } = def as Record<string, unknown>;
+  const isSelector =
+    when !== null &&
+    typeof when === "object" &&
+    Object.values(when).every(
+      (v) => typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string")),
+    );
+  const isValues =
+    Array.isArray(values) ||
+    (values !== null &&
+      typeof values === "object" &&
+      Object.values(values).every((v) => v === null || (typeof v === "object" && !Array.isArray(v))));
+  return isSelector && isValues && Object.keys(rest).every((k) => k === "description" && typeof rest[k] === "string");
 }
 
 /** A combination naming more axes ranks higher; any combination outranks an axis value. */

@@ -1,5 +1,5 @@
 import { posix } from "node:path";
-import type { Issue } from "../errors.js";
+import { formatLocation, type Issue } from "../errors.js";
 import { didYouMean } from "../text.js";
 import {
   checkImageReference,
@@ -12,7 +12,7 @@ import {
   secretLikeReason,
 } from "../values.js";
 import { branchPatternProblem, isBranchGlob } from "./branches.js";
-import type { Match, Project } from "./normalize.js";
+import { matchLabel, type Match, type Project } from "./normalize.js";
 import {
   BUILT_IN_PLACEHOLDERS,
   INPUT_PLACEHOLDERS,
@@ -137,6 +137,112 @@ const selectorsNameKnownAxes: Rule = (ctx) => {
 };
 
 /**
+ * An axis restricted by `when` has a value only where the selector matches. The selector names
+ * axes listed before it (each combination is built in axis order, so a restriction can neither
+ * depend on itself nor on an axis not yet chosen); the stage axis applies everywhere.
+ */
+const axisRestrictionsAreValid: Rule = (ctx) => {
+  const { project } = ctx;
+  project.axes.forEach((axis, i) => {
+    const when = axis.when;
+    if (!when) return;
+    if (axis.name === project.stageAxis)
+      ctx.error(
+        when.path,
+        `The stage axis "${axis.name}" applies to every combination: it picks the stage each target builds. Exclude the combinations that do not exist instead (exclude: [{when: {...}, reason: ...}])`,
+        { key: true },
+      );
+    if (Object.keys(when.match).length === 0) {
+      ctx.error(when.path, `Empty selector: name the axes where ${axis.name} applies, e.g. when: {device: cuda}`);
+      return;
+    }
+    const before = project.axes.slice(0, i).map((a) => a.name);
+    for (const name of Object.keys(when.match)) {
+      if (name === axis.name)
+        ctx.error(
+          [...when.path, name],
+          `axes.${axis.name}.when names ${axis.name} itself: a restriction says where an axis applies from the values of other axes, listed before it`,
+          { key: true },
+        );
+      else if (!before.includes(name) && project.axes.some((a) => a.name === name))
+        ctx.error(
+          [...when.path, name],
+          `axes.${axis.name}.when names ${name}, which comes after ${axis.name} in axes: a restriction may only name axes listed before it (axis order is naming order). Move ${axis.name} after ${name}`,
+          { key: true },
+        );
+    }
+    checkMatch(ctx, Object.fromEntries(Object.entries(when.match).filter(([name]) => name !== axis.name)), when.path);
+  });
+};
+
+/**
+ * A selector that names an axis where that axis has no value can never match: `{device: xpu,
+ * cuda: "12.9"}` when cuda applies only to device=cuda. Found from the selectors alone: what the
+ * selector asks, plus the `when` of every restricted axis it names (and theirs, transitively),
+ * must leave every axis a value.
+ */
+const selectorsCanMatch: Rule = (ctx) => {
+  const { project } = ctx;
+  if (!project.axes.some((a) => a.when)) return;
+  const check = (match: Match, path: KeyPath, what: string) => {
+    const c = contradiction(project, match);
+    if (!c) return;
+    const when = project.axes.find((a) => a.name === c.restricted)!.when!;
+    ctx.error(
+      Object.hasOwn(match, c.restricted) ? [...path, c.restricted] : path,
+      `${what} can never match: ${c.restricted} has a value only where ${matchLabel({ [c.on]: when.match[c.on]! })} (axes.${c.restricted}.when, ${formatLocation({ ...project.source.locate(when.path, { key: true }), path: undefined })}), and ${c.by === undefined ? "this selector asks for" : `axes.${c.by}.when asks for`} ${matchLabel({ [c.on]: c.asked })}. Remove ${c.restricted} from it, or name a value of ${c.on} where ${c.restricted} applies`,
+      { key: Object.hasOwn(match, c.restricted) },
+    );
+  };
+  for (const axis of project.axes)
+    if (axis.when)
+      check(axis.when.match, axis.when.path, `axes.${axis.name}.when (so ${axis.name} would never have a value)`);
+  for (const layer of project.layers)
+    if (layer.kind === "combination") check(layer.match, [...layer.path, "when"], "This combination");
+  for (const rule of project.exclude) check(rule.match, [...rule.path, "when"], "This exclude");
+  for (const rule of project.include) check(rule.match, [...rule.path, "when"], "This include");
+  for (const rule of project.publish.tags) if (rule.match) check(rule.match, [...rule.path, "when"], "This tag's when");
+  for (const group of project.groups.define)
+    for (const member of group.members)
+      if (member.kind === "match") check(member.match, member.path, `This member of group ${group.name}`);
+};
+
+/**
+ * The first restricted axis that `match` (with the restrictions of the axes it needs) leaves
+ * without a value: `restricted` applies only where `on` has some values, and `asked` (from the
+ * selector, or from `by`'s restriction) has none of them. Unknown axes are rules' business elsewhere.
+ */
+function contradiction(
+  project: Project,
+  match: Match,
+): { restricted: string; on: string; asked: string[]; by?: string } | undefined {
+  const required = new Map<string, { values: string[]; by?: string }>();
+  for (const [axis, values] of Object.entries(match)) required.set(axis, { values });
+  const queue = Object.keys(match);
+  const seen = new Set<string>();
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const when = project.axes.find((a) => a.name === name)?.when;
+    if (!when) continue;
+    for (const [on, values] of Object.entries(when.match)) {
+      if (on === name) continue;
+      const asked = required.get(on);
+      if (!asked) {
+        required.set(on, { values, by: name });
+        queue.push(on);
+        continue;
+      }
+      const both = asked.values.filter((v) => values.includes(v));
+      if (both.length === 0) return { restricted: name, on, asked: asked.values, by: asked.by };
+      required.set(on, { values: both, by: asked.by });
+    }
+  }
+  return undefined;
+}
+
+/**
  * Every string of context.yaml, keys included, is one line of plain text: no line break, no
  * control character, no lone surrogate, in Unicode NFC. Checked on the file itself, not field by
  * field, so a new key cannot be missed; where a string is printed into a Dockerfile, the plan's
@@ -159,10 +265,12 @@ export function describeString(path: KeyPath, key: boolean, text: string): { wha
   if (!key && (parent === "args" || parent === "images")) return { what: "ARG", name: last };
   if (parent === "vars" && !key) return { what: "template value", name: `vars.${last}` };
   if (parent === "labels") return key ? { what: "label name", name: last } : { what: "label", name: last };
-  if (path[0] === "axes" && path.length === 3 && (key || typeof path[2] === "number"))
+  // An axis value is a key of the axis (or of its `values` when the axis has a `when`), or an item of its list.
+  const valueAt = path[0] === "axes" && path[2] === "values" && path.length >= 4 ? 3 : 2;
+  if (path[0] === "axes" && path.length === valueAt + 1 && (key || typeof path[valueAt] === "number"))
     return { what: "axis value", name: `${String(path[1])}=${JSON.stringify(text)}` };
-  if (path[0] === "axes" && path.length === 4 && path[3] === "name" && !key)
-    return { what: "target-name token", name: `name of ${String(path[1])}=${String(path[2])}` };
+  if (path[0] === "axes" && path.length === valueAt + 2 && path[valueAt + 1] === "name" && !key)
+    return { what: "target-name token", name: `name of ${String(path[1])}=${String(path[valueAt])}` };
   if (path[0] === "build" && path.length === 2 && !key) return { what: "setting", name: `build.${last}` };
   if (path[0] === "project" && path.length === 2 && !key) return { what: "label value", name: `project.${last}` };
   return key ? { what: "key", name: JSON.stringify(last) } : { what: "value of", name: formatPath(path) };
@@ -426,20 +534,24 @@ function placeholderDomains(project: Project): (m: Meaning) => Domain {
   const vars = varValues(project);
   const platforms = new Set<string>();
   for (const layer of project.layers) if (layer.values.platforms) platforms.add(platformsPart(layer.values.platforms));
+  // An axis restricted by `when` is absent from some targets: it can also stand for nothing.
+  const absent = (a: Project["axes"][number]) => (a.when ? [""] : []);
+  const axisOf = (name: string) => project.axes.find((a) => a.name === name)!;
   return (m) => {
     switch (m.kind) {
       case "built-in":
-        if (m.name === "name") return { kind: "names", tokens: project.axes.map((a) => a.values.map((v) => v.token)) };
+        if (m.name === "name")
+          return { kind: "names", tokens: project.axes.map((a) => [...a.values.map((v) => v.token), ...absent(a)]) };
         if (m.name === "branch_kind") return { kind: "finite", values: project.branchKinds.map((k) => k.name) };
         if (m.name === "platforms") return { kind: "finite", values: [...platforms] };
         return { kind: "any" };
       case "axis":
         return {
           kind: "finite",
-          values: project.axes.find((a) => a.name === m.axis)!.values.map((v) => sanitizeTagPart(v.value)),
+          values: [...axisOf(m.axis).values.map((v) => sanitizeTagPart(v.value)), ...absent(axisOf(m.axis))],
         };
       case "token":
-        return { kind: "finite", values: project.axes.find((a) => a.name === m.axis)!.values.map((v) => v.token) };
+        return { kind: "finite", values: [...axisOf(m.axis).values.map((v) => v.token), ...absent(axisOf(m.axis))] };
       case "var":
         return { kind: "finite", values: [...(vars.get(m.name) ?? [])].map(sanitizeTagPart) };
     }
@@ -519,6 +631,8 @@ const RULES: Rule[] = [
   stageAxisExists,
   onePackageManagerAxis,
   selectorsNameKnownAxes,
+  axisRestrictionsAreValid,
+  selectorsCanMatch,
   everyStringIsPlainText,
   layerValuesAreSafe,
   secretSourcesAreValid,

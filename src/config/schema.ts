@@ -86,13 +86,26 @@ export const AxisValueSpecSchema = z.strictObject({
 });
 export type AxisValueSpec = z.infer<typeof AxisValueSpecSchema>;
 
-const AxisSchema = z
-  .union([z.array(z.string()), z.record(z.string(), AxisValueSpecSchema.nullable())])
-  .describe("the values of one axis: a list, or a map value -> settings");
-
 const SelectorSchema = z
   .record(Identifier, z.union([z.string(), z.array(z.string()).min(1)]))
   .describe("axis -> value or list of values; every listed axis must match");
+
+const AxisValuesSchema = z.union([z.array(z.string()), z.record(z.string(), AxisValueSpecSchema.nullable())]);
+
+/** An axis that has a value only where `when` matches (`cuda` only for `device: cuda`); elsewhere it is absent. */
+export const RestrictedAxisSchema = z.strictObject({
+  when: SelectorSchema.describe(
+    "the axis has a value only in combinations this selector matches (axes listed before it); elsewhere it is absent",
+  ),
+  values: AxisValuesSchema.describe("the values of the axis: a list, or a map value -> settings"),
+  description: z.string().optional(),
+});
+
+const AxisSchema = z
+  .union([z.array(z.string()), RestrictedAxisSchema, z.record(z.string(), AxisValueSpecSchema.nullable())])
+  .describe(
+    "the values of one axis: a list, a map value -> settings, or {when, values} for an axis that applies only where `when` matches",
+  );
 
 /** A tag pattern, or a pattern limited to branches and to the targets a selector matches. */
 const TagSchema = z.union([

@@ -1,10 +1,10 @@
 import { ConfigError, type Issue } from "../errors.js";
-import type { AxisValue, Match, Project, Rule } from "../config/normalize.js";
+import type { Axis, AxisValue, Match, Project, Rule } from "../config/normalize.js";
 import { matchLabel } from "../config/normalize.js";
 import { record } from "../text.js";
 
 export interface Variant {
-  /** axis -> value, for every axis. */
+  /** axis -> value, for every axis that applies: an axis restricted by `when` that does not match has no key. */
   values: Record<string, string>;
   /** Bake target name, e.g. vllm-cuda12-dev. */
   name: string;
@@ -56,28 +56,37 @@ export function expandMatrix(project: Project, opts: { maxVariants?: number; str
 
 /**
  * Every combination of axis values in order (the last axis varies fastest), each a variant or
- * excluded; also which exclude and include rules matched anything. More than `limit` variants is
- * an error, found before the product is walked when it is far above.
+ * excluded; also which exclude and include rules matched anything. An axis restricted by `when`
+ * (which names only earlier axes) takes its values where `when` matches and is absent elsewhere,
+ * so the walk visits only combinations that exist. More than `limit` variants is an error, found
+ * before the walk when even the product of the axes is far above it, and during the walk when
+ * the combinations (excluded ones too) pass that bound.
  */
 function combinations(
   project: Project,
   limit: number,
 ): { variants: Variant[]; excluded: Excluded[]; matched: Set<Rule> } {
   const { axes } = project;
-  const product = axes.reduce((n, a) => n * a.values.length, 1);
-  if (product > limit * 100)
-    throw new ConfigError([
+  const restricted = axes.some((a) => a.when !== undefined);
+  // With restricted axes the product (an absent value counted as one more) is only an upper bound.
+  const product = axes.reduce((n, a) => n * (a.values.length + (a.when ? 1 : 0)), 1);
+  const far = (count: number | string) =>
+    new ConfigError([
       {
-        message: `The matrix has ${product} combinations, far above the limit of ${limit} variants. Exclude axis values, or raise limits.max_variants / --max-variants`,
+        message: `The matrix has ${count} combinations, far above the limit of ${limit} variants. Exclude axis values, or raise limits.max_variants / --max-variants`,
         location: project.source.locate(["axes"]),
       },
     ]);
+  if (product > limit * 100 && !restricted) throw far(product);
   const variants: Variant[] = [];
   const excluded: Excluded[] = [];
   const matched = new Set<Rule>();
-  const index = new Array<number>(axes.length).fill(0);
-  for (let n = 0; n < product; n++) {
-    const combination = named(project, index);
+  let walked = 0;
+  const chosen: (AxisValue | undefined)[] = new Array<AxisValue | undefined>(axes.length);
+  const values = record<string>();
+  const visit = () => {
+    if (++walked > limit * 100) throw far(`more than ${limit * 100}`);
+    const combination = named(project, chosen);
     const exclude = project.exclude.find((r) => matches(r.match, combination.values));
     const include = project.include.find((r) => matches(r.match, combination.values));
     if (exclude) matched.add(exclude);
@@ -93,27 +102,54 @@ function combinations(
           },
         ]);
     }
-    for (let i = axes.length - 1; i >= 0; i--) {
-      index[i]!++;
-      if (index[i]! < axes[i]!.values.length) break;
-      index[i] = 0;
+  };
+  const walk = (i: number) => {
+    if (i === axes.length) return visit();
+    const axis = axes[i]!;
+    if (axis.when && !matches(axis.when.match, values)) {
+      chosen[i] = undefined;
+      walk(i + 1);
+      return;
     }
-  }
+    for (const v of axis.values) {
+      chosen[i] = v;
+      values[axis.name] = v.value;
+      walk(i + 1);
+    }
+    delete values[axis.name];
+  };
+  walk(0);
   return { variants, excluded, matched };
 }
 
-/** The combination at `index` (one value index per axis) with its target name and Dockerfile name. */
-function named(project: Project, index: readonly number[]): Omit<Variant, "includedBy"> {
+/** The combination of `chosen` (one value per axis, undefined where absent) with its target name and Dockerfile name. */
+function named(project: Project, chosen: readonly (AxisValue | undefined)[]): Omit<Variant, "includedBy"> {
   const values = record<string>();
   const tokens: string[] = [];
   const fileTokens: string[] = [];
   project.axes.forEach((axis, i) => {
-    const v = axis.values[index[i]!]!;
+    const v = chosen[i];
+    if (v === undefined) return;
     values[axis.name] = v.value;
     if (v.token !== "") tokens.push(v.token);
     if (axis.name !== project.stageAxis && v.token !== "") fileTokens.push(v.token);
   });
   return { values, name: tokens.join("-"), dockerfileName: fileTokens.join("-") || "Dockerfile" };
+}
+
+/**
+ * The axes a combination has no value of, each with the `when` that restricts it: what `list`,
+ * `explain` and messages show as absent.
+ */
+export function absentAxes(project: Pick<Project, "axes">, values: Record<string, string>): Axis[] {
+  return project.axes.filter((a) => a.when !== undefined && !Object.hasOwn(values, a.name));
+}
+
+/** `framework=vllm, device=xpu` (absent axes are not listed: `absentAxes` says why). */
+export function valuesLabel(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
 }
 
 /** Target names bake rejects, and two variants with one name: each at the axis value that gives it. */

@@ -338,8 +338,8 @@ export function affinityUnits(targets: readonly PlannedTarget[], bodyOf: (t: Pla
 
 /** An `affinity:` pattern with its `{axis}` placeholders filled from the target's axis values. */
 function fillAffinity(t: PlannedTarget, pattern: Resolved<string>): string {
-  // The rule affinityPatternsUseAxes refuses any other placeholder.
-  return pattern.value.replace(/\{([^{}]*)\}/g, (whole, axis: string) => t.variant.values[axis] ?? whole);
+  // The rule affinityPatternsUseAxes refuses any other placeholder; an axis that does not apply to the target is "".
+  return pattern.value.replace(/\{([^{}]*)\}/g, (_whole, axis: string) => t.variant.values[axis] ?? "");
 }
 
 /** What grouping into units reads of a planned target. */

@@ -10,7 +10,7 @@ import {
   type ParsedPattern,
 } from "../config/patterns.js";
 import type { KeyPath } from "../config/yaml-source.js";
-import { matches, type Variant } from "../matrix/expand.js";
+import { absentAxes, matches, valuesLabel, type Variant } from "../matrix/expand.js";
 import type { ResolvedValues } from "../resolve/resolve.js";
 import { checkRegistry, checkRepository, checkTag, platformsPart, sanitizeTagPart } from "../values.js";
 
@@ -90,10 +90,22 @@ function imageName(registry: string, repository: string): string {
   return registry ? `${registry}/${repository}` : repository;
 }
 
-function emptyValueMessage(pattern: ParsedPattern, key: string, variant: Variant): string {
-  return `The pattern "${pattern.source}" has no value for {${key}} on ${variant.name} (${Object.entries(variant.values)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(", ")}): put that part in brackets to drop it when empty ("[-{${key}}]"), or limit the tag with \`when\``;
+function emptyValueMessage(
+  project: Pick<Project, "axes">,
+  pattern: ParsedPattern,
+  key: string,
+  variant: Variant,
+): string {
+  const absent = absentAxes(project, variant.values).map((a) => a.name);
+  const [meaning] = meaningsOf(
+    key,
+    project.axes.map((a) => a.name),
+  );
+  const why =
+    meaning && (meaning.kind === "axis" || meaning.kind === "token") && absent.includes(meaning.axis)
+      ? `; ${meaning.axis} does not apply to it (axes.${meaning.axis}.when)`
+      : "";
+  return `The pattern "${pattern.source}" has no value for {${key}} on ${variant.name} (${valuesLabel(variant.values)}${why}): put that part in brackets to drop it when empty ("[-{${key}}]"), or limit the tag with \`when\``;
 }
 
 export function imageTags(
@@ -118,7 +130,7 @@ export function imageTags(
     const filled = fillPattern(rule.pattern, axes, lookup);
     if (filled.kind === "absent") continue;
     if (filled.kind === "empty") {
-      problems.push({ message: emptyValueMessage(rule.pattern, filled.key, variant), path: rule.patternPath });
+      problems.push({ message: emptyValueMessage(project, rule.pattern, filled.key, variant), path: rule.patternPath });
       continue;
     }
     for (const m of checkTag(filled.tag))
@@ -184,7 +196,7 @@ export function cacheRefs(
       return undefined;
     }
     if (filled.kind === "empty") {
-      problems.push({ message: emptyValueMessage(cache.tag, filled.key, variant), path: ["cache", "tag"] });
+      problems.push({ message: emptyValueMessage(project, cache.tag, filled.key, variant), path: ["cache", "tag"] });
       return undefined;
     }
     for (const m of checkTag(filled.tag))

@@ -1,6 +1,6 @@
 import type { Project } from "../config/normalize.js";
 import { ConfigError, UserError } from "../errors.js";
-import type { Variant } from "../matrix/expand.js";
+import { valuesLabel, type Variant } from "../matrix/expand.js";
 import { tidy } from "../render/dockerfile.js";
 import type { ArgDeclaration } from "../render/custom-tags.js";
 import { jinjaConstructs } from "../render/jinja.js";
@@ -65,9 +65,7 @@ export function renderVariants(
         args: new Map([...values.args].map(([k, v]) => [k, v.value])),
         packageManager: packageManagerOf(project, variant),
         hint: (name) => closestVariable(name, scope),
-        variantLabel: `${variant.name} (${Object.entries(variant.values)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(", ")})`,
+        variantLabel: `${variant.name} (${valuesLabel(variant.values)})`,
       });
       rendering = { content: contents.intern(build.tidy ? tidy(r.text) : r.text), declared: r.declared };
       byScope.set(key, rendering);
@@ -91,7 +89,8 @@ export function templateScope(
   const scope = record<unknown>();
   for (const axis of project.axes) {
     if (axis.name === opts.omit) continue;
-    scope[axis.name] = variant.values[axis.name]!;
+    // An axis that does not apply to this variant (its `when` does not match) is nil, like an unset template value.
+    scope[axis.name] = variant.values[axis.name] ?? null;
   }
   // Every template value some layer sets is known to every template: nil (null) where this variant
   // has none, so `{% if vars.setuptools %}` tests it while a misspelt name stays an undefined variable.

@@ -118,9 +118,10 @@ export function dockerfileInContext(context: string, path: string, projectDir: s
  */
 export function describeVariant(project: Pick<Project, "axes">, variant: Variant): string {
   return project.axes
-    .map((axis) => {
-      const value = variant.values[axis.name]!;
-      return axis.values.find((v) => v.value === value)?.description ?? `${axis.name} ${value}`;
+    .flatMap((axis) => {
+      const value = variant.values[axis.name];
+      if (value === undefined) return [];
+      return [axis.values.find((v) => v.value === value)?.description ?? `${axis.name} ${value}`];
     })
     .join(", ");
 }

@@ -157,6 +157,12 @@ const encodingRows: Row[] = [
   { name: "a byte-order mark in a template does not shift its columns", files: { [T]: `\ufeff{{ nope }}\n${HARD_TEMPLATE}` }, at: () => [`${T}:1:4`], message: "undefined variable: nope" },
 ];
 
+/** 30 axes of two values, each only where framework is vllm: 2^30 combinations that all exist. */
+const FAN_OUT = Array.from(
+  { length: 30 },
+  (_, i) => `  o${i}:\n    when: {framework: vllm}\n    values: [a, b]\n`,
+).join("");
+
 const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
 
 // prettier-ignore
@@ -171,6 +177,9 @@ const boundRows: Row[] = [
   { name: "a 100,000-level nested flow list (no stack overflow)", files: { "context.yaml": `${HARD_CONTEXT}x: ${deep(100_000)}\n` }, at: (f) => [loc(yaml(f), "x: [", { offset: 3 + 63 })], message: "nested more than 64 levels deep" },
   { name: "a 10,000-level nested block mapping", files: { "context.yaml": `${HARD_CONTEXT}${Array.from({ length: 10_000 }, (_, i) => `${" ".repeat(i)}k:`).join("\n")} 1\n` }, message: "nested more than 64 levels deep" },
   { name: "nested loops of 10^10 iterations that write nothing (within render_chars) end on limits.render_ms, at the loop", files: { "context.yaml": `${HARD_CONTEXT}limits:\n  render_ms: 200\n`, [T]: `${HARD_TEMPLATE}{% for i in (1..100000) %}{% for j in (1..100000) %}{% endfor %}{% endfor %}\n` }, at: () => [`${T}:5:`], message: /^bakeplan: error: templates\/Dockerfile\.liquid:5:\d+: Rendering took longer than limits\.render_ms allows \(200 ms for all renders of one run\); raise limits\.render_ms in context\.yaml if the templates need more \(rendering \S+-runtime/ },
+  { name: "an axis restricted by itself (axes.AXIS.when)", files: { "context.yaml": edit("  target: [runtime, dev]", '  cuda:\n    when: {cuda: "12.9"}\n    values: ["12.9"]\n  target: [runtime, dev]') }, at: (f) => [`${loc(yaml(f), 'cuda: "12.9"}')}: axes.cuda.when.cuda`], message: "axes.cuda.when names cuda itself" },
+  { name: "two axes restricted by each other (the first names a later one)", files: { "context.yaml": edit("  target: [runtime, dev]", "  a:\n    when: {b: x}\n    values: [x]\n  b:\n    when: {a: x}\n    values: [x]\n  target: [runtime, dev]") }, at: (f) => [`${loc(yaml(f), "b: x}")}: axes.a.when.b`], message: "which comes after a in axes: a restriction may only name axes listed before it" },
+  { name: "2^30 combinations of restricted axes stop at the variant limit", files: { "context.yaml": edit("  target: [runtime, dev]", `${FAN_OUT}  target: [runtime, dev]`) }, at: () => ["context.yaml:4:3: axes"], message: "More than 10000 variants: the matrix is larger than limits.max_variants" },
   { name: "a template that doubles a string 40 times", files: { [T]: `{% assign s = "x" %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s }}\n${HARD_TEMPLATE}` }, at: () => [T], message: /limits\.render_chars/ },
 ];
 

@@ -93,7 +93,7 @@ describe("loadContext: shape errors carry file:line:col and the key path", () =>
     {
       name: "an axis that is neither a list nor a mapping",
       yaml: () => edit("  target:\n    runtime:\n      name: \"\"\n    dev: {}\n", "  target: 5\n"),
-      expected: "context.yaml:18:11: axes.target: Invalid value: an axis is a list of strings, or a mapping of value -> settings",
+      expected: "context.yaml:18:11: axes.target: Invalid value: an axis is a list of strings, a mapping of value -> settings, or {when: {axis: value}, values: ...}",
     },
     {
       name: "unknown package manager",

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, UsageError } from "../../src/errors.js";
+import { ConfigError, formatIssue, UsageError } from "../../src/errors.js";
 import { expandMatrix } from "../../src/matrix/expand.js";
 import { selectVariants } from "../../src/matrix/select.js";
 import { computeGroups } from "../../src/plan/groups.js";
-import { loadProject, MINI_CONTEXT } from "../helpers.js";
+import { DEVICE_CONTEXT, loadProject, MINI_CONTEXT } from "../helpers.js";
 
 // MINI_CONTEXT: framework [vllm, sglang] x os [ubuntu (name ""), ubi] x target [runtime (name ""), dev].
 
@@ -240,5 +240,151 @@ describe("selectVariants", () => {
         "framework=sglang,os=ubi",
       ]),
     ).toThrow('Selector "framework=sglang,os=ubi" matches no target (the combination is excluded)');
+  });
+});
+
+/** Every problem `loadProject` + `expandMatrix` report for `yaml`, one formatted line each. */
+function problems(yaml: string): string[] {
+  try {
+    expandMatrix(loadProject(yaml));
+  } catch (e) {
+    if (e instanceof ConfigError) return e.issues.map(formatIssue);
+    throw e;
+  }
+  return [];
+}
+
+describe("axes that do not apply to every combination (axes.AXIS.when)", () => {
+  it("give xpu and cpu variants once, with no name token and no value of the absent axis", () => {
+    const { variants, excluded } = expandMatrix(loadProject(DEVICE_CONTEXT));
+    expect(variants.map((v) => v.name)).toEqual([
+      "vllm-cuda12",
+      "vllm-cuda12-dev",
+      "vllm-cuda13",
+      "vllm-cuda13-dev",
+      "vllm-xpu",
+      "vllm-xpu-dev",
+      "vllm-cpu",
+      "vllm-cpu-dev",
+      "sglang-cuda12",
+      "sglang-cuda12-dev",
+      "sglang-cuda13",
+      "sglang-cuda13-dev",
+    ]);
+    const xpu = variants.find((v) => v.name === "vllm-xpu")!;
+    expect(xpu.values).toEqual({ framework: "vllm", device: "xpu", target: "runtime" });
+    expect(Object.hasOwn(xpu.values, "cuda")).toBe(false);
+    expect(xpu.dockerfileName).toBe("vllm-xpu");
+    // Excludes see the absent axis as absent too: sglang's xpu and cpu combinations, once each per target.
+    expect(excluded.map((e) => e.name)).toEqual(["sglang-xpu", "sglang-xpu-dev", "sglang-cpu", "sglang-cpu-dev"]);
+  });
+
+  it("take the list form, and restrictions on restricted axes (transitively absent)", () => {
+    const yaml = DEVICE_CONTEXT.replace(
+      "  target:\n",
+      '  arch:\n    when: {cuda: "13.0"}\n    values: [sm90, sm100]\n  target:\n',
+    ).replace(/ {4}values:\n {6}"12\.9".*\n {6}"13\.0".*\n/, '    values: ["12.9", "13.0"]\n');
+    const names = expandMatrix(loadProject(yaml))
+      .variants.filter((v) => v.values.framework === "vllm" && v.values.target === "runtime")
+      .map((v) => v.name);
+    expect(names).toEqual(["vllm-12_9", "vllm-13_0-sm90", "vllm-13_0-sm100", "vllm-xpu", "vllm-cpu"]);
+  });
+
+  it("a selector naming the absent axis does not match where it is absent", () => {
+    const yaml = `${DEVICE_CONTEXT.replace("exclude:\n", 'exclude:\n  - when: {cuda: "13.0"}\n    reason: not yet\n')}`;
+    const names = expandMatrix(loadProject(yaml)).variants.map((v) => v.name);
+    expect(names).toContain("vllm-xpu");
+    expect(names).not.toContain("vllm-cuda13");
+  });
+
+  // prettier-ignore
+  it.each([
+    {
+      name: "a when naming an unknown axis, with the closest name",
+      edit: ["when: {device: cuda}", "when: {devcie: cuda}"],
+      expected: 'context.yaml:9:12: axes.cuda.when.devcie: Unknown axis "devcie". Did you mean "device"?',
+    },
+    {
+      name: "a when naming an unknown value",
+      edit: ["when: {device: cuda}", "when: {device: gpu}"],
+      expected: 'context.yaml:9:20: axes.cuda.when.device: Unknown value "gpu" for axis "device". Did you mean "xpu"? Values: cuda, xpu, cpu.',
+    },
+    {
+      name: "a restriction on the axis itself",
+      edit: ["when: {device: cuda}", 'when: {device: cuda, cuda: "12.9"}'],
+      expected: "context.yaml:9:26: axes.cuda.when.cuda: axes.cuda.when names cuda itself: a restriction says where an axis applies from the values of other axes, listed before it",
+    },
+    {
+      name: "a restriction on a later axis",
+      edit: ["when: {device: cuda}", "when: {target: dev}"],
+      expected: "context.yaml:9:12: axes.cuda.when.target: axes.cuda.when names target, which comes after cuda in axes: a restriction may only name axes listed before it (axis order is naming order). Move cuda after target",
+    },
+    {
+      name: "an empty restriction",
+      edit: ["when: {device: cuda}", "when: {}"],
+      expected: "context.yaml:9:11: axes.cuda.when: Empty selector: name the axes where cuda applies, e.g. when: {device: cuda}",
+    },
+    {
+      name: "a misspelt key of the {when, values} form",
+      edit: ["    values:\n", "    valuse:\n"],
+      expected: 'context.yaml:11:5: axes.cuda.valuse: Unknown key "valuse". Did you mean "values"?',
+    },
+    {
+      name: "a restriction that contradicts the one of the axis it names",
+      edit: ["  target:\n", '  arch:\n    when: {device: xpu, cuda: "13.0"}\n    values: [sm90]\n  target:\n'],
+      expected: "context.yaml:15:25: axes.arch.when.cuda: axes.arch.when (so arch would never have a value) can never match: cuda has a value only where device=cuda (axes.cuda.when, context.yaml:9:5), and this selector asks for device=xpu. Remove cuda from it, or name a value of device where cuda applies",
+    },
+  ])("refuses $name, located", ({ edit: [from, to], expected }) => {
+    expect(DEVICE_CONTEXT).toContain(from);
+    expect(problems(DEVICE_CONTEXT.replace(from!, to!)).join("\n")).toContain(expected);
+  });
+
+  it("refuses a restricted stage axis", () => {
+    const yaml = DEVICE_CONTEXT.replace(
+      "  target:\n    runtime:",
+      "  target:\n    when: {device: cuda}\n    values:\n     runtime:",
+    ).replace("    dev: {}\n", "     dev: {}\n");
+    expect(problems(yaml)[0]).toMatch(
+      /^context\.yaml:15:5: axes\.target\.when: The stage axis "target" applies to every combination/,
+    );
+  });
+
+  // prettier-ignore
+  it.each([
+    { key: "combinations", yaml: 'combinations:\n  - when: {device: xpu, cuda: "12.9"}\n    args: {X: "1"}\n', expected: 'context.yaml:29:25: combinations[0].when.cuda: This combination can never match: cuda has a value only where device=cuda (axes.cuda.when, context.yaml:9:5), and this selector asks for device=xpu.' },
+    { key: "include", yaml: 'include:\n  - when: {framework: sglang, device: cpu, cuda: "13.0"}\n    reason: r\n', expected: "context.yaml:29:44: include[0].when.cuda: This include can never match: cuda has a value only where device=cuda (axes.cuda.when, context.yaml:9:5), and this selector asks for device=cpu." },
+    { key: "groups", yaml: 'groups:\n  define:\n    g: {cuda: "12.9", device: [cpu, xpu]}\n', expected: "context.yaml:30:9: groups.define.g.cuda: This member of group g can never match: cuda has a value only where device=cuda (axes.cuda.when, context.yaml:9:5), and this selector asks for device={cpu,xpu}." },
+  ])("refuses a $key selector that names an axis where it is absent", ({ yaml, expected }) => {
+    expect(problems(DEVICE_CONTEXT + yaml).join("\n")).toContain(expected);
+  });
+
+  it("refuses a tag's when that names an axis where it is absent", () => {
+    const yaml = DEVICE_CONTEXT.replace(
+      '  tags: ["{framework}-{target}[-{cuda.name}][-{device.name}]"]\n',
+      '  tags:\n    - "{framework}-{target}[-{cuda.name}][-{device.name}]"\n    - {tag: "xpu-{cuda}", when: {device: xpu, cuda: "12.9"}}\n',
+    );
+    expect(problems(yaml).join("\n")).toContain("publish.tags[1].when.cuda: This tag's when can never match");
+  });
+
+  it("stays bounded when the product of the axes is far above the limit but few combinations exist", () => {
+    // 12 axes of 9 values, each only for one device: a product of 12 x 10^12, 108 combinations.
+    const devices = Array.from({ length: 12 }, (_, i) => `d${i}`);
+    const axes = devices
+      .map(
+        (d) =>
+          `  ${d}_opt:\n    when: {device: ${d}}\n    values: [${Array.from({ length: 9 }, (_, j) => `v${j}`).join(", ")}]\n`,
+      )
+      .join("");
+    const yaml = `project: {name: p}\naxes:\n  device: [${devices.join(", ")}]\n${axes}publish: {registry: r.example.com, repository: p, tags: ["{name}"]}\n`;
+    expect(expandMatrix(loadProject(yaml)).variants).toHaveLength(108);
+    // With one variant left and 107 excluded, a limit of 1 stops the walk at its 101st combination.
+    const excluded = yaml.replace(
+      "publish:",
+      `exclude:\n  - {when: {device: [${devices.slice(1).join(", ")}]}, reason: r}\n  - {when: {d0_opt: [v1, v2, v3, v4, v5, v6, v7, v8]}, reason: r}\npublish:`,
+    );
+    expect(expandMatrix(loadProject(excluded)).excluded).toHaveLength(107);
+    expect(() => expandMatrix(loadProject(excluded), { maxVariants: 1 })).toThrow(
+      "context.yaml:3:3: axes: The matrix has more than 100 combinations, far above the limit of 1 variants",
+    );
   });
 });

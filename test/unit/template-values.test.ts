@@ -3,7 +3,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TemplateEngine } from "../../src/render/templates.js";
-import { MINI_CONTEXT, MINI_TEMPLATE, miniProject, runCli, templateFiles } from "../helpers.js";
+import {
+  DEVICE_CONTEXT,
+  DEVICE_TEMPLATE,
+  MINI_CONTEXT,
+  MINI_TEMPLATE,
+  miniProject,
+  runCli,
+  templateFiles,
+} from "../helpers.js";
 
 // The combination starts on line 34 (MINI_CONTEXT is 30 lines, plus two).
 const VARS =
@@ -113,5 +121,54 @@ describe("template values", () => {
     const liquid = new TemplateEngine(files, "templates", { compile: false }).render("Dockerfile.liquid", input);
     expect(compiled.text).toBe(liquid.text);
     expect(compiled.text).toContain("unset [] nil");
+  });
+});
+
+describe("an axis that does not apply (axes.AXIS.when)", () => {
+  const device = (template = DEVICE_TEMPLATE) =>
+    miniProject({ "context.yaml": DEVICE_CONTEXT, "templates/Dockerfile.liquid": template });
+
+  it("is nil in templates: {% if cuda %} tests it, {{ cuda }} writes nothing", async () => {
+    const dir = device();
+    const res = await runCli(["plan"], dir);
+    expect(res.stderr).toBe("");
+    expect(res.code).toBe(0);
+    expect(dockerfile(dir, "vllm-xpu")).toContain(
+      "FROM ${BASE_IMAGE} AS runtime\nRUN echo xpu without cuda\nFROM runtime AS dev\n",
+    );
+    expect(dockerfile(dir, "sglang-cuda12")).toContain("ARG CUDA_VERSION=12.9\nRUN echo cuda 12.9\n");
+    // liquidjs (a filter) sees the same nil.
+    const filtered = device(DEVICE_TEMPLATE.replace("without cuda{{ cuda }}", "without cuda{{ cuda | upcase }}"));
+    expect((await runCli(["plan"], filtered)).code).toBe(0);
+    expect(dockerfile(filtered, "vllm-cpu")).toContain("RUN echo cpu without cuda\n");
+  });
+
+  it("while a misspelt axis name stays an undefined variable, with the closest name", async () => {
+    const res = await runCli(["plan"], device(DEVICE_TEMPLATE.replace("{% if cuda %}", "{% if cud %}")));
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      "templates/Dockerfile.liquid:3:7: undefined variable: cud. Did you mean cuda? (rendering",
+    );
+  });
+
+  it("is absent in list (a dash, null in --json) and explain says which when restricts it, located", async () => {
+    const dir = device();
+    const list = await runCli(["list"], dir);
+    expect(list.stdout).toMatch(/\nvllm-xpu +vllm +xpu +- +runtime +linux\/amd64 +bake\/vllm-xpu\.Dockerfile\n/);
+    const json = JSON.parse((await runCli(["list", "--json"], dir)).stdout) as { name: string; values: unknown }[];
+    expect(json.find((r) => r.name === "vllm-xpu")!.values).toEqual({
+      framework: "vllm",
+      device: "xpu",
+      cuda: null,
+      target: "runtime",
+    });
+    const explain = await runCli(["explain", "vllm-xpu"], dir);
+    expect(explain.code).toBe(0);
+    expect(explain.stdout).toContain(
+      "vllm-xpu (framework=vllm, device=xpu, target=runtime)\n  cuda: absent, applies only where device=cuda (context.yaml:9:5: axes.cuda.when)\n",
+    );
+    expect(explain.stdout).toContain("  tag: registry.example.com/demo/app:vllm-runtime-xpu\n");
+    expect(explain.stdout).not.toContain("CUDA_VERSION");
+    expect((await runCli(["explain", "vllm-cuda12"], dir)).stdout).not.toContain("absent");
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../../src/errors.js";
 import type { BuildInputs } from "../../../src/plan/naming.js";
 import { buildPlan } from "../../../src/plan/plan.js";
-import { loadProject, templateFiles } from "../../helpers.js";
+import { DEVICE_CONTEXT, loadProject, templateFiles } from "../../helpers.js";
 
 const ECR = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
 const SHA = "0123456789abcdef0123456789abcdef01234567";
@@ -210,5 +210,89 @@ publish:
     expect(planError(yaml).message).toContain(
       'context.yaml:23:7: publish.tags[0]: The pattern "{framework}-{efa.name}" has no value for {efa.name} on vllm-cuda12 (framework=vllm, target=runtime, cuda=12.9, efa=off): put that part in brackets to drop it when empty ("[-{efa.name}]"), or limit the tag with `when`',
     );
+  });
+});
+
+describe("an axis that does not apply (axes.AXIS.when) in tags, cache refs, groups and labels", () => {
+  // Dynamo's device axis: cuda | xpu | cpu, and a CUDA version only for cuda.
+  const DEVICE = DYNAMO.replace(
+    '  cuda:\n    "12.9": {name: cuda12}\n    "13.0": {name: cuda13}\n',
+    '  device:\n    cuda: {name: ""}\n    xpu: {}\n  cuda:\n    when: {device: cuda}\n    values:\n      "12.9": {name: cuda12}\n      "13.0": {name: cuda13}\n',
+  )
+    .replace(
+      '"{sha}-{framework}-{target}[-{efa.name}]-{cuda.name}"',
+      '"{sha}-{framework}-{target}[-{efa.name}][-{cuda.name}][-{device.name}]"',
+    )
+    .replace(
+      "{branch_kind}-{framework}-{cuda.name}-{platforms}-cache",
+      "{branch_kind}-{framework}[-{cuda.name}][-{device.name}]-{platforms}-cache",
+    )
+    .replaceAll('when: {target: runtime, efa: "off"}', 'when: {target: runtime, efa: "off", device: cuda}')
+    .replace(
+      "publish:",
+      'groups:\n  per_axis: [cuda, device]\n  define:\n    cuda12-runtime: {cuda: "12.9", target: runtime, efa: "off"}\npublish:',
+    );
+
+  it("a bracketed part with the absent axis disappears; the variant exists once", () => {
+    const p = plan(DEVICE, { branch: "main", sha: SHA });
+    expect(Object.keys(p.bakeFile.target).filter((n) => n.startsWith("vllm"))).toEqual([
+      "vllm-cuda12",
+      "vllm-cuda12-efa",
+      "vllm-cuda13",
+      "vllm-cuda13-efa",
+      "vllm-xpu",
+      "vllm-xpu-efa",
+      "vllm-dev-cuda12",
+      "vllm-dev-cuda12-efa",
+      "vllm-dev-cuda13",
+      "vllm-dev-cuda13-efa",
+      "vllm-dev-xpu",
+      "vllm-dev-xpu-efa",
+    ]);
+    const xpu = target(p, "vllm-xpu");
+    expect(xpu.tags).toEqual([`${ECR}/ai-dynamo/dynamo:${SHA}-vllm-runtime-xpu`]);
+    expect(target(p, "vllm-cuda12").tags).toEqual([
+      `${ECR}/ai-dynamo/dynamo:${SHA}-vllm-runtime-cuda12`,
+      `${ECR}/ai-dynamo/dynamo:main-vllm-cuda12`,
+      `${ECR}/ai-dynamo/dynamo:main-vllm-${SHA}-cuda12`,
+    ]);
+    expect(xpu["cache-from"]).toEqual([
+      `type=registry,ref=${ECR}/ai-dynamo/dynamo:main-vllm-xpu-amd64-arm64-cache`,
+      `type=registry,ref=${ECR}/ai-dynamo/dynamo:release-vllm-xpu-amd64-arm64-cache`,
+    ]);
+    expect(target(p, "vllm-cuda12")["cache-from"]).toEqual([
+      `type=registry,ref=${ECR}/ai-dynamo/dynamo:main-vllm-cuda12-amd64-arm64-cache`,
+      `type=registry,ref=${ECR}/ai-dynamo/dynamo:release-vllm-cuda12-amd64-arm64-cache`,
+    ]);
+    expect(xpu.labels?.["org.opencontainers.image.title"]).toBe("dynamo vllm-xpu");
+    // per_axis groups of the restricted axis hold the targets that have it; a selector naming it never picks xpu.
+    expect(p.bakeFile.group?.cuda12?.targets).toContain("vllm-cuda12");
+    expect(p.bakeFile.group?.cuda12?.targets).not.toContain("vllm-xpu");
+    expect(p.bakeFile.group?.xpu?.targets).toContain("vllm-xpu");
+    expect(p.bakeFile.group?.["cuda12-runtime"]?.targets).toEqual(["sglang-cuda12", "trtllm-cuda12", "vllm-cuda12"]);
+  });
+
+  it("outside brackets it is an error naming the target and saying the axis does not apply", () => {
+    const yaml = DEVICE.replace('[-{cuda.name}][-{device.name}]"', '-{cuda.name}[-{device.name}]"').replace(
+      "  repository: ai-dynamo/dynamo\n  tag:",
+      "  repository: ai-dynamo/dynamo-cache\n  tag:",
+    );
+    expect(planError(yaml, { sha: SHA }).message).toContain(
+      'publish.tags[0]: The pattern "{sha}-{framework}-{target}[-{efa.name}]-{cuda.name}[-{device.name}]" has no value for {cuda.name} on vllm-xpu (framework=vllm, target=runtime, device=xpu, efa=off; cuda does not apply to it (axes.cuda.when)): put that part in brackets',
+    );
+  });
+
+  it("the image-repository cache check knows target names without the absent axis's token", () => {
+    // vllm-xpu is a target name (no cuda token), so the cache tag "vllm-xpu" would overwrite its image.
+    const yaml = `${DEVICE_CONTEXT.replace('tags: ["{framework}-{target}[-{cuda.name}][-{device.name}]"]', 'tags: ["{name}"]')}cache: {repository: demo/app, tag: "{framework}-xpu"}\n`;
+    expect(() => loadProject(yaml)).toThrow(
+      'cache.repository: The cache shares the image repository demo/app, but the cache tag "{framework}-xpu" and the image tag "{name}" (publish.tags[0]) can both be "vllm-xpu"',
+    );
+    // With cuda on every combination, every name has a cuda token: the two patterns never meet.
+    const everywhere = yaml
+      .replace(/ {4}when: \{device: cuda\}\n {4}description: .*\n/, "")
+      .replace('    values:\n      "12.9"', '    "12.9"')
+      .replace('      "13.0"', '    "13.0"');
+    expect(() => loadProject(everywhere)).not.toThrow();
   });
 });
