@@ -344,6 +344,10 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
     .option("--dry-run", "print the exact buildx command, shell-quoted; run and write nothing")
     .option("--metadata-file <file>", "keep buildx's metadata file here (default: a temp file)")
     .option(
+      "--write-override <file>",
+      "build nothing: write this run's override file here for docker/bake-action (files: the bake file, then it), print its --set values",
+    )
+    .option(
       "--summary-json <file>",
       "write the per-target summary here as JSON (status, steps, duration, digest, tags, cache refs)",
     )
@@ -390,6 +394,7 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
         "bakeplan bake all --builders bk-0,bk-1 --keep-going   # one buildx bake per builder, side by side",
         "bakeplan bake all --pool --retry-on-other --max-parallel 4",
         "bakeplan bake --affected origin/main --push      # only what the change affects",
+        "bakeplan bake all --branch main --sha $SHA --write-override $RUNNER_TEMP/override.json   # for docker/bake-action",
       ),
     )
     .action(async (targets, opts, cmd) => {
@@ -405,6 +410,7 @@ function bakeCommand(program: Command, output: Output, passThrough: string[]): v
           dryRun: opts.dryRun === true,
           metadataFile: opts.metadataFile,
           summaryJson: opts.summaryJson,
+          writeOverride: opts.writeOverride,
           cacheWarm: opts.cacheWarm === true,
           oneByOne: opts.oneByOne === true,
           affected: opts.affected,

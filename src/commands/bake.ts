@@ -65,6 +65,8 @@ export interface BakeOptions extends PlanCommandOptions {
   metadataFile?: string;
   /** Write the per-target summary here as JSON. */
   summaryJson?: string;
+  /** Build nothing: write the override file here (for docker/bake-action) and print its `--set` values. */
+  writeOverride?: string;
   cacheWarm: boolean;
   /** One `buildx bake` per target instead of one for all (docker/buildx#414). */
   oneByOne: boolean;
@@ -107,6 +109,7 @@ const MIN_BUILDX: [number, number, number] = [0, 17, 0];
 export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   refuseCacheWarmOutputs(opts);
   refusePoolMisuse(opts);
+  refuseOverrideMisuse(opts);
   // buildx reads the committed plan (the whole matrix, so `bakeplan check` stays green); this run's
   // settings (branch, sha, version, registry, cache-warm) go into an override file outside the tree.
   const { files, committed, wanted } = committedAndWanted(opts, output);
@@ -137,6 +140,14 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
       override,
       cacheWarmAttributes(wanted, files.project, selection.targets, opts.inputs),
     );
+  if (opts.writeOverride !== undefined) {
+    // What `bake` would hand buildx next to the committed bake file, for a workflow that runs
+    // buildx itself (docker/bake-action): the committed plan checked (in CI) or written first.
+    useCommittedPlan(committed, files.dir, bakeFile, output, { ci: runningInCI() });
+    writeFileSync(resolve(opts.writeOverride), override.json);
+    for (const set of override.sets) output.out(`${set}\n`);
+    return;
+  }
   const userMetadata = opts.metadataFile !== undefined ? resolve(opts.metadataFile) : undefined;
   // The pool's assignment before any temp file exists, so a bad pool leaves nothing behind.
   const pool = opts.builders !== undefined || opts.pool ? poolOf(opts, files.project, committed) : undefined;
@@ -458,6 +469,45 @@ export function refuseCacheWarmOutputs(opts: Pick<BakeOptions, "cacheWarm" | "pu
     throw new UsageError(
       "--cache-warm writes only cache; it cannot be combined with --push, --load or an output override",
     );
+}
+
+/**
+ * --write-override builds nothing, so the options that are about building are refused: docker/bake-action
+ * has its own push, load, builder and set inputs.
+ */
+export function refuseOverrideMisuse(
+  opts: Pick<
+    BakeOptions,
+    | "writeOverride"
+    | "push"
+    | "load"
+    | "builder"
+    | "dryRun"
+    | "metadataFile"
+    | "summaryJson"
+    | "oneByOne"
+    | "affected"
+    | "extra"
+    | "builders"
+    | "pool"
+  >,
+): void {
+  if (opts.writeOverride === undefined) return;
+  const misused = [
+    opts.push && "--push (bake-action's push: true)",
+    opts.load && "--load (bake-action's load: true)",
+    opts.builder !== undefined && "--builder (bake-action's builder input)",
+    opts.dryRun && "--dry-run",
+    opts.metadataFile !== undefined && "--metadata-file",
+    opts.summaryJson !== undefined && "--summary-json",
+    opts.oneByOne && "--one-by-one",
+    opts.affected !== undefined &&
+      "--affected (write the targets of `bakeplan affected --json` to bake-action's targets)",
+    (opts.builders !== undefined || opts.pool === true) && "--builders/--pool",
+    opts.extra.length > 0 && "arguments after -- (bake-action's set input)",
+  ].filter((x): x is string => typeof x === "string");
+  if (misused.length > 0)
+    throw new UsageError(`--write-override builds nothing; it cannot be combined with ${misused.join(", ")}`);
 }
 
 /** --cache-warm's override attributes: no image output, and each target writes its cache ref even off `cache.write_on`. */

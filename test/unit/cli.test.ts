@@ -72,7 +72,7 @@ describe("help", () => {
     { command: "explain", options: ["-c", "--set", ...INPUTS, "--builders", "--strict", "--max-variants", "-v", "--locked"] },
     { command: "check", options: [...PLAN, "--image-version", "--branch", "--registry", "-o", "--builders", "--locked"] },
     { command: "builders", options: [...PLAN, "--builders", "--json"] },
-    { command: "bake", options: [...PLAN, ...INPUTS, "-o", "--push", "--load", "--builder", "--dry-run", "--metadata-file", "--summary-json", "--cache-warm", "--one-by-one", "--builders", "--pool", "--keep-going", "--retry-on-other", "--max-parallel", "--probe-timeout", "--locked", "--affected", "--no-preflight", "--timeout"] },
+    { command: "bake", options: [...PLAN, ...INPUTS, "-o", "--push", "--load", "--builder", "--dry-run", "--metadata-file", "--write-override", "--summary-json", "--cache-warm", "--one-by-one", "--builders", "--pool", "--keep-going", "--retry-on-other", "--max-parallel", "--probe-timeout", "--locked", "--affected", "--no-preflight", "--timeout"] },
     { command: "lint", options: [...PLAN, "-o", "--builder", "--base-image", "--locked"] },
     { command: "affected", options: ["-c", "--only", "--strict", "--max-variants", "-v", "-o", "--base", "--head", "--explain", "--json", "--write-group"] },
     { command: "images", options: ["-c", "--only", "--strict", "--max-variants", "-v", "--json"] },

@@ -19,8 +19,12 @@ function workflowBlocks(markdown: string): string[] {
 describe("GitHub Actions workflows pass actionlint", () => {
   const docs = workflowBlocks(readFileSync(join(REPO, "docs/ci.md"), "utf8"));
 
-  it("docs/ci.md has workflows to check", () => {
+  it("docs/ci.md has workflows to check: bakeplan bake's, and docker/bake-action's with the override", () => {
     expect(docs.length).toBeGreaterThan(0);
+    const bakeAction = docs.filter((d) => d.includes("uses: docker/bake-action@v7"));
+    expect(bakeAction).toHaveLength(1);
+    expect(bakeAction[0]).toContain('--write-override "$RUNNER_TEMP/override.json"');
+    expect(bakeAction[0]).toMatch(/files: \|\n\s+\.\/docker-bake\.json\n\s+\$\{\{ runner\.temp \}\}\/override\.json\n/);
   });
 
   it.each([
