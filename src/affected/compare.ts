@@ -98,7 +98,9 @@ export function compareRevisions(base: Side | Unavailable, head: Side, opts: Com
     const same = sameText && sameSettings(before, t);
     if (same && !files.any(t, before)) continue;
     // Equal text parses the same: both sides walk one parse, and targets whose walks read the same values share them.
+    // Otherwise BASE is parsed from HEAD's parse: the instructions both have are one object, computed on once.
     if (sameText) headView.adopt(t.dockerfile, baseView.instructions(before.dockerfile));
+    else baseView.derive(before.dockerfile, headView.contentOf(t.dockerfile), headView.instructions(t.dockerfile));
     const h = headView.view(t);
     const b = baseView.view(before);
     if (!same) {
@@ -149,28 +151,15 @@ interface TargetView {
   build: TargetBuild;
   df: DockerfileInstructions;
   content: string;
-  /** Reachable stage label -> its instructions; ARG defaults that bake overrides are left out of the text. */
-  stages: Map<string, { texts: readonly string[]; instructions: Instruction[] }>;
+  /** Reachable stage label -> the stage and the bake args its ARG defaults are compared with. */
+  stages: Map<string, { stage: StageSource; args: Readonly<Record<string, string>> }>;
   /** Global ARG declarations the reachable FROM lines read. */
   globals: Map<string, { text: string; line: number }>;
 }
 
-/** What both sides share: one walk per Dockerfile parse and the values it reads, one text per stage and set of overridden ARGs. */
+/** What both sides share: one walk per Dockerfile parse and the values it reads. */
 class Walks {
   readonly builds = new TargetBuilds();
-  private readonly texts = new WeakMap<StageSource, Map<string, readonly string[]>>();
-
-  /** The stage's instructions as compared: an ARG default that a bake arg overrides is compared as the arg. */
-  stageTexts(stage: StageSource, bakeArgs: Readonly<Record<string, string>>): readonly string[] {
-    let byOverrides = this.texts.get(stage);
-    if (!byOverrides) this.texts.set(stage, (byOverrides = new Map<string, readonly string[]>()));
-    let key = "";
-    for (const ins of stage.instructions)
-      if (ins.keyword === "ARG") for (const d of declarations(ins)) if (d.name in bakeArgs) key += `${d.name},`;
-    let texts = byOverrides.get(key);
-    if (!texts) byOverrides.set(key, (texts = stage.instructions.map((ins) => normalized(ins, bakeArgs))));
-    return texts;
-  }
 }
 
 class SideView {
@@ -202,6 +191,11 @@ class SideView {
     return df;
   }
 
+  /** Parse a Dockerfile starting from the other side's parse of its other revision. */
+  derive(path: string, text: string, parsed: DockerfileInstructions): void {
+    if (!this.parsed.has(path)) this.parsed.set(path, parseInstructions(this.contentOf(path), { text, parsed }));
+  }
+
   /** Use the other side's parse of a Dockerfile with the same text. */
   adopt(path: string, df: DockerfileInstructions): void {
     if (!this.parsed.has(path)) this.parsed.set(path, df);
@@ -220,10 +214,10 @@ class SideView {
       buildPlatform: this.buildPlatform,
       contexts: new Set(Object.keys(t.bake.contexts ?? {})),
     });
-    const stages = new Map<string, { texts: readonly string[]; instructions: Instruction[] }>();
+    const stages = new Map<string, { stage: StageSource; args: Readonly<Record<string, string>> }>();
     for (const i of build.stages) {
       const stage = df.stages[i]!;
-      stages.set(stageLabel(stage), { texts: this.shared.stageTexts(stage, args), instructions: stage.instructions });
+      stages.set(stageLabel(stage), { stage, args });
     }
     const globals = new Map<string, { text: string; line: number }>();
     for (const ins of df.global)
@@ -247,9 +241,14 @@ function declarations(ins: Instruction): ReturnType<typeof argDeclarations> {
   return d;
 }
 
+const normalizedOf = new WeakMap<Instruction, string>();
 /** An instruction as compared: blanks at line ends dropped, and an ARG default that a bake arg overrides (it is compared as the arg). */
 function normalized(ins: Instruction, bakeArgs: Readonly<Record<string, string>>): string {
-  if (ins.keyword !== "ARG") return ins.text.replace(/[ \t]+$/gm, "");
+  if (ins.keyword !== "ARG") {
+    let text = normalizedOf.get(ins);
+    if (text === undefined) normalizedOf.set(ins, (text = ins.text.replace(/[ \t]+$/gm, "")));
+    return text;
+  }
   return `ARG ${declarations(ins)
     .map((d) => (d.name in bakeArgs || d.value === undefined ? d.name : `${d.name}=${JSON.stringify(d.value)}`))
     .join(" ")}`;
@@ -356,22 +355,26 @@ function stageReasons(b: TargetView, h: TargetView, baseView: SideView, headView
     const x = b.stages.get(label);
     const y = h.stages.get(label);
     if (!x) {
-      reasons.push(`stage ${label} is now built (${templateAt(headView, h, y!.instructions[0]!.line)})`);
+      reasons.push(`stage ${label} is now built (${templateAt(headView, h, y!.stage.instructions[0]!.line)})`);
       continue;
     }
     if (!y) {
       reasons.push(`stage ${label} is no longer built`);
       continue;
     }
-    if (x.texts === y.texts) continue;
-    const n = Math.max(x.texts.length, y.texts.length);
-    for (let i = 0; i < n; i++) {
-      if (x.texts[i] === y.texts[i]) continue;
-      const ins = y.instructions[i];
+    const was = x.stage.instructions;
+    const now = y.stage.instructions;
+    for (let i = 0; i < Math.max(was.length, now.length); i++) {
+      const a = was[i];
+      const ins = now[i];
+      // One instruction object on both sides (parseInstructions' `previous`) has one text: only an ARG's compares differently, by what bake overrides.
+      if (a === ins && (a!.keyword !== "ARG" || declarations(a!).every((d) => d.name in x.args === d.name in y.args)))
+        continue;
+      if (a && ins && normalized(a, x.args) === normalized(ins, y.args)) continue;
       reasons.push(
         ins
           ? `stage ${label}: ${templateAt(headView, h, ins.line)}: ${snippet(ins)}`
-          : `stage ${label}: ${templateAt(baseView, b, x.instructions[i]!.line)} (${baseView.side.label}) removed: ${snippet(x.instructions[i]!)}`,
+          : `stage ${label}: ${templateAt(baseView, b, a!.line)} (${baseView.side.label}) removed: ${snippet(a!)}`,
       );
       break;
     }
@@ -404,6 +407,7 @@ function snippet(ins: Instruction): string {
 /** Changed build-context files, and which COPY/ADD/bind sources take them. */
 class ContextFiles {
   private readonly matchers = new Map<string, PatternMatcher>();
+  private readonly kept = new Map<PatternMatcher, Set<string>>();
 
   constructor(
     private readonly base: Side,
@@ -416,10 +420,7 @@ class ContextFiles {
     if (this.changed.length === 0) return false;
     const now = this.ignore(this.head, after);
     const then = this.ignore(this.base, before);
-    return (
-      now.text !== then.text ||
-      this.changed.some((f) => !now.matcher.matchesOrParentMatches(f) || !then.matcher.matchesOrParentMatches(f))
-    );
+    return now.text !== then.text || this.inContext(now.matcher).size > 0 || this.inContext(then.matcher).size > 0;
   }
 
   reasons(
@@ -444,7 +445,7 @@ class ContextFiles {
     let more = 0;
     for (const file of this.changed) {
       // In the build context at either revision: not ignored by that revision's ignore file.
-      if (ignoreNow.matcher.matchesOrParentMatches(file) && ignoreThen.matcher.matchesOrParentMatches(file)) continue;
+      if (!this.inContext(ignoreNow.matcher).has(file) && !this.inContext(ignoreThen.matcher).has(file)) continue;
       const source = sources.find((s) => this.takes(s, file));
       if (!source) continue;
       if (found++ >= max) {
@@ -457,6 +458,14 @@ class ContextFiles {
     }
     if (more > 0) reasons.push(`and ${more} more changed file${more === 1 ? "" : "s"} in its build context`);
     return reasons;
+  }
+
+  /** The changed files an ignore file leaves in the build context, matched once per ignore file. */
+  private inContext(matcher: PatternMatcher): Set<string> {
+    let files = this.kept.get(matcher);
+    if (!files)
+      this.kept.set(matcher, (files = new Set(this.changed.filter((f) => !matcher.matchesOrParentMatches(f)))));
+    return files;
   }
 
   private takes(source: ContextSource, file: string): boolean {

@@ -14,6 +14,7 @@ import {
 import type { ProjectFiles } from "../io/project-files.js";
 import { selectVariants } from "../matrix/select.js";
 import { buildPlan, type Plan } from "../plan/plan.js";
+import { SharedRenders } from "../plan/render-variants.js";
 import type { TemplateFiles } from "../render/templates.js";
 import { hostPlatform, planProject, printWarnings } from "./plan-project.js";
 import type { Output, PlanCommandOptions } from "./types.js";
@@ -47,6 +48,8 @@ export async function findAffected(
   const repo = await openRepository(dirname(configAbs));
   const headCommit = q.head !== undefined ? await commitOf(repo, q.head) : undefined;
   const tip = headCommit ?? (await resolveCommit(repo, "HEAD"));
+  // BASE reuses HEAD's renders where templates and template scope are the same (most of them).
+  const renders = new SharedRenders();
 
   // HEAD: the working tree (read like `plan` reads it), or a revision.
   let head: {
@@ -58,7 +61,7 @@ export async function findAffected(
     files?: ProjectFiles;
   };
   if (headCommit === undefined) {
-    const { files, plan } = planned ?? planProject({ ...q, only: [] }, output);
+    const { files, plan } = planned ?? planProject({ ...q, only: [] }, output, { renders });
     head = { project: files.project, templates: files.templates, plan, label: "working tree", prefix: "", files };
   } else {
     const read = await readRevision(repo, headCommit, q.head!, configAbs);
@@ -67,7 +70,7 @@ export async function findAffected(
     head = {
       project: read.project,
       templates: read.templates,
-      plan: planAt(read.project, read.templates, read.configLabel, q),
+      plan: planAt(read.project, read.templates, q, renders),
       label: q.head!,
       prefix: `${q.head!}:`,
     };
@@ -131,7 +134,12 @@ export async function findAffected(
   }
   let basePlan: Plan;
   try {
-    basePlan = planAt(revision.project, revision.templates, revision.configLabel, q);
+    const before = { ...renders.counts };
+    basePlan = planAt(revision.project, revision.templates, q, renders);
+    if (q.verbose)
+      output.err(
+        `bakeplan: base renders: ${renders.counts.rendered - before.rendered} rendered, ${renders.counts.reused - before.reused} reused from the head's (same templates and template scope)\n`,
+      );
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
     const problem = `${revision.configLabel} does not plan: ${e.message.split("\n")[0]}`;
@@ -165,9 +173,11 @@ async function commitOf(repo: Repository, ref: string): Promise<string> {
   return commit;
 }
 
-function planAt(project: Project, templates: TemplateFiles, configLabel: string, q: AffectedQuery): Plan {
+function planAt(project: Project, templates: TemplateFiles, q: AffectedQuery, renders: SharedRenders): Plan {
   return buildPlan(project, templates, {
-    configLabel: basename(configLabel),
+    renders,
+    // As the working tree's plan names it (not `main:context.yaml`): the same Dockerfile gets the same header at both revisions.
+    configLabel: basename(q.config),
     overrides: q.set,
     inputs: q.inputs,
     strict: q.strict,

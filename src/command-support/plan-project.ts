@@ -3,6 +3,7 @@ import { formatIssue, type Issue } from "../errors.js";
 import { requireLock } from "../io/lock-file.js";
 import { readProject, type ProjectFiles } from "../io/project-files.js";
 import { buildPlan, type Plan } from "../plan/plan.js";
+import type { SharedRenders } from "../plan/render-variants.js";
 import type { Output, PlanCommandOptions } from "./types.js";
 
 /** The builder's platform as Node sees the machine: what BUILDPLATFORM is for a local builder. */
@@ -21,7 +22,7 @@ export function printWarnings(warnings: readonly Issue[], output: Output): void 
 export function planProject(
   opts: PlanCommandOptions,
   output: Output,
-  how: { ignoreBuildLocked?: boolean } = {},
+  how: { ignoreBuildLocked?: boolean; renders?: SharedRenders } = {},
 ): { files: ProjectFiles; plan: Plan } {
   const t0 = performance.now();
   const files = readProject(opts.config);
@@ -43,6 +44,7 @@ export function planProject(
     builders: opts.builders,
     lock,
     buildPlatform: lock ? hostPlatform() : undefined,
+    renders: how.renders,
   });
   plan.timings = { "load+validate": tRead, ...plan.timings };
   printWarnings([...files.warnings, ...plan.warnings], output);

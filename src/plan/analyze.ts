@@ -16,14 +16,22 @@ export interface Analysis {
 }
 
 /** Reads each distinct Dockerfile once, and each render's declarations once. */
-export function analyzeRenderings(renderings: Iterable<Rendering>): Analysis {
+export function analyzeRenderings(
+  renderings: Iterable<Rendering>,
+  /** Shapes of Contents other plans share (SharedRenders), read once for all of them. */
+  shared?: Map<Content, DockerfileShape>,
+): Analysis {
   const shapeOf = new Map<Content, DockerfileShape>();
   const declarationsOf = new Map<Rendering, Declarations>();
   const declared = new Set<string>();
   for (const rendering of renderings) {
     if (declarationsOf.has(rendering)) continue;
     let shape = shapeOf.get(rendering.content);
-    if (!shape) shapeOf.set(rendering.content, (shape = analyzeDockerfile(rendering.content.body)));
+    if (!shape) {
+      shape = shared?.get(rendering.content) ?? analyzeDockerfile(rendering.content.body);
+      shared?.set(rendering.content, shape);
+      shapeOf.set(rendering.content, shape);
+    }
     for (const name of shape.args.keys()) declared.add(name);
     declarationsOf.set(rendering, declarationsIn(shape, rendering.declared));
   }

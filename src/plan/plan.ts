@@ -22,7 +22,7 @@ import { planTargets, type PlannedTarget } from "./targets.js";
 import { pinned, type Lock } from "../images/lock.js";
 import type { Variant } from "../matrix/expand.js";
 import { baseAnnotations, pinRenderings, pinValues } from "./pin.js";
-import type { Rendering } from "./render-variants.js";
+import type { Rendering, SharedRenders } from "./render-variants.js";
 
 export interface PlanOptions {
   /** How the config file is named in generated headers and messages, e.g. `context.yaml`. */
@@ -46,6 +46,8 @@ export interface PlanOptions {
   lock?: Lock;
   /** The builder's platform (BUILDPLATFORM), for the base-image annotations of a locked plan. */
   buildPlatform?: string;
+  /** Renders shared with other plans of this run (`affected`: HEAD's, for BASE). */
+  renders?: SharedRenders;
 }
 
 export interface Plan {
@@ -98,12 +100,12 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   lap("resolve");
 
   const reads = templateReads(templates);
-  const rendered = renderVariants(project, templates, selected, valuesOf, reads, checkpoint);
+  const rendered = renderVariants(project, templates, selected, valuesOf, reads, checkpoint, opts.renders);
   const renderingOf = opts.lock ? pinRenderings(rendered, opts.lock) : rendered;
   lap("render");
 
   const pathOf = layOutFiles(project.build.outDir, selected, renderingOf);
-  const analysis = analyzeRenderings(renderingOf.values());
+  const analysis = analyzeRenderings(renderingOf.values(), opts.renders?.shapes);
   const { targets, issues } = planTargets(project, selected, {
     valuesOf,
     renderingOf,

@@ -10,12 +10,39 @@ import { mayReadRoot, templateReads, type TemplateReads } from "../render/variab
 import type { ResolvedValues } from "../resolve/resolve.js";
 import { compareStrings, didYouMean, record } from "../text.js";
 import { OutputCheckpoint } from "./checkpoint.js";
+import type { DockerfileShape } from "../render/dockerfile.js";
 import { ContentStore, type Content } from "./contents.js";
 
 /** One render: its Dockerfile body and the `{% arg %}` lines it went through. Shared by every variant with the same template scope. */
 export interface Rendering {
   content: Content;
   declared: ArgDeclaration[];
+}
+
+/**
+ * Renders shared by the plans of one run: `affected` plans HEAD, then BASE, and most of their
+ * renders are the same. A render is reused when every template file, the render settings (entry
+ * template, template directory, tidy, limits) and the variant's template scope and package manager
+ * are equal; the Contents come from one store, so equal bodies are one Content in both plans.
+ */
+export class SharedRenders {
+  readonly contents = new ContentStore();
+  /** Each shared Content's stages and ARGs (analyze.ts). */
+  readonly shapes = new Map<Content, DockerfileShape>();
+  /** Renders done, and renders an earlier plan had done. */
+  readonly counts = { rendered: 0, reused: 0 };
+  private readonly inputs: { templates: TemplateFiles; settings: string; byScope: Map<string, Rendering> }[] = [];
+
+  /** The renders of earlier plans with these templates and settings, by scope and package manager. */
+  renders(project: Project, templates: TemplateFiles): Map<string, Rendering> {
+    const { template, templates: dir, tidy } = project.build;
+    const settings = JSON.stringify([template, dir, tidy, project.renderLimits]);
+    const same = (a: TemplateFiles) =>
+      a.size === templates.size && [...templates].every(([name, text]) => a.get(name) === text);
+    let entry = this.inputs.find((e) => e.settings === settings && same(e.templates));
+    if (!entry) this.inputs.push((entry = { templates, settings, byScope: new Map() }));
+    return entry.byScope;
+  }
 }
 
 /**
@@ -31,6 +58,7 @@ export function renderVariants(
   valuesOf: ReadonlyMap<Variant, ResolvedValues>,
   reads: TemplateReads = templateReads(templates),
   checkpoint = new OutputCheckpoint(project.source),
+  shared?: SharedRenders,
 ): Map<Variant, Rendering> {
   const { build, stageAxis } = project;
   const cycle = findIncludeCycle(templates);
@@ -48,7 +76,8 @@ export function renderVariants(
     );
   const engine = new TemplateEngine(templates, build.templates, { limits: project.renderLimits });
   const omit = stageAxis !== undefined && !mayReadRoot(reads, stageAxis) ? stageAxis : undefined;
-  const contents = new ContentStore();
+  const contents = shared?.contents ?? new ContentStore();
+  const earlier = shared?.renders(project, templates);
   const byScope = new Map<string, Rendering>();
   const renderingOf = new Map<Variant, Rendering>();
   for (const variant of variants) {
@@ -60,14 +89,22 @@ export function renderVariants(
       // Every value a template can print passes the output checkpoint before it is rendered.
       checkpoint.scope(scope, variant.name);
       if (checkpoint.issues.length > 0) throw new ConfigError(checkpoint.issues);
-      const r = engine.render(build.template, {
-        scope,
-        args: new Map([...values.args].map(([k, v]) => [k, v.value])),
-        packageManager: packageManagerOf(project, variant),
-        hint: (name) => closestVariable(name, scope),
-        variantLabel: `${variant.name} (${valuesLabel(variant.values)})`,
-      });
-      rendering = { content: contents.intern(build.tidy ? tidy(r.text) : r.text), declared: r.declared };
+      const packageManager = packageManagerOf(project, variant);
+      const sharedKey = `${key}\u0000${JSON.stringify(packageManager ?? null)}`;
+      rendering = earlier?.get(sharedKey);
+      if (rendering) shared!.counts.reused++;
+      else {
+        const r = engine.render(build.template, {
+          scope,
+          args: new Map([...values.args].map(([k, v]) => [k, v.value])),
+          packageManager,
+          hint: (name) => closestVariable(name, scope),
+          variantLabel: `${variant.name} (${valuesLabel(variant.values)})`,
+        });
+        rendering = { content: contents.intern(build.tidy ? tidy(r.text) : r.text), declared: r.declared };
+        if (shared) shared.counts.rendered++;
+        earlier?.set(sharedKey, rendering);
+      }
       byScope.set(key, rendering);
     }
     renderingOf.set(variant, rendering);

@@ -145,31 +145,20 @@ interface Compiled {
 }
 
 const compiledOf = new WeakMap<DockerfileInstructions, Compiled>();
+/** Per instruction: two parses of one file's revisions share the instructions they have in common (parseInstructions' `previous`). */
+const stepOf = new WeakMap<Instruction, Step | null>();
 function compiled(df: DockerfileInstructions): Compiled {
   let c = compiledOf.get(df);
   if (c) return c;
   const global = df.global.filter((ins) => ins.keyword === "ARG").flatMap((ins) => argDeclarations(ins.args));
   const steps = df.stages.map((stage) => {
     const out: Step[] = [];
-    for (const ins of stage.instructions.slice(1)) {
-      if (ins.keyword === "ARG") out.push({ kind: "arg", declarations: argDeclarations(ins.args) });
-      else if (ins.keyword === "COPY" || ins.keyword === "ADD") {
-        const f = parseFlags(splitWords(ins.args));
-        const fromFlag = f.values.get("from")?.[0];
-        if (fromFlag !== undefined) out.push({ kind: "edge", word: fromFlag, edge: "copy", ins });
-        else
-          out.push({
-            kind: "copy",
-            ins,
-            add: ins.keyword === "ADD",
-            excludes: f.values.get("exclude") ?? [],
-            sources: copySources(f.rest, ins.args).filter((src) => !src.startsWith("<<")),
-            instruction: firstLine(ins),
-          });
-      } else if (ins.keyword === "RUN" && /--mount/i.test(ins.args)) {
-        const mounts = parseFlags(splitWords(ins.args, { flagsOnly: true })).values.get("mount") ?? [];
-        if (mounts.length > 0) out.push({ kind: "mounts", ins, mounts, instruction: firstLine(ins) });
-      }
+    const instructions = stage.instructions;
+    for (let i = 1; i < instructions.length; i++) {
+      const ins = instructions[i]!;
+      let step = stepOf.get(ins);
+      if (step === undefined) stepOf.set(ins, (step = stepFor(ins)));
+      if (step) out.push(step);
     }
     return out;
   });
@@ -190,6 +179,30 @@ function compiled(df: DockerfileInstructions): Compiled {
   const declarations = [...global, ...steps.flat().flatMap((step) => (step.kind === "arg" ? step.declarations : []))];
   compiledOf.set(df, (c = { global, steps, skeleton: skeleton.join("\n"), declarations }));
   return c;
+}
+
+/** What a walk reads of one instruction after FROM; null: nothing. */
+function stepFor(ins: Instruction): Step | null {
+  if (ins.keyword === "ARG") return { kind: "arg", declarations: argDeclarations(ins.args) };
+  if (ins.keyword === "COPY" || ins.keyword === "ADD") {
+    const f = parseFlags(splitWords(ins.args));
+    const fromFlag = f.values.get("from")?.[0];
+    if (fromFlag !== undefined) return { kind: "edge", word: fromFlag, edge: "copy", ins };
+    return {
+      kind: "copy",
+      ins,
+      add: ins.keyword === "ADD",
+      excludes: f.values.get("exclude") ?? [],
+      sources: copySources(f.rest, ins.args).filter((src) => !src.startsWith("<<")),
+      instruction: firstLine(ins),
+    };
+  }
+  // Flags come first (parseFlags stops at the first other word): a RUN whose arguments do not start with one has no mount.
+  if (ins.keyword === "RUN" && ins.args.startsWith("--") && /--mount/i.test(ins.args)) {
+    const mounts = parseFlags(splitWords(ins.args, { flagsOnly: true })).values.get("mount") ?? [];
+    if (mounts.length > 0) return { kind: "mounts", ins, mounts, instruction: firstLine(ins) };
+  }
+  return null;
 }
 
 /** The walk; `reads` collects the bake args whose values it used. */
@@ -397,6 +410,7 @@ export function contextPath(p: string): string {
 }
 
 function firstLine(ins: Instruction): string {
-  const line = ins.text.split("\n", 1)[0]!.trim();
+  const end = ins.text.indexOf("\n");
+  const line = (end < 0 ? ins.text : ins.text.slice(0, end)).trim();
   return line.endsWith("\\") ? `${line.slice(0, -1).trimEnd()} ...` : line;
 }

@@ -33,11 +33,57 @@ export interface DockerfileInstructions {
 
 const HEREDOC = /<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
 
-export function parseInstructions(text: string): DockerfileInstructions {
+/** Per parse: its instructions in file order and the 0-based line each one ends on, for a parse of the next revision. */
+const flatOf = new WeakMap<DockerfileInstructions, { flat: Instruction[]; ends: number[] }>();
+
+/** The stage a FROM instruction opens, read once per instruction. */
+const fromOf = new WeakMap<Instruction, Omit<StageSource, "index" | "instructions">>();
+
+/**
+ * `previous`: a parse of another revision of this file. The instructions on the lines both texts
+ * share at the start, and at the end once the parse is back in step, are the previous parse's
+ * objects (shifted when the line count changed), so a one-line change parses one instruction and
+ * what is computed per instruction (stage-graph.ts, compare.ts) is computed once for both.
+ */
+export function parseInstructions(
+  text: string,
+  previous?: { text: string; parsed: DockerfileInstructions },
+): DockerfileInstructions {
   const lines = text.split("\n");
-  const global: Instruction[] = [];
-  const stages: StageSource[] = [];
+  const flat: Instruction[] = [];
+  const ends: number[] = [];
   let i = 0;
+  let resume: ((at: number) => boolean) | undefined;
+  const prev = previous && flatOf.get(previous.parsed);
+  if (previous && prev) {
+    const old = previous.text.split("\n");
+    const shorter = Math.min(old.length, lines.length);
+    let same = 0;
+    while (same < shorter && old[same] === lines[same]) same++;
+    let tail = 0;
+    while (tail < shorter - same && old[old.length - 1 - tail] === lines[lines.length - 1 - tail]) tail++;
+    // An instruction the next line still belongs to the shared start ended there in both texts.
+    let k = 0;
+    for (; k < prev.flat.length && prev.ends[k]! + 1 < same; k++) {
+      flat.push(prev.flat[k]!);
+      ends.push(prev.ends[k]!);
+    }
+    i = k > 0 ? ends[k - 1]! + 1 : 0;
+    const delta = lines.length - old.length;
+    const startsAt = new Map<number, number>();
+    for (let n = k; n < prev.flat.length; n++) startsAt.set(prev.flat[n]!.line - 1, n);
+    // From an instruction start in the shared end, the rest parses as it did, `delta` lines on.
+    resume = (at) => {
+      const n = at >= lines.length - tail ? startsAt.get(at - delta) : undefined;
+      if (n === undefined) return false;
+      for (let m = n; m < prev.flat.length; m++) {
+        const ins = prev.flat[m]!;
+        flat.push(delta === 0 ? ins : { line: ins.line + delta, keyword: ins.keyword, args: ins.args, text: ins.text });
+        ends.push(prev.ends[m]! + delta);
+      }
+      return true;
+    };
+  }
   while (i < lines.length) {
     const first = lines[i]!;
     const trimmed = first.trim();
@@ -45,13 +91,14 @@ export function parseInstructions(text: string): DockerfileInstructions {
       i++;
       continue;
     }
+    if (resume?.(i)) break;
     const start = i;
     const written: string[] = [first];
     let joined = "";
     let current = first;
     // Continuations: a line ending in `\` goes on; comment lines inside are dropped, as BuildKit does.
     for (;;) {
-      const body = current.replace(/\s+$/, "");
+      const body = current.trimEnd();
       if (!body.endsWith("\\") || i + 1 >= lines.length) {
         joined += body;
         break;
@@ -68,7 +115,7 @@ export function parseInstructions(text: string): DockerfileInstructions {
     const keyword = (m?.[1] ?? "").toUpperCase();
     let args = m?.[2] ?? "";
     // Heredocs (RUN/COPY/ADD <<EOF): the body lines follow the instruction, up to the terminator.
-    if (keyword === "RUN" || keyword === "COPY" || keyword === "ADD") {
+    if ((keyword === "RUN" || keyword === "COPY" || keyword === "ADD") && args.includes("<<")) {
       for (const h of args.matchAll(HEREDOC)) {
         const [, dash, , word] = h;
         while (i < lines.length) {
@@ -80,23 +127,31 @@ export function parseInstructions(text: string): DockerfileInstructions {
       }
       if (written.length > 1 && args.match(HEREDOC)) args = `${args}\n${written.slice(1).join("\n")}`;
     }
-    const instruction: Instruction = { line: start + 1, keyword, args, text: written.join("\n") };
-    if (keyword === "FROM") {
-      const words = splitWords(args);
-      const flags = parseFlags(words);
-      const image = flags.rest[0] ?? "";
-      const as = flags.rest[1]?.toLowerCase() === "as" ? flags.rest[2]?.toLowerCase() : undefined;
-      stages.push({
-        index: stages.length,
-        name: as,
-        image,
-        platform: flags.values.get("platform")?.[0],
-        instructions: [instruction],
-      });
-    } else if (stages.length === 0) global.push(instruction);
+    flat.push({ line: start + 1, keyword, args, text: written.length === 1 ? first : written.join("\n") });
+    ends.push(Math.min(i, lines.length) - 1);
+  }
+  const global: Instruction[] = [];
+  const stages: StageSource[] = [];
+  for (const instruction of flat) {
+    if (instruction.keyword === "FROM")
+      stages.push({ index: stages.length, ...fromStage(instruction), instructions: [instruction] });
+    else if (stages.length === 0) global.push(instruction);
     else stages[stages.length - 1]!.instructions.push(instruction);
   }
-  return { global, stages };
+  const parsed = { global, stages };
+  flatOf.set(parsed, { flat, ends });
+  return parsed;
+}
+
+function fromStage(instruction: Instruction): Omit<StageSource, "index" | "instructions"> {
+  let stage = fromOf.get(instruction);
+  if (!stage) {
+    const flags = parseFlags(splitWords(instruction.args));
+    const as = flags.rest[1]?.toLowerCase() === "as" ? flags.rest[2]?.toLowerCase() : undefined;
+    stage = { name: as, image: flags.rest[0] ?? "", platform: flags.values.get("platform")?.[0] };
+    fromOf.set(instruction, stage);
+  }
+  return stage;
 }
 
 /**
@@ -104,36 +159,37 @@ export function parseInstructions(text: string): DockerfileInstructions {
  * after the first word that is not a `--flag` (a RUN's flags, without splitting its script).
  */
 export function splitWords(s: string, opts: { flagsOnly?: boolean } = {}): string[] {
+  // Every character of a word is kept (quotes and backslashes too), so a word is a slice of `s`.
   const words: string[] = [];
-  let word = "";
-  let quote: string | undefined;
-  let inWord = false;
+  let start = -1;
+  let quote = 0;
   for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quote) {
-      word += c;
-      if (c === "\\" && quote === '"' && i + 1 < s.length) word += s[++i];
-      else if (c === quote) quote = undefined;
+    const c = s.charCodeAt(i);
+    if (quote !== 0) {
+      if (c === BACKSLASH && quote === DOUBLE_QUOTE && i + 1 < s.length) i++;
+      else if (c === quote) quote = 0;
       continue;
     }
-    if (c === " " || c === "\t" || c === "\n") {
-      if (inWord) words.push(word);
-      if (inWord && opts.flagsOnly && !word.startsWith("--")) return words;
-      word = "";
-      inWord = false;
+    if (c === SPACE || c === TAB || c === NEWLINE) {
+      if (start >= 0) {
+        const word = s.slice(start, i);
+        words.push(word);
+        if (opts.flagsOnly && !word.startsWith("--")) return words;
+      }
+      start = -1;
       continue;
     }
-    inWord = true;
-    if (c === '"' || c === "'") quote = c;
-    if (c === "\\" && i + 1 < s.length) {
-      word += c + s[++i]!;
-      continue;
-    }
-    word += c;
+    if (start < 0) start = i;
+    if (c === DOUBLE_QUOTE || c === SINGLE_QUOTE) quote = c;
+    else if (c === BACKSLASH && i + 1 < s.length) i++;
   }
-  if (inWord) words.push(word);
+  if (start >= 0) words.push(s.slice(start));
   return words;
 }
+
+const [SPACE, TAB, NEWLINE, DOUBLE_QUOTE, SINGLE_QUOTE, BACKSLASH] = [" ", "\t", "\n", '"', "'", "\\"].map((c) =>
+  c.charCodeAt(0),
+) as [number, number, number, number, number, number];
 
 /** `--name=value` and `--name value`-less flags at the start of an instruction, then the rest. */
 export function parseFlags(words: readonly string[]): { values: Map<string, string[]>; rest: string[] } {

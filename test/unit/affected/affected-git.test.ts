@@ -112,6 +112,23 @@ describe("bakeplan affected, in real git repositories", () => {
     expect(res.stdout).toContain('ARG FW_REF: "v1" -> "v2" (context.yaml:7:17: axes.framework.vllm.args.FW_REF)');
   });
 
+  it("BASE is planned with HEAD's renders where templates and template scope are the same (--verbose counts them)", async () => {
+    const repo = project();
+    repo.commit("bump vllm", { "context.yaml": CONTEXT.replace("FW_REF: v1", "FW_REF: v2") });
+    const res = await affected(repo.dir, "--verbose");
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.names).toEqual(["vllm", "vllm-dev"]);
+    // One render per framework: vllm's scope changed, sglang's is HEAD's.
+    expect(res.stderr).toContain("bakeplan: base renders: 1 rendered, 1 reused from the head's");
+    // A template change: nothing to reuse, and the result is the same as without sharing.
+    repo.commit("tools v2", {
+      "templates/tools.liquid": TEMPLATES["templates/tools.liquid"].replace("tools v1", "tools v2"),
+    });
+    const changed = await affected(repo.dir, "--verbose");
+    expect(changed.names).toEqual(["sglang-dev", "vllm", "vllm-dev"]);
+    expect(changed.stderr).toContain("bakeplan: base renders: 2 rendered, 0 reused from the head's");
+  });
+
   it("the working tree is HEAD by default; --head compares a commit", async () => {
     const repo = project();
     repo.write({ "context.yaml": CONTEXT.replace("FW_REF: s1", "FW_REF: s2") });
