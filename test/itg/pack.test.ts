@@ -1,7 +1,8 @@
 // The package as a user gets it: `npm pack`, installed from the tarball into a fresh project that
 // has never seen bakeplan's source (with a private npm cache, so nothing lands in ~/.npm), then
 // `npx bakeplan init`, plan, check, real `docker buildx bake --print`, and one real build pushed to
-// the loopback registry (base image local/busybox:1 and network none, as the engine is offline).
+// the loopback registry (base image local/busybox:1 and network none, as the engine is offline),
+// after which check still passes.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -79,8 +80,12 @@ describeWithDocker("engine", "the packed package in a fresh project", () => {
         .replace("  context: .\n", "  context: .\n  network: none\n"),
     );
     bakeplan("plan");
+    const committed = readFileSync(join(project, "docker-bake.json"), "utf8");
     const built = bakeplan("bake", "ubuntu24", "--push", "--branch", "main", "--sha", "0123abc");
     expect(built).toMatch(/^ubuntu24 /m);
+    // The build changed nothing of the committed plan: check passes as in the CI job.
+    expect(readFileSync(join(project, "docker-bake.json"), "utf8")).toBe(committed);
+    expect(bakeplan("check")).toContain("up to date");
     return registryTags(repository).then(async (tags) => {
       expect(tags).toEqual(["0123abc-ubuntu24", "latest-ubuntu24", "main-ubuntu24"]);
       expect(await registryTags(`${repository}-cache`)).toEqual(["ubuntu24-main"]);
