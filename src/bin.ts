@@ -2,7 +2,7 @@ import type { Output } from "./command-support/types.js";
 import { run } from "./cli.js";
 import { BuildxError, ConfigError, UsageError, UserError } from "./errors.js";
 import { sourceMappedStack } from "./io/stack-trace.js";
-import { shellQuote } from "./text.js";
+import { printable, shellQuote } from "./text.js";
 
 /**
  * The process's stdout and stderr. A reader that goes away (`bakeplan list | head -1`) closes the
@@ -56,12 +56,6 @@ function message(e: unknown): string {
     return `bakeplan: error: ${e.message}\n${indent(`$ ${shellQuote(["docker", ...e.argv])}\n${e.stderrTail}`)}`;
   if (e instanceof UserError) return `bakeplan: error: ${e.message}\n`;
   return `bakeplan: internal error (this is a bug; please report it with the command you ran):\n${e instanceof Error ? (e.stack === undefined ? e.message : sourceMappedStack(e.stack)) : String(e)}\n`;
-}
-
-/** A message with the control characters a value may carry (ESC, CR) shown as escapes: nothing from an input drives the terminal. */
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex -- the point
-  return text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function indent(text: string): string {

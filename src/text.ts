@@ -78,3 +78,33 @@ export function shellQuote(args: readonly string[]): string {
     .map((a) => (a !== "" && /^[A-Za-z0-9_./:=,+@%-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`))
     .join(" ");
 }
+
+// C0 controls but tab and line feed, DEL, and C1 controls (U+009B is a CSI to some terminals).
+// eslint-disable-next-line no-control-regex -- the point
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+// eslint-disable-next-line no-control-regex -- the point
+const CONTROL_OR_BREAK = /[\x00-\x1f\x7f-\x9f]/g;
+const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+
+/** Text for a terminal: control characters shown as `\u001b`-style escapes, so nothing from an input (a file name, a git ref, a registry's answer) drives the terminal. */
+export function printable(text: string): string {
+  return text.replace(CONTROL, escaped);
+}
+
+/** One table cell or one line: line breaks and tabs escaped too, so a value cannot add a row or shift a column. */
+export function printableLine(text: string): string {
+  return text.replace(CONTROL_OR_BREAK, escaped);
+}
+
+/**
+ * An output whose every write passes `printable`: for commands that print what a pull request
+ * controls (image references, file names, git refs, registry answers). JSON output is unchanged
+ * (JSON.stringify already escapes control characters).
+ */
+export function printableOutput<O extends { out(text: string): void; err(text: string): void }>(output: O): O {
+  return {
+    ...output,
+    out: (text: string) => output.out(printable(text)),
+    err: (text: string) => output.err(printable(text)),
+  };
+}

@@ -44,6 +44,8 @@ export async function findAffected(
   output: Output,
   planned?: { files: ProjectFiles; plan: Plan },
 ): Promise<AffectedRun> {
+  checkRevision("--base", q.base);
+  if (q.head !== undefined) checkRevision("--head", q.head);
   const configAbs = resolve(q.config);
   const repo = await openRepository(dirname(configAbs));
   const headCommit = q.head !== undefined ? await commitOf(repo, q.head) : undefined;
@@ -162,6 +164,27 @@ export async function findAffected(
     bakeplanVersion: await bakeplanVersionAt(repo, from, repoPath(repo, dirname(configAbs))),
   };
   return run(base, baseLabel, changed, side);
+}
+
+/**
+ * A revision from the command line (often a pull request's branch name) is never a git option and
+ * never drives the terminal: refused before git sees it when it starts with "-" (`--upload-pack=...`),
+ * is empty, or holds a control character or a blank, none of which a ref name may
+ * (git-check-ref-format); `a..b` and other forms that name no single commit fail git's own lookup.
+ */
+function checkRevision(option: string, ref: string): void {
+  const why = ref.startsWith("-")
+    ? 'a revision never starts with "-"'
+    : ref === ""
+      ? "it is empty"
+      : // eslint-disable-next-line no-control-regex -- the point
+        /[\x00-\x20\x7f]/.test(ref)
+        ? "a revision holds no blanks or control characters"
+        : undefined;
+  if (why)
+    throw new UserError(
+      `${option} ${JSON.stringify(ref)}: not a revision (${why}); give a branch, tag or commit, e.g. ${option} origin/main`,
+    );
 }
 
 const FETCH_DEPTH =

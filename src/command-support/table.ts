@@ -1,5 +1,8 @@
-/** A plain text table, columns padded to their widest cell. */
-export function table(header: string[], rows: string[][]): string {
+import { printableLine } from "../text.js";
+
+/** A plain text table, columns padded to their widest cell; control characters, tabs and line breaks in a cell shown as escapes. */
+export function table(header: string[], cells: string[][]): string {
+  const rows = cells.map((r) => r.map(printableLine));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) =>
     cells

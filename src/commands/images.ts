@@ -1,6 +1,7 @@
 import { imagesOf, imageTargets } from "../command-support/images.js";
 import { planProject } from "../command-support/plan-project.js";
 import { table } from "../command-support/table.js";
+import { printableLine, printableOutput } from "../text.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { readLock } from "../io/lock-file.js";
 
@@ -9,10 +10,12 @@ export interface ImagesOptions extends PlanCommandOptions {
   json: boolean;
 }
 
-export function images(opts: ImagesOptions, output: Output): void {
+export function images(opts: ImagesOptions, terminal: Output): void {
+  // Image references and sources come from the pull request: never raw control characters.
+  const output = printableOutput(terminal);
   const { files, plan } = planProject({ ...opts, only: [] }, output);
   const list = imagesOf(files, plan, imageTargets(files, plan, opts.targets, opts.only), readLock(files.dir));
-  for (const p of list.problems) output.err(`bakeplan: warning: ${p}\n`);
+  for (const p of list.problems) output.err(`bakeplan: warning: ${printableLine(p)}\n`);
   if (opts.json) {
     const json = list.images.map((n) => ({
       ref: n.ref,

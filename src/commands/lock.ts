@@ -5,11 +5,11 @@ import { UsageError, UserError } from "../errors.js";
 import { emptyLock, hasDigest, type Lock } from "../images/lock.js";
 import { checkImages, failureLines } from "../images/preflight.js";
 import { manifestKind } from "../images/reference.js";
-import { lockPath, readLock, writeLock } from "../io/lock-file.js";
+import { checkLockWritable, lockPath, readLock, writeLock } from "../io/lock-file.js";
 import { displayPath } from "../io/project-files.js";
 import { mapConcurrent, RegistryClient } from "../io/registry.js";
 import { CredentialStore } from "../io/credentials.js";
-import { plural } from "../text.js";
+import { plural, printableOutput } from "../text.js";
 
 export interface LockOptions extends PlanCommandOptions {
   /** Re-resolve these images (every image when empty and `update` is set). */
@@ -21,9 +21,12 @@ export interface LockOptions extends PlanCommandOptions {
  * Resolves every image of every target and writes bakeplan.lock.json. Entries already in the lock
  * stay as they are unless --update names them (or every image, with --update alone).
  */
-export async function lock(opts: LockOptions, output: Output): Promise<void> {
+export async function lock(opts: LockOptions, terminal: Output): Promise<void> {
+  // Image references and registry answers: never raw control characters.
+  const output = printableOutput(terminal);
   // The references to lock are the plan's own, so the plan is made without the lock.
   const { files, plan } = planProject({ ...opts, only: [], locked: false }, output, { ignoreBuildLocked: true });
+  checkLockWritable(files.dir);
   const previous = readLock(files.dir) ?? emptyLock();
   const list = imagesOf(
     files,

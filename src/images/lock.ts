@@ -6,7 +6,7 @@ import * as z from "zod";
 import { UserError } from "../errors.js";
 import { compareStrings } from "../text.js";
 
-export const LOCK_FILE = "bakeplan.lock.json";
+export { LOCK_FILE } from "./lock-name.js";
 
 const Digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be sha256:<64 hex digits>");
 

@@ -26,6 +26,20 @@ export interface RegistryOptions {
 
 class Unreachable extends Error {}
 
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+const MEDIA_TYPE = /^[\w.+-]+\/[\w.+-]+$/;
+const PLATFORM = /^[\w.-]+\/[\w.-]+(\/[\w.-]+)?$/;
+
+/** A JSON object, or undefined for anything else (not JSON, an array, a string, null). */
+function parseJson(body: Buffer): object | undefined {
+  try {
+    const value: unknown = JSON.parse(body.toString("utf8"));
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class RegistryClient {
   private readonly tokens = new Map<string, string>();
 
@@ -52,24 +66,43 @@ export class RegistryClient {
     const head = await this.request(ref, "HEAD", url, MANIFEST_ACCEPT);
     if (head.status !== 200) return this.failure(ref, url, head);
     let digest = head.headers.get("docker-content-digest") ?? undefined;
+    // What a registry answers goes into the lock file, URLs and messages: only the forms the OCI
+    // distribution spec gives (a registry named by a pull request's FROM may answer anything).
+    if (digest !== undefined && !DIGEST.test(digest))
+      return { failure: `${ref.registry} answered a digest for ${refText(ref)} that is not sha256:<64 hex digits>` };
     let mediaType = head.headers.get("content-type") ?? "";
     // GET by digest: the body is exactly what the digest names, even if the tag moves meanwhile.
     const get = await this.request(ref, "GET", `${this.base(ref)}/manifests/${digest ?? reference}`, MANIFEST_ACCEPT);
     if (get.status !== 200) return this.failure(ref, url, get);
     const body = Buffer.from(await get.arrayBuffer());
     digest ??= `sha256:${createHash("sha256").update(body).digest("hex")}`;
-    const json = JSON.parse(body.toString("utf8")) as { mediaType?: string; config?: { digest?: string } };
-    mediaType = manifestKind(mediaType) ? mediaType.split(";")[0]!.trim() : (json.mediaType ?? mediaType);
+    const json = parseJson(body) as { mediaType?: unknown; config?: { digest?: unknown } } | undefined;
+    if (json === undefined) return { failure: `the manifest of ${refText(ref)} is not a JSON object` };
+    const given = typeof json.mediaType === "string" ? json.mediaType : mediaType;
+    mediaType = manifestKind(mediaType) ? mediaType.split(";")[0]!.trim() : given;
+    if (mediaType !== "" && !MEDIA_TYPE.test(mediaType))
+      return { failure: `the manifest of ${refText(ref)} has a media type that is not type/subtype` };
     let platforms: IndexEntry[];
     if (manifestKind(mediaType) === "index") platforms = indexPlatforms(json);
     else {
       const config = json.config?.digest;
-      if (!config) return { failure: `the manifest of ${refText(ref)} names no config` };
+      if (typeof config !== "string" || !DIGEST.test(config))
+        return { failure: `the manifest of ${refText(ref)} names no config by a sha256 digest` };
       const blob = await this.request(ref, "GET", `${this.base(ref)}/blobs/${config}`, "*/*");
       if (blob.status !== 200) return { failure: `cannot read the config of ${refText(ref)} (HTTP ${blob.status})` };
-      const c = (await blob.json()) as { os?: string; architecture?: string; variant?: string };
-      platforms = c.os && c.architecture ? [{ platform: platformString(c.os, c.architecture, c.variant), digest }] : [];
+      const c = parseJson(Buffer.from(await blob.arrayBuffer())) as
+        { os?: unknown; architecture?: unknown; variant?: unknown } | undefined;
+      if (c === undefined) return { failure: `the config of ${refText(ref)} is not a JSON object` };
+      platforms =
+        typeof c.os === "string" && typeof c.architecture === "string" && c.os && c.architecture
+          ? [{ platform: platformString(c.os, c.architecture, c.variant), digest }]
+          : [];
     }
+    const bad = platforms.find((p) => !PLATFORM.test(p.platform) || !DIGEST.test(p.digest));
+    if (bad)
+      return {
+        failure: `the manifest of ${refText(ref)} lists a platform that is not os/architecture[/variant] with a sha256 digest`,
+      };
     return { digest, mediaType, platforms, via: "registry" };
   }
 

@@ -17,6 +17,7 @@ import {
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type * as Diff from "diff";
 import { UserError } from "../errors.js";
+import { LOCK_FILE } from "../images/lock-name.js";
 import { GENERATED_MARKER, isGenerated } from "../render/dockerfile.js";
 import type { Plan } from "../plan/plan.js";
 import { planStateDir } from "./plan-state.js";
@@ -116,11 +117,14 @@ export function checkOutputPath(
   projectDir: string,
   kind: "file" | "directory",
   plan?: Pick<Plan, "outDirSource" | "sources">,
+  noun = "the bake file",
 ): void {
   const st = lstatOrUndefined(abs);
   if (kind === "file" && st?.isDirectory())
     throw new UserError(
-      `${displayPath(abs)}: is a directory; give a file path for the bake file (or end it with / to write docker-bake.json into it)`,
+      noun === "the bake file"
+        ? `${displayPath(abs)}: is a directory; give a file path for the bake file (or end it with / to write docker-bake.json into it)`
+        : `${displayPath(abs)}: is a directory; give a file path for ${noun}`,
     );
   if (kind === "directory" && st && !st.isDirectory() && !st.isSymbolicLink())
     throw new UserError(`${displayPath(abs)}: is a file; build.out_dir must be a directory`);
@@ -144,20 +148,58 @@ export function checkOutputPath(
     );
 }
 
+/** A file bakeplan writes next to the plan at a path the user names, and how to tell one it wrote. */
+export interface OwnFile {
+  /** "the bake file", "the affected group" */
+  noun: string;
+  /** The option that names it, for the way out. */
+  option: string;
+  /** Whether the first bytes of an existing file are one bakeplan wrote ("" is an empty file, e.g. from mktemp). */
+  isOurs(head: string): boolean;
+  banner: string;
+}
+
+const BAKE_FILE: OwnFile = {
+  noun: "the bake file",
+  option: "--out",
+  isOurs: isBakeplanBakeFile,
+  banner: `bakeplan's "//" banner`,
+};
+
 /**
  * The bake file may be any path the user names, but never an input of the plan, a generated
  * Dockerfile or one of bakeplan's own files, and never a file bakeplan did not write.
  */
 function checkBakeFilePath(bakeFile: string, projectDir: string, plan: Plan, outDir: string): void {
-  checkOutputPath(bakeFile, projectDir, "file");
-  const real = realPathOf(bakeFile);
+  checkOwnFilePath(bakeFile, projectDir, plan, outDir, BAKE_FILE);
+}
+
+/**
+ * The rules of the bake file for another file bakeplan writes at a path the user names (the
+ * affected group of `affected --write-group`): never an input, an output of the plan (`bakeFile`
+ * included), the image lock or one of bakeplan's own files, never through a link, and never over
+ * a file `own.isOurs` does not recognise.
+ */
+export function checkOwnFilePath(
+  file: string,
+  projectDir: string,
+  plan: Plan,
+  outDir: string,
+  own: OwnFile,
+  bakeFile?: string,
+): void {
+  checkOutputPath(file, projectDir, "file", undefined, own.noun);
+  const real = realPathOf(file);
   const what = (() => {
     if (real === realPathOf(join(projectDir, plan.sources.config))) return "the config file";
     if (real.endsWith(".liquid") && isInside(real, realPathOf(join(projectDir, plan.sources.templates))))
       return "a template";
     if (plan.files.some((f) => realPathOf(join(projectDir, f.path)) === real)) return "a Dockerfile this plan writes";
+    if (bakeFile !== undefined && real === realPathOf(bakeFile)) return "the bake file";
+    if (real === realPathOf(join(projectDir, LOCK_FILE))) return "the image lock";
     const name = basename(real);
-    if (dirname(real) === realPathOf(outDir) && (name === JOURNAL_NAME || name === LOCK_NAME || TEMP_NAME.test(name)))
+    // Temp files are staged next to the file they replace: the bake file's directory too.
+    if ((dirname(real) === realPathOf(outDir) && (name === JOURNAL_NAME || name === LOCK_NAME)) || TEMP_NAME.test(name))
       return "one of bakeplan's own files";
     const cache = planStateDir();
     if (cache && isInside(real, realPathOf(cache))) return "in bakeplan's state directory";
@@ -165,16 +207,16 @@ function checkBakeFilePath(bakeFile: string, projectDir: string, plan: Plan, out
   })();
   if (what)
     throw new UserError(
-      `${displayPath(bakeFile)}: is ${what}; bakeplan never writes the bake file there. Give another --out`,
+      `${displayPath(file)}: is ${what}; bakeplan never writes ${own.noun} there. Give another ${own.option}`,
     );
-  const st = lstatOrUndefined(bakeFile);
+  const st = lstatOrUndefined(file);
   if (st && !st.isFile())
     throw new UserError(
-      `${displayPath(bakeFile)}: is ${st.isSymbolicLink() ? "a link" : "not a regular file"}; bakeplan writes the bake file only over a bake file it wrote. Remove it, or give another --out`,
+      `${displayPath(file)}: is ${st.isSymbolicLink() ? "a link" : "not a regular file"}; bakeplan writes ${own.noun} only over one it wrote. Remove it, or give another ${own.option}`,
     );
-  if (st && !isBakeplanBakeFile(head(bakeFile)))
+  if (st && !own.isOurs(head(file)))
     throw new UserError(
-      `${displayPath(bakeFile)}: was not written by bakeplan (it does not start with bakeplan's "//" banner); bakeplan does not replace it. Move it away (or delete it) and plan again, or give another --out`,
+      `${displayPath(file)}: was not written by bakeplan (it does not start with ${own.banner}); bakeplan does not replace it. Move it away (or delete it) and plan again, or give another ${own.option}`,
     );
 }
 
