@@ -75,6 +75,49 @@ export async function resolveImages(list: ImageList, opts: ResolveOptions): Prom
   return lookups;
 }
 
+/**
+ * The preflight of a builder pool, before any builder starts: every image once, for all targets. An
+ * image is there without a registry when each builder that builds a target needing it is a
+ * `docker`-driver builder (its Docker context has its name) whose engine's store holds it.
+ */
+export async function resolvePoolImages(
+  list: ImageList,
+  /** Builder -> the targets the plan gives it. */
+  builders: ReadonlyMap<string, readonly string[]>,
+  opts: Omit<ResolveOptions, "builder" | "useLocalImages">,
+): Promise<Map<string, Lookup>> {
+  const refs = list.images.map((n) => n.ref);
+  const stores = new Map<string, Map<string, string>>();
+  await Promise.all(
+    [...builders.keys()].map(async (b) => {
+      if ((await builderDriver(b)) === "docker") stores.set(b, await localImages(refs, b));
+    }),
+  );
+  const lookups = new Map<string, Lookup>();
+  const remote: ImageList["images"] = [];
+  for (const n of list.images) {
+    const users = [...builders].filter(([, targets]) => targets.some((t) => n.byTarget.has(t))).map(([b]) => b);
+    const platform = users.length > 0 ? stores.get(users[0]!)?.get(n.ref) : undefined;
+    const entries = platform ? [{ platform, digest: "" }] : [];
+    const everywhere = users.every((b) => {
+      const p = stores.get(b)?.get(n.ref);
+      return p !== undefined && n.platforms.every((x) => findPlatform([{ platform: p, digest: "" }], x));
+    });
+    if (platform && everywhere)
+      lookups.set(n.ref, {
+        digest: "(local)",
+        mediaType: "",
+        platforms: entries,
+        via: `local image store (${users.join(", ")})`,
+      });
+    else remote.push(n);
+  }
+  const client = new RegistryClient({ credentials: new CredentialStore(), timeoutMs: opts.timeoutMs });
+  const results = await mapConcurrent(remote, opts.concurrency, (n) => client.resolve(n.ref));
+  remote.forEach((n, i) => lookups.set(n.ref, results[i]!));
+  return lookups;
+}
+
 /** Prints the table; throws with every missing or unreachable image and who needs it. */
 export function reportPreflight(
   list: ImageList,

@@ -52,7 +52,7 @@ import type { Plan } from "../plan/plan.js";
 import { assignPool, poolMembers, type BuilderPlan } from "../plan/pool.js";
 import { plural, record, shellQuote } from "../text.js";
 import { findAffected } from "../command-support/affected.js";
-import { imagesOf, reportPreflight, resolveImages } from "../command-support/images.js";
+import { imagesOf, reportPreflight, resolveImages, resolvePoolImages } from "../command-support/images.js";
 import { readLock } from "../io/lock-file.js";
 
 export interface BakeOptions extends PlanCommandOptions {
@@ -317,6 +317,17 @@ async function bakeOnPool(pool: BuilderPlan, c: BakeContext, output: Output): Pr
     useCommittedPlan(committed, files.dir, bakeFile, output, { ci });
     if (overrideFile) writeFileSync(overrideFile, override.json);
     await probeBuildx(MIN_BUILDX);
+    if (opts.preflight) {
+      // Once for every target, before any builder is started (the probe bootstraps them) or given work.
+      const builders = new Map<string, string[]>();
+      for (const t of selection.targets) {
+        const b = pool.assignment.builderOf.get(t);
+        if (b !== undefined) builders.set(b, [...(builders.get(b) ?? []), t]);
+      }
+      const list = imagesOf(files, wanted, selection.targets, readLock(files.dir));
+      const lookups = await resolvePoolImages(list, builders, { timeoutMs: opts.timeoutMs, concurrency: 8 });
+      reportPreflight(list, lookups, output, { tableOnFailureOnly: !opts.verbose });
+    }
     const probes = await probePool(pool, { bootstrap: true, timeoutMs });
     const { assignment, runs, notes, access } = poolPlan(pool, probes, selection.targets, settings, metadataFile);
     for (const note of notes) output.err(`bakeplan: ${note}\n`);

@@ -368,13 +368,20 @@ const LOCAL_FORMAT =
   "{{json .RepoTags}}\t{{json .RepoDigests}}\t{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}";
 
 /**
- * Which of `refs` the engine's image store holds, and for which platform: the `docker` driver
- * builds FROM local images without pulling them.
+ * Which of `refs` the engine's image store holds (the engine of Docker context `context`, else the
+ * current one), and for which platform: the `docker` driver builds FROM local images without pulling them.
  */
-export async function localImages(refs: readonly string[]): Promise<Map<string, string>> {
+export async function localImages(refs: readonly string[], context?: string): Promise<Map<string, string>> {
   if (refs.length === 0) return new Map();
   try {
-    const res = await docker(["image", "inspect", "--format", LOCAL_FORMAT, ...refs]);
+    const res = await docker([
+      ...(context !== undefined ? ["--context", context] : []),
+      "image",
+      "inspect",
+      "--format",
+      LOCAL_FORMAT,
+      ...refs,
+    ]);
     return parseLocalImages(res.stdout, refs);
   } catch {
     return new Map();

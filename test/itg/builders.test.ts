@@ -154,6 +154,10 @@ describeWith(missingEngines(), "bakeplan bake --builders: the fixture over real 
           mine.flatMap((t) => [p.image(t, "latest"), p.image(t, "main")]).sort(),
         );
       }
+      // The preflight ran once, before the builders: the base image is in each docker-driver builder's own engine.
+      expect(cold.stderr.match(/^bakeplan: preflight: /gm)).toHaveLength(1);
+      expect(cold.stderr).toMatch(/^bakeplan: preflight: 1 image found, every platform present$/m);
+      expect(cold.stderr.indexOf("bakeplan: preflight: ")).toBeLessThan(cold.stderr.indexOf("bakeplan: [e1] "));
       // Output is prefixed by builder; each builder ran its own bake through its context.
       expect(cold.stderr).toMatch(/^bakeplan: \[e1\] docker --context e1 buildx bake .* --builder e1 /m);
       expect(cold.stderr).toMatch(/^bakeplan: \[e2\] docker --context e2 buildx bake .* --builder e2 /m);
@@ -191,6 +195,41 @@ describeWith(missingEngines(), "bakeplan bake --builders: the fixture over real 
       /^bakeplan: error: builder e[12]: the builder uses the docker driver on an engine without a bridge network/m,
     );
     expect(run.stderr).not.toMatch(/^\[e[12]\] #\d+ /m);
+  });
+
+  it("the preflight of a pool bake stops a missing image before any builder starts, with its table; --no-preflight leaves it to buildx", async () => {
+    const p = project();
+    const missing = `${REGISTRY}/bakeplan-missing-${p.id}/base:1`;
+    p.edit(
+      "context.yaml",
+      "        BETA_REF: b1\n",
+      `        BETA_REF: b1\n      images:\n        BASE_IMAGE: ${missing}\n`,
+    );
+    const run = await bakeplan(["bake", "all", "--builders", "e1,e2", ...INPUTS], { cwd: p.dir, env });
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/^IMAGE\s+DIGEST\s+PLATFORMS\s+USED BY\s+SOURCE$/m);
+    expect(run.stderr).toMatch(/^local\/busybox:1\s+local image store \((e1|e2|e1, e2)\)\s+linux\/amd64 ✓\s/m);
+    expect(run.stderr).toMatch(
+      new RegExp(`^${missing.replaceAll(".", "\\.")}\\s+FAILED \\(below\\)\\s+linux/amd64 \\?`, "m"),
+    );
+    expect(run.stderr).toContain("preflight: 1 image missing or unreachable; nothing was built:");
+    expect(run.stderr).toContain(missing);
+    // The beta targets need it, on whichever builder the plan gives them.
+    expect(run.stderr).toMatch(/beta-cuda12/);
+    // No builder was probed or given a bake, so nothing was built anywhere.
+    expect(run.stderr).not.toMatch(/^bakeplan: \[e[12]\] /m);
+    expect(run.stdout).not.toMatch(/^TARGET\s+BUILDER/m);
+    for (const engine of ["e1", "e2"]) expect(imagesOn(engine, p), engine).toEqual([]);
+
+    const off = await bakeplan(["bake", "beta", "--builders", "e1,e2", "--no-preflight", ...INPUTS], {
+      cwd: p.dir,
+      env,
+    });
+    expect(off.code, off.stderr).not.toBe(0);
+    expect(off.stderr).not.toContain("preflight");
+    // buildx itself met the missing image, on a builder.
+    expect(off.stderr).toMatch(/^bakeplan: \[e[12]\] docker --context e[12] buildx bake /m);
+    expect(off.stderr).toContain(`bakeplan-missing-${p.id}/base`);
   });
 
   it("Ctrl-C stops the bake of every builder: exit 130, and no buildx is left running", async () => {
