@@ -39,4 +39,20 @@ describeWithDocker("buildx", "docker buildx bake --print over examples/", () => 
       expect(Object.keys(printed.target).sort(), group).toEqual([...targets].sort());
     }
   });
+
+  it("examples/dynamo: buildx reads the XPU, CPU and planner targets, which have no CUDA version, as planned", async () => {
+    const dir = exampleCopy("dynamo");
+    expect((await runCli(["plan", "--branch", "main", "--sha", SHA], dir)).code).toBe(0);
+    const env = { AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, "context.yaml") };
+    const names = ["vllm-xpu-amd64", "vllm-cpu-amd64", "dynamo-cpu-planner"];
+    const printed = bakePrint(dir, ["-f", "docker-bake.json", ...names], env);
+    expect(Object.keys(printed.target).sort()).toEqual([...names].sort());
+    const ecr = "123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-dynamo/dynamo";
+    expect(printed.target["vllm-xpu-amd64"]!.tags).toEqual([`${ecr}:${SHA}-vllm-runtime-xpu-amd64`]);
+    expect(printed.target["dynamo-cpu-planner"]!.tags).toEqual([`${ecr}:${SHA}-dynamo-planner-cpu`]);
+    expect((printed.target["vllm-cpu-amd64"]!.args as Record<string, string>).VLLM_CPU_AVX512).toBe("true");
+    expect((printed.target["vllm-xpu-amd64"]!.args as Record<string, string>).BASE_IMAGE).toBe(
+      "intel/deep-learning-essentials:2025.3.2-0-devel-ubuntu24.04",
+    );
+  });
 });

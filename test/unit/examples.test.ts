@@ -119,10 +119,54 @@ describe("examples/dynamo: Dynamo's CI conventions", () => {
   it("the pr group is the union of every framework's runtime and dev image and the planner", async () => {
     const plan = await planned("dynamo");
     const frameworks = ["sglang-cuda12", "sglang-cuda13", "trtllm-cuda13", "vllm-cuda12", "vllm-cuda13"];
-    const pr = ["dynamo-cuda12-planner", ...frameworks.flatMap((t) => [t, `${t}-dev`])].sort();
+    const pr = ["dynamo-cpu-planner", ...frameworks.flatMap((t) => [t, `${t}-dev`])].sort();
     expect(plan.group.pr!.targets).toEqual(pr);
     expect(plan.group["post-merge"]!.targets).toEqual(
       [...pr, "trtllm-cuda13-efa-amd64", "vllm-cuda12-efa-amd64"].sort(),
+    );
+  });
+});
+
+describe("examples/dynamo: the device axis, with a CUDA version only for cuda", () => {
+  it("XPU and CPU builds exist once each, with no CUDA token, tag part or cache-ref part", async () => {
+    const plan = await planned("dynamo", ["--branch", "main", "--sha", SHA]);
+    const names = Object.keys(plan.target);
+    expect(names).toHaveLength(25);
+    expect(names.filter((n) => /xpu|cpu/.test(n)).sort()).toEqual([
+      "dynamo-cpu-planner",
+      "vllm-cpu-amd64",
+      "vllm-xpu-amd64",
+    ]);
+    expect(plan.target["vllm-xpu-amd64"]!.tags).toEqual([`${ECR}:${SHA}-vllm-runtime-xpu-amd64`]);
+    // As Dynamo's build-flavor tags the planner: -cpu, no CUDA major.
+    expect(plan.target["dynamo-cpu-planner"]!.tags).toEqual([`${ECR}:${SHA}-dynamo-planner-cpu`]);
+    expect(plan.target["vllm-cpu-amd64"]!["cache-to"]).toEqual([
+      `type=registry,ref=${ECR}:main-vllm-cpu-amd64-cache,mode=max,image-manifest=true,oci-mediatypes=true,ignore-error=true`,
+    ]);
+    // CUDA targets keep Dynamo's exact strings.
+    expect(plan.target["vllm-cuda12"]!.tags).toEqual([
+      `${ECR}:${SHA}-vllm-runtime-cuda12`,
+      `${ECR}:main-vllm-cuda12`,
+      `${ECR}:main-vllm-${SHA}-cuda12`,
+    ]);
+    expect(plan.target["vllm-xpu-amd64"]!.args).toMatchObject({
+      BASE_IMAGE: "intel/deep-learning-essentials:2025.3.2-0-devel-ubuntu24.04",
+      VLLM_REF: "v0.17.1",
+    });
+    expect(plan.target["vllm-cpu-amd64"]!.args).toMatchObject({ BASE_IMAGE: "ubuntu:24.04", VLLM_CPU_AVX512: "true" });
+    expect(plan.target["vllm-cuda12"]!.args?.VLLM_CPU_AVX512).toBeUndefined();
+  });
+
+  it("templates test for CUDA with {% if cuda %}; list and explain show it absent", async () => {
+    const dockerfile = (name: string) => readFileSync(join(REPO, "examples/dynamo/bake", `${name}.Dockerfile`), "utf8");
+    expect(dockerfile("vllm-xpu-amd64")).toContain("    VLLM_TARGET_DEVICE=xpu MAX_JOBS=");
+    expect(dockerfile("vllm-cuda12")).not.toContain("VLLM_TARGET_DEVICE");
+    const config = join(REPO, "examples/dynamo/context.yaml");
+    const list = await runCli(["list", "-c", config]);
+    expect(list.stdout).toMatch(/\nvllm-xpu-amd64 +vllm +xpu +- +runtime +off +amd64 /);
+    const explain = await runCli(["explain", "-c", config, "vllm-xpu-amd64"]);
+    expect(explain.stdout).toMatch(
+      /^vllm-xpu-amd64 \(framework=vllm, device=xpu, target=runtime, efa=off, platform=amd64\)\n {2}cuda: absent, applies only where device=cuda \(.*context\.yaml:\d+:5: axes\.cuda\.when\)\n/,
     );
   });
 });
