@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { bakeFilePath } from "../command-support/bake-file.js";
 import { requireSecretEnv, secretFileGrants } from "../command-support/secret-env.js";
 import { committedAndWanted, runningInCI, useCommittedPlan } from "../command-support/committed-plan.js";
@@ -35,10 +35,12 @@ import {
   checkBuilder,
   probeBuildx,
   probeBuilder,
+  recordedFailures,
   recordedProgress,
   runDocker,
   type BuilderNeeds,
   type BuilderProbe,
+  type RecordedFailure,
 } from "../io/buildx.js";
 import { displayPath, type ProjectFiles } from "../io/project-files.js";
 import { templateLineOf } from "../render/source-map.js";
@@ -50,7 +52,7 @@ import { bakeOverride, isEmptyOverride, withTargetAttributes, type BakeOverride 
 import type { Assignment } from "../plan/builders.js";
 import type { Plan } from "../plan/plan.js";
 import { assignPool, poolMembers, type BuilderPlan } from "../plan/pool.js";
-import { plural, record, shellQuote } from "../text.js";
+import { compareStrings, plural, record, shellQuote } from "../text.js";
 import { findAffected } from "../command-support/affected.js";
 import { imagesOf, reportPreflight, resolveImages, resolvePoolImages } from "../command-support/images.js";
 import { readLock } from "../io/lock-file.js";
@@ -202,7 +204,7 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
       });
       reportPreflight(list, lookups, output, { tableOnFailureOnly: !opts.verbose });
     }
-    const built = await runInOrder(runs, { cwd: files.dir, where, opts, selection, output });
+    const built = await runInOrder(runs, { cwd: files.dir, where, opts, selection, output, plan: wanted });
     const at = built.failure?.at ? templateLocation(committed, files, built.failure.at) : undefined;
     const summary = summarize({
       targets: selection.targets,
@@ -682,10 +684,35 @@ export function failedRunOutcome(
   return outcome;
 }
 
+/**
+ * The targets of a bake whose failed builds buildx recorded (`recordedFailures`): a record names
+ * the Dockerfile (as the build context names it; compared by file name) and the stage it built, which is one target's when the plan
+ * gives no other selected target the same pair. The first record with a line is where it failed.
+ */
+export function failedInHistory(
+  recorded: readonly RecordedFailure[],
+  targets: readonly string[],
+  targetOf: (name: string) => { bake: Pick<BakeTarget, "dockerfile" | "target"> },
+): { targets: string[]; at?: RecordedFailure["at"] } {
+  const failed = new Set<string>();
+  let at: RecordedFailure["at"];
+  for (const r of recorded) {
+    const matches = targets.filter((t) => {
+      const b = targetOf(t).bake;
+      const same = basename(b.dockerfile ?? "Dockerfile") === basename(r.dockerfile);
+      return same && (r.stage === undefined || b.target === r.stage);
+    });
+    if (matches.length !== 1) continue;
+    failed.add(matches[0]!);
+    at ??= r.at;
+  }
+  return { targets: [...failed].sort(compareStrings), at };
+}
+
 /** Runs each bake in turn and stops at the first that fails; returns the merged metadata and each target's outcome. */
 async function runInOrder(
   runs: BakeRun[],
-  context: { cwd: string; where: string; opts: BakeOptions; selection: Selection; output: Output },
+  context: { cwd: string; where: string; opts: BakeOptions; selection: Selection; output: Output; plan: Plan },
 ): Promise<RunsOutcome> {
   const { cwd, where, opts, selection, output } = context;
   const progressMode = userProgressMode(opts.extra);
@@ -704,9 +731,18 @@ async function runInOrder(
     const onStderrLine = raw
       ? (line: string) => output.err(progressMode === undefined ? raw.feed(line) : (raw.feed(line), `${line}\n`))
       : undefined;
+    const started = new Date();
     const res = await runDocker(run.argv, { cwd, onStderrLine, terminal });
     if (res.interrupted) throw new BuildxError("interrupted; buildx stopped", { argv: run.argv, exitCode: 130 });
-    const progress = raw ? raw.result() : parsePlainProgress(res.stderr, run.targets);
+    let progress = raw ? raw.result() : parsePlainProgress(res.stderr, run.targets);
+    if (res.exitCode !== 0 && terminal) {
+      // buildx's closing error went to the terminal: what failed, and where, from its history.
+      const since = new Date(started.getTime() - 1000);
+      const found = failedInHistory(await recordedFailures(since, opts.builder), run.targets, (t) =>
+        plannedTarget(context.plan, t),
+      );
+      progress = { ...progress, failedTargets: found.targets, failedAt: found.at };
+    }
     if (res.exitCode !== 0) {
       const oneByOne = runs.length > 1 ? { done, notStarted: selection.targets.length - done.length - 1 } : undefined;
       for (const [t, r] of failedRunOutcome(run, runs.slice(index + 1), progress)) outcome.set(t, r);

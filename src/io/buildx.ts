@@ -339,6 +339,73 @@ export async function recordedProgress(ref: string): Promise<string | undefined>
   return res.exitCode === 0 ? res.stderr : undefined;
 }
 
+/** A failed build as buildx's history records it: its Dockerfile, stage and the failing step's line. */
+export interface RecordedFailure {
+  dockerfile: string;
+  stage?: string;
+  at?: { dockerfile: string; line: number };
+}
+
+/**
+ * The failed builds buildx recorded since `since` (`docker buildx history ls` and `inspect`), for
+ * a bake whose closing error went to the terminal rather than through bakeplan. Empty when the
+ * builder keeps no history or answers with something else.
+ */
+export async function recordedFailures(since: Date, builder?: string): Promise<RecordedFailure[]> {
+  const on = builder ? ["--builder", builder] : [];
+  const ls = await docker(["buildx", ...on, "history", "ls", "--format", "json", "--no-trunc"]);
+  if (ls.exitCode !== 0) return [];
+  const failures: RecordedFailure[] = [];
+  for (const record of parseHistoryList(ls.stdout, since)) {
+    const id = record.split("/").at(-1)!;
+    const inspect = await docker(["buildx", ...on, "history", "inspect", id, "--format", "json"]);
+    const failure = inspect.exitCode === 0 ? parseHistoryFailure(inspect.stdout) : undefined;
+    if (failure) failures.push(failure);
+  }
+  return failures;
+}
+
+/** The refs of the failed records of `docker buildx history ls --format json` (one JSON per line) created since `since`. */
+export function parseHistoryList(text: string, since: Date): string[] {
+  const refs: string[] = [];
+  for (const line of text.split("\n")) {
+    let r: unknown;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const { ref, status, created_at: created } = (r ?? {}) as Record<string, unknown>;
+    if (typeof ref !== "string" || status !== "Error" || typeof created !== "string") continue;
+    if (Date.parse(created) >= since.getTime()) refs.push(ref);
+  }
+  return refs;
+}
+
+/** A failed record of `docker buildx history inspect --format json`: Dockerfile, stage, and the `x.Dockerfile:28` its error names. */
+export function parseHistoryFailure(text: string): RecordedFailure | undefined {
+  let r: unknown;
+  try {
+    r = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const { Dockerfile: dockerfile, Target: stage, Error: error } = (r ?? {}) as Record<string, unknown>;
+  if (typeof dockerfile !== "string" || error === null || typeof error !== "object") return undefined;
+  // A target buildx cancelled because another failed is recorded failed too, with this message.
+  const message = (error as Record<string, unknown>).Message;
+  if (typeof message === "string" && /\bcontext canceled\b/.test(message)) return undefined;
+  // Sources: base64 of the excerpt buildx prints under the error, headed `x.Dockerfile:28`.
+  const sources = (error as Record<string, unknown>).Sources;
+  const head = typeof sources === "string" ? Buffer.from(sources, "base64").toString("utf8").split("\n")[0] : "";
+  const m = /^(\S+):(\d+)$/.exec(head ?? "");
+  return {
+    dockerfile,
+    ...(typeof stage === "string" && stage !== "" ? { stage } : {}),
+    ...(m ? { at: { dockerfile: m[1]!, line: Number(m[2]) } } : {}),
+  };
+}
+
 /** An execa transform that hands each line to `fn` and keeps nothing (rawjson progress can be large). */
 function lineSink(fn: (line: string) => void) {
   // eslint-disable-next-line require-yield -- a transform that yields nothing drops the line from the output

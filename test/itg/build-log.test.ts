@@ -1,7 +1,7 @@
 // The build log of `bakeplan bake`: off a terminal (a CI log) every line buildx prints, export and
 // push lines included, then the summary; on a terminal (a pseudo-terminal from `script`) buildx's
 // own live view, then the summary, its step counts read back from buildx's build history.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
@@ -84,5 +84,26 @@ describeWithDocker("engine", "bakeplan bake's build log", () => {
     expect(summary.targets[0]!.durationSeconds).toBeGreaterThanOrEqual(3);
     const again = summaryRows(bake(["alpha-cuda12", "--registry", REGISTRY]).replace(/\r/g, ""));
     expect(again.get("alpha-cuda12")?.cache).toBe("fully cached");
+  });
+
+  it("on a terminal, a failing step: the target and its template line from buildx's history", () => {
+    const p = e2eProject();
+    projects.push(p);
+    const dev = 'RUN sleep 1 && echo "dev {{ framework }} {{ cuda }}" > /target.txt';
+    p.edit("templates/Dockerfile.liquid", dev, `{% if framework == "beta" %}RUN sleep 1 && exit 7{% endif %}\n${dev}`);
+    const argv = [process.execPath, join(REPO, "bin/bakeplan.js"), "bake", "alpha-cuda12", "beta-cuda13-dev"];
+    const run = spawnSync("script", ["-qefc", shellQuote([...argv, "--registry", REGISTRY]), "/dev/null"], {
+      cwd: p.dir,
+      env: { ...localEnv(), TERM: "xterm" },
+      encoding: "utf8",
+      timeout: 300_000,
+    });
+    const text = run.stdout.replace(/\r/g, "");
+    expect(run.status, text.slice(-3000)).not.toBe(0);
+    // buildx's own view of the failure, then bakeplan's line with what it read back.
+    expect(text).toMatch(/\[\+\] Building [\d.]+s \(\d+\/\d+\)/);
+    expect(text).toContain(
+      "bakeplan: error: docker buildx bake failed with exit code 1: target beta-cuda13-dev failed; the failing step: templates/Dockerfile.liquid:20 (bake/beta-cuda13.Dockerfile:28)\n",
+    );
   });
 });
