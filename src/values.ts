@@ -163,3 +163,113 @@ export function dockerfileArgValue(value: string): string {
   if (value !== "" && BARE_ARG_VALUE.test(value)) return value;
   return `"${value.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
 }
+
+// The expansion forms a derived ARG default may use: the ones BuildKit's Dockerfile frontend
+// expands in an ARG default (frontend/dockerfile/shell/lex.go processDollar) and expandWord in
+// render/instructions.ts models. `${A:?msg}` (fails the build when unset) and `${A/p/r}` (not in
+// every Dockerfile frontend) are left out.
+const DERIVED_OPERATORS = [":-", ":+", "##", "%%", "-", "+", "#", "%"] as const;
+const DERIVED_FORMS =
+  "${NAME}, ${NAME:-word}, ${NAME-word}, ${NAME:+word}, ${NAME+word}, ${NAME#pattern}, ${NAME##pattern}, ${NAME%pattern}, ${NAME%%pattern}";
+// Words and patterns inside ${...}: no blank, quote, backslash or brace, so nothing in them is
+// read by the lexer as anything but text (a nested ${...} aside).
+const DERIVED_WORD_CHAR = /[^\s"'`\\{}$]/;
+const DERIVED_DEPTH = 4;
+
+/** One `${...}` of a derived default: the ARG it reads. */
+export interface DerivedReference {
+  name: string;
+  guarded: boolean;
+}
+
+/**
+ * Why `text` cannot be a derived ARG default (`args: {X: {derived: "..."}}`), or undefined: every
+ * `$` must open one of BuildKit's `${NAME...}` forms, whose words hold no blank, quote, backslash
+ * or brace. Text outside the forms is literal, written escaped (derivedArgValue).
+ */
+export function derivedProblem(text: string): string | undefined {
+  const parsed = parseDerived(text);
+  if ("error" in parsed) return parsed.error;
+  if (parsed.names.length === 0)
+    return `It has no \${NAME} for BuildKit to expand; write it as a plain value ("${text}") instead of derived`;
+  return undefined;
+}
+
+/**
+ * The ARG names a derived default reads, in order (nested forms included). `guarded`: read by a
+ * form that says what to write when it is unset (`:-`, `-`, `:+`, `+`), so an unset one is meant.
+ */
+export function derivedNames(text: string): DerivedReference[] {
+  const parsed = parseDerived(text);
+  return "error" in parsed ? [] : parsed.names;
+}
+
+type DerivedPart = { text: string; form?: undefined } | { form: string; text?: undefined };
+
+function parseDerived(text: string): { names: DerivedReference[]; parts: DerivedPart[] } | { error: string } {
+  const names: DerivedReference[] = [];
+  const parts: DerivedPart[] = [];
+  let literal = "";
+  // One ${...} starting at i (text[i] === "$"): the index after its "}", or an error.
+  const form = (i: number, depth: number): number | { error: string } => {
+    const at = `at character ${i + 1}`;
+    if (text[i + 1] !== "{")
+      return {
+        error: `Every "$" of a derived default must open \${NAME} (${at}): BuildKit would expand a bare $NAME too, so write \${NAME}; a literal "$" cannot appear in a derived default`,
+      };
+    if (depth > DERIVED_DEPTH) return { error: `\${...} nests more than ${DERIVED_DEPTH} deep (${at})` };
+    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i + 2))?.[0];
+    if (name === undefined) return { error: `"\${" must be followed by an ARG name (${at}). Forms: ${DERIVED_FORMS}` };
+    let j = i + 2 + name.length;
+    if (j >= text.length) return { error: `\${${name}... is not closed with "}" (${at})` };
+    const op = DERIVED_OPERATORS.find((o) => text.startsWith(o, j));
+    names.push({ name, guarded: op !== undefined && /^:?[-+]$/.test(op) });
+    if (text[j] === "}") return j + 1;
+    if (op === undefined)
+      return {
+        error: `\${${name}${text[j] ?? ""}... is not a form bakeplan keeps for BuildKit to expand (${at}). Forms: ${DERIVED_FORMS}`,
+      };
+    for (j += op.length; j < text.length && text[j] !== "}";) {
+      const c = text[j]!;
+      if (c === "$") {
+        const end = form(j, depth + 1);
+        if (typeof end !== "number") return end;
+        j = end;
+      } else if (DERIVED_WORD_CHAR.test(c)) j++;
+      else
+        return {
+          error: `The word of \${${name}${op}...} contains ${JSON.stringify(c)} (at character ${j + 1}); a derived default's words and patterns hold no blank, quote, backslash or brace`,
+        };
+    }
+    if (j >= text.length) return { error: `\${${name}... is not closed with "}" (${at})` };
+    return j + 1;
+  };
+  for (let i = 0; i < text.length;) {
+    if (text[i] !== "$") {
+      literal += text[i++];
+      continue;
+    }
+    if (literal !== "") parts.push({ text: literal });
+    literal = "";
+    const end = form(i, 1);
+    if (typeof end !== "number") return end;
+    parts.push({ form: text.slice(i, end) });
+    i = end;
+  }
+  if (literal !== "") parts.push({ text: literal });
+  return { names, parts };
+}
+
+/**
+ * A derived ARG default as written after `ARG NAME=`: its `${...}` forms as they are, for BuildKit
+ * to expand; the text around them bare when plain, else the whole in double quotes with the text's
+ * \ and " escaped (BuildKit expands ${...} inside double quotes too). Only for text derivedProblem accepts.
+ */
+export function derivedArgValue(text: string): string {
+  const parsed = parseDerived(text);
+  if ("error" in parsed) throw new Error(`derivedArgValue: ${parsed.error}`);
+  const { parts } = parsed;
+  const plain = parts.every((p) => p.text === undefined || BARE_ARG_VALUE.test(p.text));
+  if (plain) return parts.map((p) => p.form ?? p.text).join("");
+  return `"${parts.map((p) => p.form ?? p.text.replace(/[\\"]/g, (c) => `\\${c}`)).join("")}"`;
+}

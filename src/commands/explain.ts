@@ -6,6 +6,8 @@ import { formatLocation, UsageError } from "../errors.js";
 import { matchLabel, type Axis, type Project } from "../config/normalize.js";
 import { absentAxes, valuesLabel } from "../matrix/expand.js";
 import { describeOrigin } from "../plan/affinity.js";
+import { expandWord } from "../render/instructions.js";
+import type { ResolvedValues } from "../resolve/resolve.js";
 import { compareStrings, didYouMean } from "../text.js";
 
 export function explain(opts: PlanCommandOptions & { target: string; args: string[] }, output: Output): void {
@@ -72,12 +74,17 @@ export function explain(opts: PlanCommandOptions & { target: string; args: strin
     const declared = decl
       ? `${decl.stage === "" ? "global" : `stage ${decl.stage}`}${decl.template ? ` (${files.project.build.templates}/${decl.template.template}:${decl.template.line})` : ""}`
       : "not declared: not sent to the build";
+    const expanded = value?.derived && decl ? "; BuildKit expands it (not a build arg)" : "";
     rows.push([
       name,
-      value ? JSON.stringify(value.value) : "(no value: Dockerfile default)",
+      value?.derived
+        ? `derived ${JSON.stringify(value.value)} = ${JSON.stringify(expandDerived(value.value, t.values.args))}`
+        : value
+          ? JSON.stringify(value.value)
+          : "(no value: Dockerfile default)",
       value ? formatLocation(value.source) : "-",
       value?.layer ?? "-",
-      declared,
+      declared + expanded,
     ]);
   }
   if (names.length > 0) output.out(`\n${table(["ARG", "VALUE", "SOURCE", "LAYER", "DECLARED"], rows)}`);
@@ -100,6 +107,19 @@ const VARS = "vars.";
 function absentLine(project: Project, axis: Axis): string {
   const when = axis.when!;
   return `${axis.name}: absent, applies only where ${matchLabel(when.match)} (${formatLocation(project.source.locate(when.path, { key: true }))})`;
+}
+
+/**
+ * What BuildKit makes of a derived default with this target's values (a derived one it reads is
+ * expanded in turn, a few levels deep): what the build gets when the names it reads are declared
+ * before it, as the plan warns otherwise.
+ */
+function expandDerived(text: string, args: ResolvedValues["args"], depth = 0): string {
+  return expandWord(text, (name) => {
+    const v = args.get(name);
+    if (v === undefined || !v.derived) return v?.value;
+    return depth < 4 ? expandDerived(v.value, args, depth + 1) : "";
+  }).value;
 }
 
 function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {

@@ -178,6 +178,20 @@ function describeZodIssue(issue: z.core.$ZodIssue, source: YamlSource, root: unk
       const best = branches.reduce((a, b) => (depth(b) > depth(a) ? b : a), branches[0] ?? []);
       if (best.length > 0 && depth(best) > 0)
         return best.flatMap((sub) => describeZodIssue({ ...sub, path: [...path, ...sub.path] }, source, root));
+      // A number or nothing where a string or a mapping belongs (an ARG value): as for a plain string;
+      // a mapping with a misspelt key: that key, with "did you mean".
+      const actual = valueAt(root, path);
+      const scalar = typeof actual === "number" || typeof actual === "boolean" || actual === null;
+      const mapping = actual !== null && typeof actual === "object" && !Array.isArray(actual);
+      const branch = branches.find((b) =>
+        b.some(
+          (i) =>
+            (scalar && i.code === "invalid_type" && i.expected === "string") ||
+            (mapping && i.code === "unrecognized_keys"),
+        ),
+      );
+      if (branch)
+        return branch.flatMap((sub) => describeZodIssue({ ...sub, path: [...path, ...sub.path] }, source, root));
       return [{ message: `Invalid value: ${unionHint(path)}`, location: source.locate(path) }];
     }
     default:
@@ -215,6 +229,8 @@ function depth(issues: readonly z.core.$ZodIssue[]): number {
 }
 
 function unionHint(path: KeyPath): string {
+  if (path[path.length - 2] === "args")
+    return 'an ARG value is a string, or {derived: "..."} for a default BuildKit expands from other ARGs';
   if (path[0] === "axes")
     return "an axis is a list of strings, a mapping of value -> settings, or {when: {axis: value}, values: ...}";
   if (path[0] === "publish" && path[1] === "tags")

@@ -6,6 +6,7 @@ import {
   checkRegistry,
   checkRepository,
   checkValue,
+  derivedProblem,
   platformsPart,
   sanitizeTagPart,
   secretArgMessage,
@@ -263,6 +264,7 @@ export function describeString(path: KeyPath, key: boolean, text: string): { wha
   const last = String(path[path.length - 1]);
   const parent = path[path.length - 2];
   if (!key && (parent === "args" || parent === "images")) return { what: "ARG", name: last };
+  if (!key && last === "derived" && path[path.length - 3] === "args") return { what: "ARG", name: String(parent) };
   if (parent === "vars" && !key) return { what: "template value", name: `vars.${last}` };
   if (parent === "labels") return key ? { what: "label name", name: last } : { what: "label", name: last };
   // An axis value is a key of the axis (or of its `values` when the axis has a `when`), or an item of its list.
@@ -281,8 +283,9 @@ const layerValuesAreSafe: Rule = (ctx) => {
   for (const layer of ctx.project.layers) {
     const v = layer.values;
     for (const [name, value] of Object.entries(v.args ?? {})) {
+      const text = typeof value === "string" ? value : value.derived;
       // Also checked per target after --set (resolve.ts); here it is reported with every other problem of the file.
-      const why = allowed.has(name) ? undefined : secretLikeReason(name, value);
+      const why = allowed.has(name) ? undefined : secretLikeReason(name, text);
       if (why) ctx.error([...layer.path, "args", name], secretArgMessage(name, why));
     }
     for (const [name, value] of Object.entries(v.images ?? {})) {
@@ -293,6 +296,19 @@ const layerValuesAreSafe: Rule = (ctx) => {
         });
     }
   }
+};
+
+/**
+ * A derived ARG default (`args: {X: {derived: "...${Y#*==}"}}`) is written unescaped for BuildKit
+ * to expand: only its `${NAME...}` forms may stay unescaped, and their words hold nothing the
+ * Dockerfile lexer reads as structure (values.ts derivedProblem).
+ */
+const derivedDefaultsAreExpansions: Rule = (ctx) => {
+  for (const layer of ctx.project.layers)
+    for (const [name, value] of Object.entries(layer.values.args ?? {})) {
+      const problem = typeof value === "string" ? undefined : derivedProblem(value.derived);
+      if (problem) ctx.error([...layer.path, "args", name, "derived"], `ARG ${name}: ${problem}`);
+    }
 };
 
 /**
@@ -635,6 +651,7 @@ const RULES: Rule[] = [
   selectorsCanMatch,
   everyStringIsPlainText,
   layerValuesAreSafe,
+  derivedDefaultsAreExpansions,
   secretSourcesAreValid,
   outDirIsInsideTheProject,
   axesDoNotTakePlaceholderNamespaces,

@@ -12,7 +12,15 @@ const Platform = z
   .regex(/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/, 'must look like "linux/amd64" or "linux/arm64/v8"');
 const NonEmpty = z.string().min(1, "must not be empty");
 
-const ValueMap = z.record(ArgName, z.string()).describe("ARG name -> value (strings only; quote numbers)");
+/** `{derived: "...:${OTHER#*==}"}`: an ARG default BuildKit expands from other ARGs, written unescaped, never a build arg. */
+const DerivedArg = z.strictObject({
+  derived: NonEmpty.describe(
+    "the ARG default as BuildKit expands it: text and ${NAME}, ${NAME:-word}, ${NAME:+word}, ${NAME#pattern}, ${NAME%pattern} (and -, +, ##, %%) forms naming ARGs declared before it",
+  ),
+});
+const ValueMap = z
+  .record(ArgName, z.union([z.string(), DerivedArg]))
+  .describe('ARG name -> value (strings only; quote numbers), or {derived: "..."} for a default BuildKit expands');
 
 const SecretSource = z
   .strictObject({

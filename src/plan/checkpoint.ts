@@ -1,7 +1,8 @@
 import { describeString } from "../config/rules.js";
 import type { YamlSource } from "../config/yaml-source.js";
 import type { Issue, SourceLocation } from "../errors.js";
-import { checkValue, type TextPlace } from "../values.js";
+import { argDeclarations } from "../render/instructions.js";
+import { checkValue, derivedArgValue, derivedProblem, type TextPlace } from "../values.js";
 import type { BakeFile } from "./bake-file.js";
 
 /** A string from outside context.yaml that can reach an output (an option, a variable, a file name), and how to name it. */
@@ -50,6 +51,27 @@ export class OutputCheckpoint {
     else
       for (const m of checkValue(JSON.stringify(value), value, "text", place))
         this.issues.push({ message: m + into, location: { file: this.source.file } });
+  }
+
+  /**
+   * A derived ARG default, written unescaped (values.ts derivedArgValue): BuildKit must read the
+   * line `ARG NAME=<written>` back as that one ARG with exactly this text, or it would change the
+   * Dockerfile's structure (a quote closing the value, a second ARG after a blank).
+   */
+  derivedDefault(name: string, text: string, location: SourceLocation): void {
+    const problem = derivedProblem(text);
+    const back = problem === undefined ? argDeclarations(`${name}=${derivedArgValue(text)}`) : [];
+    const ok =
+      problem === undefined &&
+      back.length === 1 &&
+      back[0]!.name === name &&
+      back[0]!.value === text &&
+      !/[\n\r]/.test(text);
+    if (!ok)
+      this.issues.push({
+        message: `The derived default of ARG ${name} would not reach BuildKit as one ARG default${problem ? `: ${problem}` : ""}`,
+        location,
+      });
   }
 
   /** Every key and string of one variant's template scope. */

@@ -5,8 +5,11 @@ import { AUTOMATIC_ARGS } from "../render/platform-args.js";
 import { mayReadMember, type TemplateReads } from "../render/variable-refs.js";
 import { COMMAND_LINE, overriddenVar, type Override } from "../resolve/resolve.js";
 import { compareStrings, didYouMean } from "../text.js";
-import { checkValue } from "../values.js";
+import { parseInstructions, splitWords, argDeclarations } from "../render/instructions.js";
+import { checkValue, derivedArgValue, derivedNames } from "../values.js";
+import type { Variant } from "../matrix/expand.js";
 import type { BuildInputs } from "./naming.js";
+import type { Rendering } from "./render-variants.js";
 import type { PlannedTarget } from "./targets.js";
 
 /** How a tag input is named: its option, or the environment variable it came from. */
@@ -104,4 +107,112 @@ export function unusedValueWarnings(
 function patternVars(project: Project): string[] {
   const patterns = [...project.publish.tags.map((t) => t.pattern), ...(project.cache ? [project.cache.tag] : [])];
   return patterns.flatMap(placeholderKeys).flatMap((k) => (k.startsWith("vars.") ? [k.slice("vars.".length)] : []));
+}
+
+// BuildKit's predefined ARGs, usable without an ARG instruction
+// (https://docs.docker.com/build/building/variables/#pre-defined-build-arguments).
+const PREDEFINED_ARGS = ["HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY"].flatMap((n) => [
+  n,
+  n.toLowerCase(),
+]);
+
+/**
+ * ARG defaults and BuildKit's expansion. A `{% arg %}` of a plain value holding `${` writes it
+ * escaped, so BuildKit gets the characters, not an expansion: a warning naming the value and the
+ * template line (a port of `ARG X=${Y#*==}` means `{derived: ...}`). A derived default that reads
+ * an ARG not declared before it in its stage (nor set by an ENV there or in a stage it is built
+ * FROM) gets "" from BuildKit, unless the base image sets it as ENV, which bakeplan cannot see:
+ * a warning, as BuildKit's own UndefinedVar check gives, not an error.
+ */
+export function argExpansionWarnings(
+  project: Project,
+  targets: readonly PlannedTarget[],
+  renderingOf: ReadonlyMap<Variant, Rendering>,
+): Issue[] {
+  const warnings: Issue[] = [];
+  const seen = new Set<string>();
+  const warn = (message: string, location: SourceLocation) => {
+    const key = `${JSON.stringify(location)} ${message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    warnings.push({ message, location });
+  };
+  const dir = project.build.templates;
+  const checked = new Set<string>();
+  for (const t of targets) {
+    const rendering = renderingOf.get(t.variant)!;
+    const args = t.values.args;
+    for (const d of rendering.declared) {
+      const v = args.get(d.name);
+      if (v && !v.derived && v.value.includes("${"))
+        warn(
+          `ARG ${d.name} holds "\${" but is a plain value: {% arg ${d.name} %} at ${dir}/${d.template}:${d.line} writes it escaped, so BuildKit reads those characters and expands nothing. For a default BuildKit expands from other ARGs, write ${d.name}: {derived: ${JSON.stringify(v.value)}}`,
+          v.source,
+        );
+    }
+    const derived = rendering.declared.filter((d) => args.get(d.name)?.derived);
+    if (derived.length === 0) continue;
+    const key = `${t.dockerfile}\0${derived.map((d) => `${d.name}=${args.get(d.name)!.value}`).join("\0")}`;
+    if (checked.has(key)) continue;
+    checked.add(key);
+    for (const u of undeclaredReads(rendering.content.body, derived, args))
+      warn(
+        `ARG ${u.name}'s derived default reads \${${u.reads}}, which is not declared before it in ${u.stage === undefined ? "the global scope" : `stage ${u.stage}`} (${dir}/${u.at.template}:${u.at.line}); BuildKit expands it to an empty string unless the base image sets ${u.reads} as ENV. Declare ${u.reads} above it (${AUTOMATIC_ARGS.has(u.reads) ? `a plain ARG ${u.reads}` : `{% arg ${u.reads} %}, or ARG ${u.reads} to inherit a global one`})`,
+        args.get(u.name)!.source,
+      );
+  }
+  return warnings;
+}
+
+/** The names each derived `{% arg %}` line reads that nothing before it in its scope declares. */
+function undeclaredReads(
+  dockerfile: string,
+  derived: readonly { name: string; template: string; line: number }[],
+  args: PlannedTarget["values"]["args"],
+): { name: string; reads: string; stage?: string; at: { template: string; line: number } }[] {
+  const df = parseInstructions(dockerfile);
+  const pending = [...derived];
+  const out: { name: string; reads: string; stage?: string; at: { template: string; line: number } }[] = [];
+  const envOf = new Map<string, Set<string>>();
+  const visit = (
+    instructions: readonly { keyword: string; args: string; text: string }[],
+    known: Set<string>,
+    stage?: string,
+  ) => {
+    for (const ins of instructions) {
+      if (ins.keyword === "ENV") for (const n of envNames(ins.args)) known.add(n);
+      if (ins.keyword !== "ARG") continue;
+      for (const decl of argDeclarations(ins.args)) {
+        const i = pending.findIndex(
+          (d) =>
+            d.name === decl.name && ins.text.trim() === `ARG ${d.name}=${derivedArgValue(args.get(d.name)!.value)}`,
+        );
+        if (i >= 0) {
+          const d = pending.splice(i, 1)[0]!;
+          for (const r of derivedNames(args.get(d.name)!.value))
+            if (!r.guarded && !known.has(r.name) && !out.some((o) => o.name === d.name && o.reads === r.name))
+              out.push({ name: d.name, reads: r.name, stage, at: d });
+        }
+        known.add(decl.name);
+      }
+    }
+  };
+  visit(df.global, new Set([...AUTOMATIC_ARGS, ...PREDEFINED_ARGS]));
+  for (const stage of df.stages) {
+    // A stage built FROM another inherits its ENV (not its ARGs).
+    const parent = envOf.get(stage.image.toLowerCase());
+    const known = new Set([...PREDEFINED_ARGS, ...(parent ?? [])]);
+    const env = new Set(parent ?? []);
+    visit(stage.instructions.slice(1), known, stage.name ?? `#${stage.index}`);
+    for (const ins of stage.instructions) if (ins.keyword === "ENV") for (const n of envNames(ins.args)) env.add(n);
+    if (stage.name !== undefined) envOf.set(stage.name, env);
+  }
+  return out;
+}
+
+/** The names an `ENV a=b c=d` (or legacy `ENV a b`) instruction sets. */
+function envNames(args: string): string[] {
+  const words = splitWords(args);
+  if (words.length > 0 && !words[0]!.includes("=")) return [words[0]!];
+  return words.filter((w) => w.includes("=")).map((w) => w.slice(0, w.indexOf("=")));
 }

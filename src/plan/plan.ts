@@ -8,7 +8,7 @@ import { COMMAND_LINE, type Override } from "../resolve/resolve.js";
 import { compareStrings } from "../text.js";
 import { analyzeRenderings } from "./analyze.js";
 import { assembleBakeFile, type BakeFile } from "./bake-file.js";
-import { inputIssues, inputOrigin, overrideIssues, unusedValueWarnings } from "./checks.js";
+import { argExpansionWarnings, inputIssues, inputOrigin, overrideIssues, unusedValueWarnings } from "./checks.js";
 import { OutputCheckpoint, type InputText } from "./checkpoint.js";
 import { claimIssues } from "./claims.js";
 import { plannedFiles, type PlannedFile } from "./dockerfiles.js";
@@ -120,7 +120,11 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   ]);
   failOn(claimIssues(project, targets));
   const partial = selected.length < matrix.variants.length;
-  const warnings = [...matrix.warnings, ...(partial ? [] : unusedValueWarnings(project, targets, reads))];
+  const warnings = [
+    ...matrix.warnings,
+    ...(partial ? [] : unusedValueWarnings(project, targets, reads)),
+    ...argExpansionWarnings(project, targets, renderingOf),
+  ];
   lap("plan");
 
   if (opts.lock) annotate(targets, renderingOf, opts.lock, opts.buildPlatform ?? "linux/amd64");

@@ -83,11 +83,15 @@ export function renderVariants(
   for (const variant of variants) {
     const values = valuesOf.get(variant)!;
     const scope = templateScope(project, variant, values, { omit });
-    const key = JSON.stringify(scope);
+    // A derived ARG is written differently from a literal of the same text: part of the key.
+    const derived = new Set([...values.args].filter(([, v]) => v.derived).map(([k]) => k));
+    const key = derived.size > 0 ? JSON.stringify([scope, [...derived].sort(compareStrings)]) : JSON.stringify(scope);
     let rendering = byScope.get(key);
     if (!rendering) {
       // Every value a template can print passes the output checkpoint before it is rendered.
       checkpoint.scope(scope, variant.name);
+      for (const name of derived)
+        checkpoint.derivedDefault(name, values.args.get(name)!.value, values.args.get(name)!.source);
       if (checkpoint.issues.length > 0) throw new ConfigError(checkpoint.issues);
       const packageManager = packageManagerOf(project, variant);
       const sharedKey = `${key}\u0000${JSON.stringify(packageManager ?? null)}`;
@@ -97,6 +101,7 @@ export function renderVariants(
         const r = engine.render(build.template, {
           scope,
           args: new Map([...values.args].map(([k, v]) => [k, v.value])),
+          derived,
           packageManager,
           hint: (name) => closestVariable(name, scope),
           variantLabel: `${variant.name} (${valuesLabel(variant.values)})`,

@@ -126,12 +126,15 @@ export function describeVariant(project: Pick<Project, "axes">, variant: Variant
     .join(", ");
 }
 
-/** Build args: the values of the ARGs its Dockerfile declares, by name. */
+/**
+ * Build args: the values of the ARGs its Dockerfile declares, by name. A derived default is left
+ * to BuildKit: as a build arg it would replace the expansion with its literal text.
+ */
 export function declaredArgs(shape: DockerfileShape, values: ResolvedValues): Record<string, string> {
   const args = record<string>();
   for (const name of shape.args.keys()) {
     const v = values.args.get(name);
-    if (v !== undefined) args[name] = v.value;
+    if (v !== undefined && !v.derived) args[name] = v.value;
   }
   return sortRecord(args);
 }

@@ -1,7 +1,7 @@
 // bakeplan's own tags, `{% arg %}`, `{% install_packages %}` and the source marker: what they accept
 // and what they write, shared by the compiled renders (compile.ts) and liquidjs's tag classes
 // (liquid-engine.ts), so both paths give the same output and the same messages.
-import { dockerfileArgValue } from "../values.js";
+import { derivedArgValue, dockerfileArgValue } from "../values.js";
 import type { PackageManager } from "../config/normalize.js";
 import { PACKAGE_MANAGERS } from "../config/schema.js";
 import { installCommand, installPackages } from "./packages.js";
@@ -21,6 +21,8 @@ export interface ArgDeclaration {
 export interface TagState {
   /** Resolved ARG values for `{% arg NAME %}`. */
   args: ReadonlyMap<string, string>;
+  /** The ARGs whose value is a derived default (`{derived: ...}`), written unescaped for BuildKit to expand. */
+  derived?: ReadonlySet<string>;
   packageManager?: PackageManager;
   /** For error messages: `vllm-cuda12 (framework=vllm, cuda=12.9, ...)`. */
   variantLabel: string;
@@ -58,7 +60,7 @@ export function renderArgTag(names: readonly string[], state: TagState, template
         `ARG ${name} has no value for ${state.variantLabel}. Set it in context.yaml (defaults, an axis value or a combination), or write a plain "ARG ${name}" for an ARG without a default`,
       );
     state.declared.push({ name, template, line });
-    lines.push(`ARG ${name}=${dockerfileArgValue(value)}`);
+    lines.push(`ARG ${name}=${state.derived?.has(name) ? derivedArgValue(value) : dockerfileArgValue(value)}`);
   }
   return lines.join("\n");
 }

@@ -14,6 +14,8 @@ export interface RenderInput {
   scope: Record<string, unknown>;
   /** Resolved ARG values for `{% arg NAME %}`. */
   args: ReadonlyMap<string, string>;
+  /** The ARGs whose value is a derived default, written for BuildKit to expand. */
+  derived?: ReadonlySet<string>;
   packageManager?: PackageManager;
   /** The hint shown when a template reads an undefined variable (its dotted name), e.g. the closest known name. */
   hint?: (name: string) => string | undefined;
@@ -163,7 +165,13 @@ export class TemplateEngine {
   }
 
   private tagStateFor(input: RenderInput): TagState {
-    return { args: input.args, packageManager: input.packageManager, variantLabel: input.variantLabel, declared: [] };
+    return {
+      args: input.args,
+      derived: input.derived,
+      packageManager: input.packageManager,
+      variantLabel: input.variantLabel,
+      declared: [],
+    };
   }
 }
 

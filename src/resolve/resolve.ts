@@ -10,6 +10,8 @@ export interface Resolved<T> {
   source: SourceLocation;
   /** The precedence layer: `defaults`, `framework=vllm`, `framework=vllm, cuda=12.9`, `--set`. */
   layer: string;
+  /** An ARG whose value is a default BuildKit expands (`{derived: ...}`): written unescaped, never a build arg. */
+  derived?: boolean;
 }
 
 export interface ResolvedValues {
@@ -89,7 +91,9 @@ class LayeredValues {
   add(layer: Layer): void {
     const v = layer.values;
     const { args, images, labels, secrets, vars } = this.values;
-    for (const [name, value] of Object.entries(v.args ?? {})) this.put(args, "ARG", name, value, layer, ["args", name]);
+    for (const [name, value] of Object.entries(v.args ?? {}))
+      if (typeof value === "string") this.put(args, "ARG", name, value, layer, ["args", name]);
+      else this.put(args, "ARG", name, value.derived, layer, ["args", name, "derived"], true);
     for (const [name, value] of Object.entries(v.images ?? {})) {
       this.put(args, "ARG", name, value, layer, ["images", name]);
       images.add(name);
@@ -111,20 +115,29 @@ class LayeredValues {
     value: T,
     layer: Layer,
     path: (string | number)[],
+    derived = false,
   ): void {
     const id = `${kind}:${key}`;
     const prev = this.rankOf.get(id);
-    if (prev && prev.rank === layer.rank && JSON.stringify(map.get(key)?.value) !== JSON.stringify(value)) {
+    const before = map.get(key);
+    const shown = (v: unknown, d: boolean | undefined) => (d ? `derived ${JSON.stringify(v)}` : JSON.stringify(v));
+    if (
+      prev &&
+      prev.rank === layer.rank &&
+      (JSON.stringify(before?.value) !== JSON.stringify(value) || (before?.derived ?? false) !== derived)
+    ) {
       if (this.conflicts.has(id)) return;
       this.conflicts.set(id, {
-        message: `Conflicting values for ${kind} ${key} in ${this.variant.name}: ${JSON.stringify(map.get(key)?.value)} from ${prev.layer.label} and ${JSON.stringify(value)} from ${layer.label}, at the same precedence. Add a combination naming both axes to decide`,
+        message: `Conflicting values for ${kind} ${key} in ${this.variant.name}: ${shown(before?.value, before?.derived)} from ${prev.layer.label} and ${shown(value, derived)} from ${layer.label}, at the same precedence. Add a combination naming both axes to decide`,
         location: this.project.source.locate([...layer.path, ...path]),
       });
       return;
     }
     if (!prev || prev.rank < layer.rank) this.conflicts.delete(id);
     this.rankOf.set(id, { rank: layer.rank, layer });
-    map.set(key, { value, source: locateIn(this.project, layer, path), layer: layer.label });
+    const resolved: Resolved<T> = { value, source: locateIn(this.project, layer, path), layer: layer.label };
+    if (derived) resolved.derived = true;
+    map.set(key, resolved);
   }
 
   private putPlatforms(platforms: string[], layer: Layer): void {

@@ -101,6 +101,27 @@ describe("examples/dynamo: Dynamo's CI conventions", () => {
     expect(dockerfile("vllm-cuda12-arm64")).toContain("ENV ARCH=arm64\n");
   });
 
+  it("TRTLLM_WHEEL_IMAGE is a derived default: unescaped in the Dockerfile, no bake arg, derived in explain and images", async () => {
+    const plan = await planned("dynamo");
+    const dockerfile = readFileSync(join(REPO, "examples/dynamo/bake/trtllm-cuda13.Dockerfile"), "utf8");
+    expect(dockerfile).toContain(
+      "ARG TENSORRTLLM_PIP_WHEEL=tensorrt-llm==1.3.0rc11\nARG TRTLLM_WHEEL_IMAGE=nvcr.io/nvidia/tensorrt-llm/release:${TENSORRTLLM_PIP_WHEEL#*==}\n",
+    );
+    expect(dockerfile).toContain("FROM ${TRTLLM_WHEEL_IMAGE} AS trtllm_wheel_image\n");
+    for (const name of ["trtllm-cuda13", "trtllm-cuda13-dev", "trtllm-cuda13-efa-amd64"]) {
+      expect(plan.target[name]!.args?.TENSORRTLLM_PIP_WHEEL).toBe("tensorrt-llm==1.3.0rc11");
+      expect(plan.target[name]!.args).not.toHaveProperty("TRTLLM_WHEEL_IMAGE");
+    }
+    const c = join(REPO, "examples/dynamo/context.yaml");
+    const explain = await runCli(["explain", "-c", c, "trtllm-cuda13", "TRTLLM_WHEEL_IMAGE"]);
+    expect(explain.stdout).toContain(
+      'derived "nvcr.io/nvidia/tensorrt-llm/release:${TENSORRTLLM_PIP_WHEEL#*==}" = "nvcr.io/nvidia/tensorrt-llm/release:1.3.0rc11"',
+    );
+    expect(explain.stdout).toContain("BuildKit expands it (not a build arg)");
+    const images = await runCli(["images", "-c", c, "trtllm-cuda13"]);
+    expect(images.stdout).toMatch(/^nvcr\.io\/nvidia\/tensorrt-llm\/release:1\.3\.0rc11 /m);
+  });
+
   it("sccache credentials reach only sccache builds; the IRSA token file comes from the environment", async () => {
     const ids = (t: Target) => (t.secret ?? []).map((s) => s.split(",")[0]);
     const off = await planned("dynamo");

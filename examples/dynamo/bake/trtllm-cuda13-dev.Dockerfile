@@ -5,8 +5,11 @@
 ARG BASE_IMAGE=nvcr.io/nvidia/pytorch:26.02-py3
 ARG RUNTIME_IMAGE=nvcr.io/nvidia/cuda-dl-base:26.02-cuda13.1-runtime-ubuntu24.04
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.8.22
+ARG TENSORRTLLM_PIP_WHEEL=tensorrt-llm==1.3.0rc11
+ARG TRTLLM_WHEEL_IMAGE=nvcr.io/nvidia/tensorrt-llm/release:${TENSORRTLLM_PIP_WHEEL#*==}
 
 FROM ${UV_IMAGE} AS uv
+FROM ${TRTLLM_WHEEL_IMAGE} AS trtllm_wheel_image
 
 # --- templates/base.liquid ---
 FROM ${BASE_IMAGE} AS base
@@ -40,8 +43,10 @@ RUN --mount=type=secret,id=aws-web-identity-token \
 FROM base AS framework
 ARG TENSORRTLLM_PIP_WHEEL=tensorrt-llm==1.3.0rc11
 ARG TENSORRTLLM_INDEX_URL=https://pypi.nvidia.com/
-RUN --mount=type=cache,target=/root/.cache/uv \
-    uv pip install --extra-index-url "${TENSORRTLLM_INDEX_URL}" "${TENSORRTLLM_PIP_WHEEL}"
+# The wheel from NGC's release image of that version (TRTLLM_WHEEL_IMAGE), else the index.
+RUN --mount=type=bind,from=trtllm_wheel_image,source=/app/tensorrt_llm,target=/trtllm_wheel \
+    --mount=type=cache,target=/root/.cache/uv \
+    uv pip install --extra-index-url "${TENSORRTLLM_INDEX_URL}" --find-links /trtllm_wheel "${TENSORRTLLM_PIP_WHEEL}"
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv pip install /opt/dynamo/wheels/*.whl
 
