@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildPlan } from "../../../src/plan/plan.js";
 import { SharedRenders } from "../../../src/plan/render-variants.js";
+import { targetBuild } from "../../../src/plan/stage-graph.js";
 import { parseInstructions, splitWords, type DockerfileInstructions } from "../../../src/render/instructions.js";
 import { loadProject, MINI_CONTEXT, templateFiles } from "../../helpers.js";
 
@@ -99,7 +100,18 @@ describe("parseInstructions from another revision's parse", () => {
         const after = lines.join("\n");
         const previous = parseInstructions(before);
         const derived = parseInstructions(after, { text: before, parsed: previous });
-        expect(derived).toEqual(parseInstructions(after));
+        const fresh = parseInstructions(after);
+        expect(derived).toEqual(fresh);
+        // What a target builds from it, with the previous parse's steps reused where its stages are unchanged.
+        const query = (target?: string) => ({
+          target,
+          platforms: ["linux/amd64"],
+          args: {},
+          buildPlatform: "linux/amd64",
+        });
+        for (const stage of [undefined, ...previous.stages.map((s) => s.name)]) targetBuild(previous, query(stage));
+        for (const stage of [undefined, ...fresh.stages.map((s) => s.name)])
+          expect(targetBuild(derived, query(stage))).toEqual(targetBuild(fresh, query(stage)));
         // And the other way round, and from a derived parse.
         expect(parseInstructions(before, { text: after, parsed: derived })).toEqual(previous);
       }),
