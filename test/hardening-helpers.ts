@@ -1,8 +1,8 @@
 // Helpers for the hardening catalogue (test/unit/hardening-*.test.ts, test/itg/hardening-*.test.ts).
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { chmodSync, cpSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { runCli, testdir, type CliResult } from "./helpers.js";
+import { REPO, runCli, testdir, type CliResult } from "./helpers.js";
 
 /** Everything observable about one entry of a tree: kind, bytes (files), target (links), mode and mtime. */
 export interface Entry {
@@ -126,4 +126,21 @@ export function expectRefused(
   if (typeof expected.message === "string") expect(res.stderr).toContain(expected.message);
   else expect(res.stderr).toMatch(expected.message);
   expect(res.stdout).toBe("");
+}
+
+/**
+ * The CLI (bin/ and the bundle in dist/, which needs no node_modules) copied to a world-readable
+ * temp directory, for a run as another user: the clone may live where others cannot traverse
+ * (under /root, or a `mktemp -d` directory, mode 700). Removed when the test ends.
+ */
+export function worldReadableCli(): string {
+  const dir = testdir();
+  chmodSync(dir, 0o755);
+  for (const part of ["bin", "dist"]) cpSync(join(REPO, part), join(dir, part), { recursive: true });
+  const open = (p: string) => {
+    chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
+    if (statSync(p).isDirectory()) for (const n of readdirSync(p)) open(join(p, n));
+  };
+  for (const n of readdirSync(dir)) open(join(dir, n));
+  return join(dir, "bin/bakeplan.js");
 }

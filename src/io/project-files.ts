@@ -52,8 +52,12 @@ export function readTemplates(
   const files = new Map<string, string>();
   let outside: { rel: string; real: string } | undefined;
   for (const entry of entries) {
-    if (entry.kind === "unreadable")
-      throw new UserError(`Cannot read (${entry.code})`, { location: { file: `${label}/${entry.rel}` } });
+    if (entry.kind === "unreadable") {
+      const why = entry.code === "EACCES" || entry.code === "EPERM" ? "permission denied" : entry.code;
+      throw new UserError(entry.directory ? `cannot read the template directory (${why})` : `Cannot read (${why})`, {
+        location: { file: entry.rel ? `${label}/${entry.rel}` : label },
+      });
+    }
     if (entry.kind === "broken")
       throw new UserError(`Broken link (to ${entry.target})`, { location: { file: `${label}/${entry.rel}` } });
     if (entry.kind === "outside") outside ??= entry;

@@ -14,7 +14,8 @@ export type TemplateDirEntry =
   | { kind: "outside"; rel: string; real: string }
   /** A link inside the template directory that leads nowhere. */
   | { kind: "broken"; rel: string; target: string }
-  | { kind: "unreadable"; rel: string; code: string };
+  /** An entry that could not be looked at, or (`directory`) a directory that could not be listed; `rel` "" is the template directory itself. */
+  | { kind: "unreadable"; rel: string; code: string; directory?: true };
 
 /**
  * Every entry under `dir`, depth first in name order, links followed; a directory reached twice
@@ -30,7 +31,14 @@ export function walkTemplateDir(dir: string): TemplateDirEntry[] | undefined {
   const entries: TemplateDirEntry[] = [];
   const walked = new Set<string>([root]);
   const walk = (sub: string, realDir: string) => {
-    for (const name of readdirSync(join(dir, sub)).sort()) {
+    let names: string[];
+    try {
+      names = readdirSync(join(dir, sub)).sort();
+    } catch (e) {
+      entries.push({ kind: "unreadable", rel: sub, code: errorCode(e), directory: true });
+      return;
+    }
+    for (const name of names) {
       const rel = sub ? `${sub}/${name}` : name;
       const entry = entryOf(join(dir, rel), rel, join(realDir, name), root);
       entries.push(entry);

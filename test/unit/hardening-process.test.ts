@@ -4,7 +4,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import {
   chmodSync,
   chownSync,
-  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -19,7 +18,13 @@ import { readProject } from "../../src/io/project-files.js";
 import { JOURNAL_NAME } from "../../src/io/write-plan.js";
 import { buildPlan } from "../../src/plan/plan.js";
 import { REPO, runCli, testdir } from "../helpers.js";
-import { expectTreeUnchanged, HARD_CONTEXT, HARD_TEMPLATE, snapshotTree } from "../hardening-helpers.js";
+import {
+  expectTreeUnchanged,
+  HARD_CONTEXT,
+  HARD_TEMPLATE,
+  snapshotTree,
+  worldReadableCli,
+} from "../hardening-helpers.js";
 
 const BIN = join(REPO, "bin/bakeplan.js");
 
@@ -71,23 +76,6 @@ function expectConsistent(dir: string, generations: { bake: string; files: Map<s
       t.dockerfile,
     ).toBe(true);
   return i;
-}
-
-/**
- * The CLI (bin/ and the bundle in dist/, which needs no node_modules) copied to a world-readable
- * temp directory, for a run as another user: the clone may live where others cannot traverse
- * (under /root, or a `mktemp -d` directory, mode 700). Removed when the test ends.
- */
-function worldReadableCli(): string {
-  const dir = testdir();
-  chmodSync(dir, 0o755);
-  for (const part of ["bin", "dist"]) cpSync(join(REPO, part), join(dir, part), { recursive: true });
-  const open = (p: string) => {
-    chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
-    if (statSync(p).isDirectory()) for (const n of readdirSync(p)) open(join(p, n));
-  };
-  for (const n of readdirSync(dir)) open(join(dir, n));
-  return join(dir, "bin/bakeplan.js");
 }
 
 function run(
