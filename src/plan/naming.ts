@@ -262,15 +262,31 @@ export function cacheIdentity(
 }
 
 export function ociLabels(
-  { meta }: Pick<Project, "meta">,
+  { meta, axes }: Pick<Project, "meta" | "axes">,
   variant: Variant,
   inputs: BuildInputs,
 ): Record<string, string> {
   const labels: Record<string, string> = {
-    "org.opencontainers.image.title": `${meta.title ?? meta.name} ${variant.name}`,
+    "org.opencontainers.image.title": `${meta.title ?? meta.name} ${titleName(axes, variant)}`,
   };
   if (meta.source) labels["org.opencontainers.image.source"] = meta.source;
   if (inputs.version !== undefined) labels["org.opencontainers.image.version"] = inputs.version;
   if (inputs.sha !== undefined) labels["org.opencontainers.image.revision"] = inputs.sha;
   return labels;
+}
+
+/**
+ * The target name as a title: the name tokens in axis order, but the value itself where the
+ * token was derived from it (`3.14-alpine3.23`, not the bake-safe `3_14-alpine3_23`); a token
+ * written as `name:` stays (`vllm-cuda12`).
+ */
+function titleName(axes: Project["axes"], variant: Variant): string {
+  const parts: string[] = [];
+  for (const axis of axes) {
+    const value = variant.values[axis.name];
+    const v = value === undefined ? undefined : axis.values.find((x) => x.value === value);
+    if (v === undefined || v.token === "") continue;
+    parts.push(v.tokenGiven ? v.token : v.value);
+  }
+  return parts.join("-");
 }

@@ -14,6 +14,7 @@ interface Target {
   tags: string[];
   platforms: string[];
   args?: Record<string, string>;
+  labels?: Record<string, string>;
   "cache-from"?: string[];
   "cache-to"?: string[];
   secret?: string[];
@@ -219,6 +220,8 @@ describe("examples/python: docker-library's official python image", () => {
       "alpine3.23",
       "alpine",
     ]);
+    // The title keeps the real values; only the target name needs the bake-safe tokens.
+    expect(plan.target["3_14-alpine3_23"]!.labels?.["org.opencontainers.image.title"]).toBe("Python 3.14-alpine3.23");
     expect(tags("3_12-slim-trixie")).toEqual(["3.12.13-slim-trixie", "3.12-slim-trixie", "3.12.13-slim", "3.12-slim"]);
     // Every tag lands on exactly one variant.
     const all = Object.values(plan.target).flatMap((t) => t.tags);
