@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors.js";
 import { expandMatrix } from "../../src/matrix/expand.js";
 import { applicableLayers, resolveValues, type Override } from "../../src/resolve/resolve.js";
-import { loadProject } from "../helpers.js";
+import { DEVICE_CONTEXT, loadProject } from "../helpers.js";
 
 // Line numbers below are asserted exactly: keep this text as it is.
 const YAML = `project: {name: p}
@@ -259,5 +259,34 @@ describe("resolveValues: values that must not reach a build", () => {
     expect(
       resolveError(yaml, "sglang-cuda13-runtime", [{ name: "BASE_IMAGE", value: "Not An Image" }]).message,
     ).toContain('command line: --set BASE_IMAGE: Invalid image reference "Not An Image"');
+  });
+});
+
+describe("an axis that does not apply (axes.AXIS.when)", () => {
+  it("its values' layers and combinations naming it apply only where it has a value", () => {
+    const project = loadProject(
+      `${DEVICE_CONTEXT}combinations:\n  - when: {framework: vllm, cuda: "13.0"}\n    args: {CUDA_VERSION: "13.0.2"}\n`,
+    );
+    const { variants } = expandMatrix(project);
+    const of = (name: string) =>
+      resolveValues(
+        project,
+        variants.find((v) => v.name === name)!,
+      );
+    expect(of("vllm-cuda12").args.get("CUDA_VERSION")).toMatchObject({ value: "12.9", layer: "cuda=12.9" });
+    expect(of("vllm-cuda13").args.get("CUDA_VERSION")).toMatchObject({
+      value: "13.0.2",
+      layer: "framework=vllm, cuda=13.0",
+    });
+    expect(of("sglang-cuda13").args.get("CUDA_VERSION")?.value).toBe("13.0");
+    const xpu = of("vllm-xpu");
+    expect(xpu.args.has("CUDA_VERSION")).toBe(false);
+    expect(xpu.args.get("BASE_IMAGE")).toMatchObject({ layer: "device=xpu" });
+    expect(
+      applicableLayers(
+        project.layers,
+        variants.find((v) => v.name === "vllm-xpu")!,
+      ).map((l) => l.label),
+    ).toEqual(["defaults", "device=xpu", "target=runtime"]);
   });
 });

@@ -4,7 +4,7 @@ import { expandMatrix } from "../../../src/matrix/expand.js";
 import { renderVariants, templateScope } from "../../../src/plan/render-variants.js";
 import { resolveVariants } from "../../../src/plan/resolve-variants.js";
 import type { TemplateFiles } from "../../../src/render/templates.js";
-import { loadProject, MINI_CONTEXT, templateFiles } from "../../helpers.js";
+import { DEVICE_CONTEXT, DEVICE_TEMPLATE, loadProject, MINI_CONTEXT, templateFiles } from "../../helpers.js";
 import { variant } from "./stages.js";
 
 function render(yaml = MINI_CONTEXT, templates: TemplateFiles = templateFiles()) {
@@ -147,5 +147,21 @@ describe("renderVariants: tidying", () => {
   it("is off with build.tidy: false: the body is what the templates render, markers included", () => {
     const yaml = MINI_CONTEXT.replace("axes:\n", "build:\n  tidy: false\naxes:\n");
     expect(body(yaml)).toBe(`# --- templates/Dockerfile.liquid ---\n${messy}`);
+  });
+});
+
+describe("templateScope of an axis that does not apply (axes.AXIS.when)", () => {
+  it("holds the axis as nil, so templates test it; variants without it render once per device", () => {
+    const r = render(DEVICE_CONTEXT, templateFiles({ "Dockerfile.liquid": DEVICE_TEMPLATE }));
+    const xpu = variant(r, "vllm-xpu");
+    const scope = templateScope(r.project, xpu, r.valuesOf.get(xpu)!);
+    expect(Object.hasOwn(scope, "cuda")).toBe(true);
+    expect(scope.cuda).toBeNull();
+    expect(scope).toMatchObject({ framework: "vllm", device: "xpu" });
+    expect(templateScope(r.project, variant(r, "vllm-cuda12"), r.valuesOf.get(variant(r, "vllm-cuda12"))!).cuda).toBe(
+      "12.9",
+    );
+    expect(r.renderingOf.get(xpu)!.content).not.toBe(r.renderingOf.get(variant(r, "vllm-cpu"))!.content);
+    expect(r.renderingOf.get(xpu)).toBe(r.renderingOf.get(variant(r, "vllm-xpu-dev")));
   });
 });
