@@ -54,6 +54,10 @@ describeWithDocker("engine", "the packed package in a fresh project", () => {
     expect(bakeplan("--version").trim()).toBe(
       (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string }).version,
     );
+    // The docs' links to examples/ work in the installed copy, and the shipped examples are current.
+    expect(existsSync(join(installed, "docs/context-yaml.md"))).toBe(true);
+    for (const example of ["dynamo", "python"])
+      expect(bakeplan("check", "-c", join(installed, "examples", example, "context.yaml"))).toMatch(/^up to date: /);
     const init = bakeplan("init", "--registry", REGISTRY, "--repository", repository);
     expect(init).toContain("wrote context.yaml");
     for (const f of ["context.yaml", "templates/Dockerfile.liquid", "bakeplan.mk", ".github/workflows/images.yml"])
