@@ -2,7 +2,7 @@ import { collectImages, type ImageList } from "../images/collect.js";
 import { unpinned, type Lock } from "../images/lock.js";
 import { checkImages, failed, failureLines, preflightTable, type Check, type Lookup } from "../images/preflight.js";
 import { findPlatform } from "../images/reference.js";
-import { builderDriver, localImages } from "../io/buildx.js";
+import { builderDriver, engineAnswers, localImages } from "../io/buildx.js";
 import { CredentialStore } from "../io/credentials.js";
 import type { ProjectFiles } from "../io/project-files.js";
 import { mapConcurrent, RegistryClient } from "../io/registry.js";
@@ -88,15 +88,20 @@ export async function resolvePoolImages(
 ): Promise<Map<string, Lookup>> {
   const refs = list.images.map((n) => n.ref);
   const stores = new Map<string, Map<string, string>>();
+  // A builder that does not answer is dropped at the probe and its targets go to the others.
+  const answering = new Set<string>();
   await Promise.all(
     [...builders.keys()].map(async (b) => {
-      if ((await builderDriver(b)) === "docker") stores.set(b, await localImages(refs, b));
+      const driver = await builderDriver(b);
+      if (driver === "docker" ? await engineAnswers(b) : driver !== undefined) answering.add(b);
+      if (driver === "docker" && answering.has(b)) stores.set(b, await localImages(refs, b));
     }),
   );
   const lookups = new Map<string, Lookup>();
   const remote: ImageList["images"] = [];
   for (const n of list.images) {
-    const users = [...builders].filter(([, targets]) => targets.some((t) => n.byTarget.has(t))).map(([b]) => b);
+    const needing = [...builders].filter(([, targets]) => targets.some((t) => n.byTarget.has(t))).map(([b]) => b);
+    const users = needing.every((b) => answering.has(b)) ? needing : [...answering];
     const platform = users.length > 0 ? stores.get(users[0]!)?.get(n.ref) : undefined;
     const entries = platform ? [{ platform, digest: "" }] : [];
     const everywhere = users.every((b) => {

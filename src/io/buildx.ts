@@ -106,7 +106,7 @@ export async function checkBuilder(needs: BuilderNeeds, builder?: string): Promi
   if (!needs.cacheExport && !needs.bridgeNetwork) return;
   const inspect = await docker(["buildx", "inspect", ...(builder ? [builder] : [])]);
   if (inspect.exitCode !== 0) throw checkFailed("docker buildx inspect failed", inspect);
-  if (/^Driver:\s*(\S+)/m.exec(inspect.stdout)?.[1] !== "docker") return;
+  if (/^Driver:[ \t]*(\S+)/m.exec(inspect.stdout)?.[1] !== "docker") return;
   // A docker-driver builder is a docker context of the same name.
   const context = builder ? ["--context", builder] : [];
   if (needs.bridgeNetwork) {
@@ -425,7 +425,7 @@ export async function builderDriver(builder?: string): Promise<string | undefine
   try {
     const inspect = await docker(["buildx", "inspect", ...(builder ? [builder] : [])]);
     if (inspect.exitCode !== 0) return undefined;
-    return /^Driver:\s*(\S+)/m.exec(inspect.stdout)?.[1];
+    return /^Driver:[ \t]*(\S+)/m.exec(inspect.stdout)?.[1];
   } catch {
     return undefined;
   }
@@ -438,6 +438,15 @@ const LOCAL_FORMAT =
  * Which of `refs` the engine's image store holds (the engine of Docker context `context`, else the
  * current one), and for which platform: the `docker` driver builds FROM local images without pulling them.
  */
+/** Whether the engine of Docker context `context` answers (a stopped engine keeps its context and builder). */
+export async function engineAnswers(context: string): Promise<boolean> {
+  try {
+    return (await docker(["--context", context, "version", "--format", "{{.Server.Version}}"])).exitCode === 0;
+  } catch {
+    return false;
+  }
+}
+
 export async function localImages(refs: readonly string[], context?: string): Promise<Map<string, string>> {
   if (refs.length === 0) return new Map();
   try {
