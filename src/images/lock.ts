@@ -47,11 +47,43 @@ export function parseLock(text: string, file: string): Lock {
   const parsed = LockSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new UserError(`${issue.path.join(".") || "(root)"}: ${issue.message}; regenerate it with \`bakeplan lock\``, {
-      location: { file },
-    });
+    throw new UserError(`${lockIssue(issue, value)}; regenerate it with \`bakeplan lock\``, { location: { file } });
   }
   return parsed.data;
+}
+
+/** A lock-format problem in the lock's own words (key path, what is there, what belongs), not zod's. */
+function lockIssue(issue: z.core.$ZodIssue, root: unknown): string {
+  const path = issue.path.map(String);
+  const key = path.join(".") || "(the file)";
+  let actual: unknown = root;
+  for (const k of path) actual = isRecord(actual) && Object.hasOwn(actual, k) ? actual[k] : undefined;
+  const found =
+    actual === undefined
+      ? "nothing"
+      : actual === null
+        ? "null"
+        : Array.isArray(actual)
+          ? "a list"
+          : typeof actual === "object"
+            ? "an object"
+            : `${typeof actual} ${JSON.stringify(actual)}`;
+  switch (issue.code) {
+    case "invalid_value":
+      return `${key}: expected ${issue.values.map((v) => JSON.stringify(v)).join(" or ")} (the lock format this bakeplan writes), found ${found}`;
+    case "invalid_type":
+      return actual === undefined
+        ? `${key}: missing (expected ${issue.expected === "record" ? "an object" : issue.expected})`
+        : `${key}: expected ${issue.expected === "record" ? "an object" : issue.expected}, found ${found}`;
+    case "unrecognized_keys":
+      return `${key}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+    default:
+      return `${key}: ${issue.message}, found ${found}`;
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
 export function serializeLock(lock: Lock): string {

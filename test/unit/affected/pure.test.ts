@@ -136,8 +136,31 @@ describe("lock", () => {
       "bakeplan.lock.json has no entry for c:1; run `bakeplan lock`",
       "bakeplan.lock.json pins b:1, which no target uses any more; run `bakeplan lock`",
     ]);
-    expect(() => parseLock('{"version": 2, "images": {}}', "bakeplan.lock.json")).toThrow(
-      /bakeplan.lock.json: version: .*regenerate it with `bakeplan lock`/,
+    const problem = (text: string) => {
+      try {
+        parseLock(text, "bakeplan.lock.json");
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "parsed";
+    };
+    const tail = "; regenerate it with `bakeplan lock`";
+    const at = "bakeplan.lock.json: ";
+    // In the lock's words (key, what is there, what belongs), never zod's ("Invalid input: expected 1").
+    expect(problem('{"version": 2, "images": {}}')).toBe(
+      `${at}version: expected 1 (the lock format this bakeplan writes), found number 2${tail}`,
+    );
+    expect(problem('{"mine": true}')).toBe(
+      `${at}version: expected 1 (the lock format this bakeplan writes), found nothing${tail}`,
+    );
+    expect(problem('{"version": 1}')).toBe(`${at}images: missing (expected an object)${tail}`);
+    expect(problem('{"version": 1, "images": []}')).toBe(`${at}images: expected an object, found a list${tail}`);
+    expect(problem('{"version": 1, "images": {}, "extra": 1}')).toBe(`${at}(the file): unknown key "extra"${tail}`);
+    expect(
+      problem(`{"version": 1, "images": {"a:1": {"digest": "sha256:12", "mediaType": "x", "platforms": {}}}}`),
+    ).toBe(`${at}images.a:1.digest: must be sha256:<64 hex digits>, found string "sha256:12"${tail}`);
+    expect(problem(`{"version": 1, "images": {"a:1": {"digest": "${D("a")}", "platforms": {}}}}`)).toBe(
+      `${at}images.a:1.mediaType: missing (expected string)${tail}`,
     );
   });
 });
