@@ -136,8 +136,8 @@ export interface TargetOutcome {
 export interface PoolOutcome {
   byTarget: Map<string, TargetOutcome>;
   metadata: Record<string, unknown>;
-  /** Failed bakes, first first: their builder, exit code and what failed. */
-  failures: { builder: string; exitCode: number; message: string }[];
+  /** Failed bakes, first first: their builder, exit code, what failed and the Dockerfile line buildx named. */
+  failures: { builder: string; exitCode: number; message: string; at?: Progress["failedAt"] }[];
   interrupted: boolean;
   /** Lost builders and reruns, as said while running. */
   notes: string[];
@@ -287,6 +287,7 @@ export async function runPool(
         builder: run.builder,
         exitCode: res.exitCode,
         message: `the bake on ${run.builder} failed with exit code ${res.exitCode}: ${failed.length > 0 ? `target ${failed.join(", ")} failed` : "see its output above"}`,
+        ...(progress.failedAt ? { at: progress.failedAt } : {}),
       });
     }
     if (!opts.keepGoing) stopAll();
@@ -344,9 +345,15 @@ export function poolTargetRuns(outcome: Pick<PoolOutcome, "byTarget">): Map<stri
   return runs;
 }
 
-/** Why a pool's bake failed, in one message: each failed bake, and how many targets were not built. */
-export function poolFailure(outcome: PoolOutcome): string {
+/**
+ * Why a pool's bake failed, in one message: each failed bake (with its failing step, where
+ * `located` names it at its template line), and how many targets were not built.
+ */
+export function poolFailure(
+  outcome: PoolOutcome,
+  located: (at: NonNullable<Progress["failedAt"]>) => string = (at) => `${at.dockerfile}:${at.line}`,
+): string {
   const notBuilt = [...outcome.byTarget.values()].filter((o) => o.status !== "built").length;
-  const lines = outcome.failures.map((f) => f.message);
+  const lines = outcome.failures.map((f) => (f.at ? `${f.message}; the failing step: ${located(f.at)}` : f.message));
   return `${lines.join("; ")} (${plural(notBuilt, "target")} not built; see the summary above)`;
 }

@@ -359,12 +359,16 @@ async function bakeOnPool(pool: BuilderPlan, c: BakeContext, output: Output): Pr
       output,
     );
     const failed = [...outcome.byTarget].filter(([, o]) => o.status === "failed").map(([t]) => t);
+    const firstAt = outcome.failures.find((f) => f.at)?.at;
     const summary = summarize({
       targets: selection.targets,
       metadata: outcome.metadata,
       runs: poolTargetRuns(outcome),
       cacheRefs: (t) => usedCacheRefs(wanted, override, t),
-      failure: outcome.failures.length > 0 ? { targets: failed.sort() } : undefined,
+      failure:
+        outcome.failures.length > 0
+          ? { targets: failed.sort(), at: firstAt && templateLocation(committed, files, firstAt) }
+          : undefined,
     });
     writeSummaries(summary, opts);
     // Kept when a bake failed: the others' builds, and what became of each target, are in it.
@@ -379,10 +383,13 @@ async function bakeOnPool(pool: BuilderPlan, c: BakeContext, output: Output): Pr
         exitCode: 130,
       });
     if (outcome.failures.length > 0)
-      throw new BuildxError(poolFailure(outcome), {
-        argv: runs.find((r) => r.builder === outcome.failures[0]!.builder)?.argv ?? [],
-        exitCode: outcome.failures[0]!.exitCode,
-      });
+      throw new BuildxError(
+        poolFailure(outcome, (at) => templateLocation(committed, files, at)),
+        {
+          argv: runs.find((r) => r.builder === outcome.failures[0]!.builder)?.argv ?? [],
+          exitCode: outcome.failures[0]!.exitCode,
+        },
+      );
   } finally {
     rmSync(tempDir, { recursive: true, force: true });
   }
