@@ -281,6 +281,25 @@ describeWith(missingEngines(), "bakeplan bake --builders: the fixture over real 
       execFileSync(join(REPO, "scripts/docker-up"), ["--engines", "3"], { stdio: "ignore", timeout: 300_000 });
       context("e3", e3()!);
     };
+    // After a SIGKILL of its dockerd, e3's containerd may hold a half-renamed overlay snapshot, and
+    // its next build fails before any step ("failed to rename .../snapshots/new-N .../snapshots/M:
+    // file exists"). An e3 this suite started is brought back on a clean data-root (docker-up
+    // imports local/busybox:1 again); one that ran before is only restarted.
+    // The killed dockerd also leaves its running steps' overlay mounts behind: unmounted here.
+    const upAfterKill = () => {
+      if (startedE3) {
+        execFileSync(join(REPO, "scripts/docker-down"), ["--engine", "3"], { stdio: "ignore" });
+        const root = join(STATE, "data/docker-e3");
+        const mounts = readFileSync("/proc/mounts", "utf8")
+          .split("\n")
+          .map((l) => l.split(" ")[1] ?? "")
+          .filter((m) => m.startsWith(`${root}/`))
+          .sort((a, b) => b.length - a.length);
+        for (const m of mounts) execFileSync("umount", [m], { stdio: "ignore" });
+        rmSync(root, { recursive: true, force: true });
+      }
+      up();
+    };
 
     beforeAll(() => {
       if (!e3()) {
@@ -362,7 +381,7 @@ describeWith(missingEngines(), "bakeplan bake --builders: the fixture over real 
           if (onE3.includes(t)) expect(rows.get(t), t).toMatchObject({ builder: "e3", cache: "failed" });
           else expect(rows.get(t)!.cache, t).toMatch(/^\d+ of \d+ steps built$/);
       } finally {
-        up();
+        upAfterKill();
       }
     });
 
@@ -379,7 +398,7 @@ describeWith(missingEngines(), "bakeplan bake --builders: the fixture over real 
         for (const t of TARGETS) expect(rows.get(t)!.builder, t).toBe("e1");
         expect(imagesOn("e1", p)).toEqual(TARGETS.flatMap((t) => [p.image(t, "latest"), p.image(t, "main")]).sort());
       } finally {
-        up();
+        upAfterKill();
       }
     });
   });
