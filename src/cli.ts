@@ -502,6 +502,7 @@ function affectedCommand(program: Command, output: Output): void {
     .addOption(option.strict())
     .addOption(option.maxVariants())
     .addOption(option.verbose())
+    .addOption(option.locked())
     .addHelpText(
       "after",
       examples(

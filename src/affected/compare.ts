@@ -19,6 +19,7 @@ import {
 } from "../render/instructions.js";
 import { templateLineOf } from "../render/source-map.js";
 import type { TemplateFiles } from "../render/templates.js";
+import { LOCK_FILE, pinned, type Lock } from "../images/lock.js";
 import { compareStrings } from "../text.js";
 import { PatternError, PatternMatcher, readIgnoreFile } from "./dockerignore.js";
 
@@ -35,6 +36,8 @@ export interface Side {
   ignoreFiles: ReadonlyMap<string, string>;
   /** bakeplan's version as the repository pins it (package-lock.json), when it does. */
   bakeplanVersion?: { version: string; file: string };
+  /** bakeplan.lock.json as this revision's plan was pinned with it (a locked plan). */
+  lock?: Lock;
 }
 
 /** BASE could not be planned: every target is affected, with this reason. */
@@ -83,6 +86,7 @@ export function compareRevisions(base: Side | Unavailable, head: Side, opts: Com
 
   const baseView = new SideView(base, opts.buildPlatform, shared);
   const global = globalReasons(base, head);
+  const moved = movedImages(base.lock, head.lock);
   const files = new ContextFiles(base, head, opts.changed);
   for (const t of selected) {
     const name = t.variant.name;
@@ -104,8 +108,9 @@ export function compareRevisions(base: Side | Unavailable, head: Side, opts: Com
     const h = headView.view(t);
     const b = baseView.view(before);
     if (!same) {
+      for (const m of moved) if (uses(h, m.now) || uses(b, m.was)) add(name, m.reason);
       for (const r of settingReasons(before, t, head)) add(name, r);
-      for (const r of argReasons(b, h, before, t)) add(name, r);
+      for (const r of argReasons(b, h, before, t, moved)) add(name, r);
       for (const r of stageReasons(b, h, baseView, headView)) add(name, r);
     }
     for (const r of files.reasons(t, before, h, b, headView, opts.maxFiles ?? 5)) add(name, r);
@@ -329,15 +334,56 @@ function settingReasons(before: PlannedTarget, after: PlannedTarget, head: Side)
   return reasons;
 }
 
-function argReasons(b: TargetView, h: TargetView, before: PlannedTarget, after: PlannedTarget): string[] {
+/** An image both locks pin, at different digests: `was` and `now` are its pinned references. */
+interface MovedImage {
+  was: string;
+  now: string;
+  reason: string;
+}
+
+function movedImages(before: Lock | undefined, after: Lock | undefined): MovedImage[] {
+  if (!before || !after) return [];
+  const out: MovedImage[] = [];
+  for (const ref of Object.keys(after.images).sort(compareStrings)) {
+    const a = before.images[ref];
+    const b = after.images[ref]!;
+    if (a && a.digest !== b.digest)
+      out.push({
+        was: pinned(ref, a),
+        now: pinned(ref, b),
+        reason: `image ${ref}: ${a.digest} -> ${b.digest} (${LOCK_FILE})`,
+      });
+  }
+  return out;
+}
+
+/** Whether what a target builds names this pinned reference: a bake arg its stages read, a reached stage, a global ARG they read, the syntax line. */
+function uses(view: TargetView, ref: string): boolean {
+  const args = view.target.bake.args ?? {};
+  for (const name of view.build.args) if (args[name]?.includes(ref)) return true;
+  for (const { stage } of view.stages.values()) if (stage.instructions.some((i) => i.text.includes(ref))) return true;
+  for (const g of view.globals.values()) if (g.text.includes(ref)) return true;
+  const syntax = /^#\s*syntax\s*=\s*(\S+)/i.exec(view.content);
+  return syntax?.[1] === ref;
+}
+
+function argReasons(
+  b: TargetView,
+  h: TargetView,
+  before: PlannedTarget,
+  after: PlannedTarget,
+  moved: readonly MovedImage[],
+): string[] {
   const reasons: string[] = [];
+  // A value that differs only by a digest the lock moved is said by the image's reason.
+  const unmoved = (v: string | undefined) => moved.reduce((x, m) => x?.split(m.now).join(m.was), v);
   const argsA = before.bake.args ?? {};
   const argsB = after.bake.args ?? {};
   const names = [...new Set([...b.build.args, ...h.build.args])].sort(compareStrings);
   for (const name of names) {
     const x = argsA[name];
     const y = argsB[name];
-    if (x === y) continue;
+    if (x === y || x === unmoved(y)) continue;
     const now = after.values.args.get(name)?.source;
     const was = before.values.args.get(name)?.source;
     const where = now ? formatLocation(now) : was ? `was ${formatLocation(was)}` : "";

@@ -8,9 +8,13 @@ import {
   bakeplanVersionOnDisk,
   ignoreFilesAt,
   ignoreFilesOnDisk,
+  readLockAt,
   readRevision,
   repoPath,
+  type NotPlannable,
+  type RevisionProject,
 } from "../io/git-project.js";
+import type { Lock } from "../images/lock.js";
 import type { ProjectFiles } from "../io/project-files.js";
 import { selectVariants } from "../matrix/select.js";
 import { buildPlan, type Plan } from "../plan/plan.js";
@@ -42,7 +46,7 @@ export interface AffectedRun {
 export async function findAffected(
   q: AffectedQuery,
   output: Output,
-  planned?: { files: ProjectFiles; plan: Plan },
+  planned?: { files: ProjectFiles; plan: Plan; lock?: Lock },
 ): Promise<AffectedRun> {
   checkRevision("--base", q.base);
   if (q.head !== undefined) checkRevision("--head", q.head);
@@ -61,18 +65,23 @@ export async function findAffected(
     label: string;
     prefix: string;
     files?: ProjectFiles;
+    /** The lock HEAD was planned with (a locked project). */
+    lock?: Lock;
   };
   if (headCommit === undefined) {
-    const { files, plan } = planned ?? planProject({ ...q, only: [] }, output, { renders });
-    head = { project: files.project, templates: files.templates, plan, label: "working tree", prefix: "", files };
+    const { files, plan, lock } = planned ?? planProject({ ...q, only: [] }, output, { renders });
+    head = { project: files.project, templates: files.templates, plan, label: "working tree", prefix: "", files, lock };
   } else {
     const read = await readRevision(repo, headCommit, q.head!, configAbs);
     if ("problem" in read) throw new UserError(read.problem);
+    const lock = await lockOf(repo, headCommit, q.head!, configAbs, read, q);
+    if (lock && "problem" in lock) throw new UserError(lock.problem);
     printWarnings(read.warnings, output);
     head = {
       project: read.project,
       templates: read.templates,
-      plan: planAt(read.project, read.templates, q, renders),
+      plan: planAt(read.project, read.templates, q, renders, lock?.lock),
+      lock: lock?.lock,
       label: q.head!,
       prefix: `${q.head!}:`,
     };
@@ -84,6 +93,7 @@ export async function findAffected(
     project: head.project,
     templates: head.templates,
     plan: head.plan,
+    lock: head.lock,
     ignoreFiles:
       headCommit === undefined
         ? ignoreFilesOnDisk(resolve(dirname(configAbs), head.project.build.context), ignoreNames(head.plan))
@@ -134,10 +144,16 @@ export async function findAffected(
     output.err(`bakeplan: note: ${revision.problem}: every target is affected\n`);
     return run({ unavailable: `base has no plan (${revision.problem})` }, baseLabel, [], side);
   }
+  // A locked BASE is planned with its own lock, as it was committed: equal pins compare equal.
+  const baseLock = await lockOf(repo, from, q.base, configAbs, revision, q);
+  if (baseLock && "problem" in baseLock) {
+    output.err(`bakeplan: note: ${baseLock.problem}: every target is affected\n`);
+    return run({ unavailable: `base has no plan (${baseLock.problem})` }, baseLabel, [], side);
+  }
   let basePlan: Plan;
   try {
     const before = { ...renders.counts };
-    basePlan = planAt(revision.project, revision.templates, q, renders);
+    basePlan = planAt(revision.project, revision.templates, q, renders, baseLock?.lock);
     if (q.verbose)
       output.err(
         `bakeplan: base renders: ${renders.counts.rendered - before.rendered} rendered, ${renders.counts.reused - before.reused} reused from the head's (same templates and template scope)\n`,
@@ -158,6 +174,7 @@ export async function findAffected(
     project: revision.project,
     templates: revision.templates,
     plan: basePlan,
+    lock: baseLock?.lock,
     ignoreFiles: await ignoreFilesAt(repo, from, contextDir(repo, configAbs, revision.project), [
       ...new Set([...ignoreNames(basePlan), ...ignoreNames(head.plan)]),
     ]),
@@ -196,9 +213,36 @@ async function commitOf(repo: Repository, ref: string): Promise<string> {
   return commit;
 }
 
-function planAt(project: Project, templates: TemplateFiles, q: AffectedQuery, renders: SharedRenders): Plan {
+/** The lock a revision is planned with: none unless locked (`--locked`, or its context.yaml sets build.locked). */
+async function lockOf(
+  repo: Repository,
+  commit: string,
+  label: string,
+  configAbs: string,
+  revision: RevisionProject,
+  q: AffectedQuery,
+): Promise<{ lock: Lock } | NotPlannable | undefined> {
+  if (q.locked !== true && !revision.project.build.locked) return undefined;
+  return readLockAt(
+    repo,
+    commit,
+    label,
+    configAbs,
+    q.locked === true ? "--locked" : `${revision.configLabel} sets build.locked`,
+  );
+}
+
+function planAt(
+  project: Project,
+  templates: TemplateFiles,
+  q: AffectedQuery,
+  renders: SharedRenders,
+  lock: Lock | undefined,
+): Plan {
   return buildPlan(project, templates, {
     renders,
+    lock,
+    buildPlatform: lock ? hostPlatform() : undefined,
     // As the working tree's plan names it (not `main:context.yaml`): the same Dockerfile gets the same header at both revisions.
     configLabel: basename(q.config),
     overrides: q.set,

@@ -1,9 +1,10 @@
 import { basename } from "node:path";
 import { UserError } from "../errors.js";
+import type { Lock } from "../images/lock.js";
 import { displayPath, type ProjectFiles } from "../io/project-files.js";
 import { diffPlan, interruptedPlan, writePlan } from "../io/write-plan.js";
 import { buildPlan, type Plan } from "../plan/plan.js";
-import { planProject } from "./plan-project.js";
+import { hostPlatform, planProject } from "./plan-project.js";
 import type { Output, PlanCommandOptions } from "./types.js";
 
 /** `CI` as GitHub Actions, GitLab, Buildkite and most runners set it (`true`, `1`); `false`/`0` is off. */
@@ -19,10 +20,10 @@ export function runningInCI(env: NodeJS.ProcessEnv = process.env): boolean {
 export function committedAndWanted(
   opts: PlanCommandOptions,
   output: Output,
-): { files: ProjectFiles; committed: Plan; wanted: Plan } {
+): { files: ProjectFiles; committed: Plan; wanted: Plan; lock?: Lock } {
   // --builders belongs to this run (bake spreads its targets), not to the committed plan.
-  const { files, plan: committed } = planProject({ ...opts, only: [], inputs: {}, builders: undefined }, output);
-  if (Object.keys(opts.inputs).length === 0) return { files, committed, wanted: committed };
+  const { files, plan: committed, lock } = planProject({ ...opts, only: [], inputs: {}, builders: undefined }, output);
+  if (Object.keys(opts.inputs).length === 0) return { files, committed, wanted: committed, lock };
   const wanted = buildPlan(files.project, files.templates, {
     configLabel: basename(files.configLabel),
     projectDir: files.dir,
@@ -31,8 +32,11 @@ export function committedAndWanted(
     inputVariables: opts.inputVariables,
     strict: opts.strict,
     maxVariants: opts.maxVariants,
+    // Pinned as the committed plan is: the run's bake file differs from it only in tags, labels and cache refs.
+    lock,
+    buildPlatform: lock ? hostPlatform() : undefined,
   });
-  return { files, committed, wanted };
+  return { files, committed, wanted, lock };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import { formatIssue, type Issue } from "../errors.js";
+import type { Lock } from "../images/lock.js";
 import { requireLock } from "../io/lock-file.js";
 import { readProject, type ProjectFiles } from "../io/project-files.js";
 import { buildPlan, type Plan } from "../plan/plan.js";
@@ -18,12 +19,12 @@ export function printWarnings(warnings: readonly Issue[], output: Output): void 
   for (const w of warnings) output.err(`bakeplan: warning: ${formatIssue(w)}\n`);
 }
 
-/** Reads the project and plans it in memory; prints warnings. */
+/** Reads the project and plans it in memory; prints warnings. `lock` is what a locked plan was pinned with. */
 export function planProject(
   opts: PlanCommandOptions,
   output: Output,
   how: { ignoreBuildLocked?: boolean; renders?: SharedRenders } = {},
-): { files: ProjectFiles; plan: Plan } {
+): { files: ProjectFiles; plan: Plan; lock?: Lock } {
   const t0 = performance.now();
   const files = readProject(opts.config);
   const locked = opts.locked === true || (files.project.build.locked && !how.ignoreBuildLocked);
@@ -57,5 +58,5 @@ export function planProject(
         .join(", ")}\n`,
     );
   }
-  return { files, plan };
+  return { files, plan, lock };
 }

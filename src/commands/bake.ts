@@ -114,7 +114,7 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   refuseOverrideMisuse(opts);
   // buildx reads the committed plan (the whole matrix, so `bakeplan check` stays green); this run's
   // settings (branch, sha, version, registry, cache-warm) go into an override file outside the tree.
-  const { files, committed, wanted } = committedAndWanted(opts, output);
+  const { files, committed, wanted, lock } = committedAndWanted(opts, output);
   const bakeFile = bakeFilePath(opts.config, opts.out);
   let selection = selectBakeTargets(
     { variants: committed.targets.map((t) => t.variant), groups: committed.groups, axes: files.project.axes },
@@ -124,7 +124,7 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   if (opts.affected !== undefined) {
     // Of what the command line selects (default: every target), only what the change affects.
     const named = opts.targets.length > 0 || opts.only.length > 0;
-    const run = await findAffected({ ...opts, only: [], base: opts.affected }, output, { files, plan: wanted });
+    const run = await findAffected({ ...opts, only: [], base: opts.affected }, output, { files, plan: wanted, lock });
     const affected = new Set(run.result.affected.map((t) => t.target));
     const targets = (named ? selection.targets : wanted.targets.map((t) => t.variant.name)).filter((t) =>
       affected.has(t),

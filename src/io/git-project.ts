@@ -4,9 +4,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, posix, relative, resolve, sep } from "node:path";
 import { loadContext, type LoadResult } from "../config/load.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, UserError } from "../errors.js";
+import { LOCK_FILE, parseLock, type Lock } from "../images/lock.js";
 import type { TemplateFiles } from "../render/templates.js";
 import { listTree, readBlobs, type Repository, type TreeEntry } from "./git.js";
+import { decodeInput } from "./read-input.js";
 
 export interface RevisionProject extends LoadResult {
   /** context.yaml as messages name it: `origin/main:container/context.yaml`. */
@@ -50,6 +52,35 @@ export async function readRevision(
   const templates = await readTemplatesAt(repo, commit, dir);
   if ("problem" in templates) return { problem: `${label}:${dir}: ${templates.problem}` };
   return { ...loaded, configLabel, templates: templates.files };
+}
+
+/**
+ * bakeplan.lock.json next to context.yaml at `commit` (what a locked plan of that revision pins
+ * with), or why it cannot be used: missing, or not a lock. Read from git objects like the rest.
+ */
+export async function readLockAt(
+  repo: Repository,
+  commit: string,
+  label: string,
+  configAbs: string,
+  why: string,
+): Promise<{ lock: Lock } | NotPlannable> {
+  const path = posix.join(posix.dirname(repoPath(repo, resolve(configAbs))), LOCK_FILE);
+  const lockLabel = `${label}:${path}`;
+  const entries = await listTree(repo, commit, path);
+  const entry = entries.find((e) => e.path === path);
+  // A directory (its files are listed) or a link there is not a lock.
+  if (!entry || entry.type !== "blob" || entry.mode === "120000")
+    return { problem: `${lockLabel} ${entries.length > 0 ? "is not a regular file" : "does not exist"} (${why})` };
+  const bytes = (await readBlobs(repo, [entry.object])).get(entry.object) ?? Buffer.alloc(0);
+  try {
+    return { lock: parseLock(decodeInput(bytes, lockLabel), lockLabel) };
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    // parseLock's message starts with the file: said once.
+    const message = e.message.startsWith(`${lockLabel}: `) ? e.message.slice(lockLabel.length + 2) : e.message;
+    return { problem: `${lockLabel} is invalid: ${message}` };
+  }
 }
 
 async function readTemplatesAt(

@@ -74,7 +74,7 @@ describe("help", () => {
     { command: "builders", options: [...PLAN, "--builders", "--json"] },
     { command: "bake", options: [...PLAN, ...INPUTS, "-o", "--push", "--load", "--builder", "--dry-run", "--metadata-file", "--write-override", "--summary-json", "--cache-warm", "--one-by-one", "--builders", "--pool", "--keep-going", "--retry-on-other", "--max-parallel", "--probe-timeout", "--locked", "--affected", "--no-preflight", "--timeout"] },
     { command: "lint", options: [...PLAN, "-o", "--builder", "--base-image", "--locked"] },
-    { command: "affected", options: ["-c", "--only", "--strict", "--max-variants", "-v", "-o", "--base", "--head", "--explain", "--json", "--write-group"] },
+    { command: "affected", options: ["-c", "--only", "--strict", "--max-variants", "-v", "-o", "--base", "--head", "--explain", "--json", "--write-group", "--locked"] },
     { command: "images", options: ["-c", "--only", "--strict", "--max-variants", "-v", "--json"] },
     { command: "preflight", options: ["-c", "--only", "--strict", "--max-variants", "-v", "--builder", "--timeout"] },
     { command: "lock", options: ["-c", "--strict", "--max-variants", "-v", "--update", "--timeout"] },
