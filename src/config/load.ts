@@ -110,6 +110,11 @@ function valueAt(root: unknown, path: KeyPath): unknown {
   return v;
 }
 
+/** `{derived: ...}` (as under args), e.g. where a single string belongs. */
+function isDerived(v: unknown): boolean {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.hasOwn(v, "derived");
+}
+
 function describeZodIssue(issue: z.core.$ZodIssue, source: YamlSource, root: unknown): Issue[] {
   const path = issue.path as KeyPath;
   switch (issue.code) {
@@ -150,6 +155,15 @@ function describeZodIssue(issue: z.core.$ZodIssue, source: YamlSource, root: unk
           },
         ];
       const got = Array.isArray(actual) ? "a list" : typeof actual === "object" ? "a mapping" : typeof actual;
+      if (issue.expected === "string" && path[path.length - 2] === "images" && isDerived(actual)) {
+        const name = String(path[path.length - 1]);
+        return [
+          {
+            message: `${name}: images holds image references, which bakeplan checks as they are; a {derived: ...} default is for args. Move it there (args: {${name}: {derived: ...}}): images, preflight and lock resolve a FROM \${${name}} through it`,
+            location,
+          },
+        ];
+      }
       if (issue.expected === "string" && typeof actual === "object")
         return [
           {

@@ -330,6 +330,30 @@ const secretSourcesAreValid: Rule = (ctx) => {
 };
 
 /**
+ * A secret's `when.args` compares resolved ARG values as bakeplan knows them at plan time. A derived
+ * default is known only as the text BuildKit expands at build time (and follows a source ARG a
+ * build overrides), so a condition on one would compare its `${...}` text: refused, located at
+ * both keys.
+ */
+const secretConditionsReadPlainArgs: Rule = (ctx) => {
+  const derivedAt = new Map<string, KeyPath>();
+  for (const layer of ctx.project.layers)
+    for (const [name, value] of Object.entries(layer.values.args ?? {}))
+      if (typeof value !== "string" && !derivedAt.has(name)) derivedAt.set(name, [...layer.path, "args", name]);
+  for (const layer of ctx.project.layers)
+    for (const [id, secret] of Object.entries(layer.values.secrets ?? {}))
+      for (const name of Object.keys(secret.when?.args ?? {})) {
+        const at = derivedAt.get(name);
+        if (at === undefined) continue;
+        ctx.error(
+          [...layer.path, "secrets", id, "when", "args", name],
+          `Secret ${id}: when.args.${name} compares ARG ${name}, which ${formatLocation(ctx.project.source.locate(at, { key: true }))} sets as a derived default: BuildKit computes it when it builds, so bakeplan cannot compare it. Condition the secret on an ARG with a plain value (one it is derived from)`,
+          { key: true },
+        );
+      }
+};
+
+/**
  * Dockerfiles are written (and stale ones removed) in build.out_dir: a directory of its own inside
  * the project, written relative to context.yaml (the bake file names it, so the plan stays the
  * same wherever the checkout is). Links are followed when writing (write-plan.ts).
@@ -653,6 +677,7 @@ const RULES: Rule[] = [
   layerValuesAreSafe,
   derivedDefaultsAreExpansions,
   secretSourcesAreValid,
+  secretConditionsReadPlainArgs,
   outDirIsInsideTheProject,
   axesDoNotTakePlaceholderNamespaces,
   tagPatternsAreValid,

@@ -223,6 +223,47 @@ ENV FROM_ENV=1
   });
 });
 
+describe("derived ARG defaults where bakeplan must know the value", () => {
+  it("a secret's when.args naming a derived ARG is refused at both keys (BuildKit computes it at build time)", async () => {
+    const yaml = CONTEXT.replace(
+      "defaults:\n",
+      'defaults:\n  secrets:\n    tok: { env: TOK, when: { args: { TRTLLM_WHEEL_IMAGE: "nvcr.io/nvidia/tensorrt-llm/release:1.3.0rc11" } } }\n',
+    );
+    const dir = project(yaml);
+    const res = await runCli(["plan"], dir);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      "context.yaml:13:38: defaults.secrets.tok.when.args.TRTLLM_WHEEL_IMAGE: Secret tok: when.args.TRTLLM_WHEEL_IMAGE compares ARG TRTLLM_WHEEL_IMAGE, which context.yaml:7:9: axes.framework.trtllm.args.TRTLLM_WHEEL_IMAGE sets as a derived default: BuildKit computes it when it builds, so bakeplan cannot compare it. Condition the secret on an ARG with a plain value (one it is derived from)",
+    );
+    expect(() => read(dir, "docker-bake.json")).toThrow();
+    // On the ARG it is derived from, the condition works.
+    const plain = project(
+      yaml
+        .replace('TRTLLM_WHEEL_IMAGE: "nvcr', 'TENSORRTLLM_PIP_WHEEL: "tensorrt-llm==1.3.0rc11", X: "nvcr')
+        .replace(', X: "nvcr.io/nvidia/tensorrt-llm/release:1.3.0rc11"', ""),
+    );
+    const ok = await runCli(["plan"], plain);
+    expect(ok.code, ok.stderr).toBe(0);
+    const bake = JSON.parse(read(plain, "docker-bake.json")) as { target: Record<string, { secret?: string[] }> };
+    expect(bake.target.trtllm!.secret).toEqual(["id=tok,env=TOK"]);
+    expect(bake.target.vllm!.secret).toBeUndefined();
+  });
+
+  it("images: refuses {derived: ...} and says to write it under args, where FROM ${X} is still resolved", async () => {
+    const yaml = CONTEXT.replace(
+      "BASE_IMAGE: docker.io/library/ubuntu:24.04",
+      'BASE_IMAGE: { derived: "docker.io/library/ubuntu:${UBUNTU}" }',
+    );
+    const dir = project(yaml);
+    const res = await runCli(["plan"], dir);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      "context.yaml:13:17: defaults.images.BASE_IMAGE: BASE_IMAGE: images holds image references, which bakeplan checks as they are; a {derived: ...} default is for args. Move it there (args: {BASE_IMAGE: {derived: ...}}): images, preflight and lock resolve a FROM ${BASE_IMAGE} through it",
+    );
+    expect(() => read(dir, "docker-bake.json")).toThrow();
+  });
+});
+
 describe("the derived-default writer", () => {
   // Texts the grammar accepts: literal text of every printable kind around every form.
   const LITERALS = ["", "a", "nvcr.io/x:", 'q "quoted" ', "it's", "a\\b", "tab\there", "#%*?=,", "ünï"];
