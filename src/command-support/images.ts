@@ -1,15 +1,17 @@
-import { collectImages, type ImageList } from "../images/collect.js";
+import { collectImages, type ImageList, type ImageNeed } from "../images/collect.js";
 import { unpinned, type Lock } from "../images/lock.js";
 import { checkImages, failed, failureLines, preflightTable, type Check, type Lookup } from "../images/preflight.js";
 import { findPlatform } from "../images/reference.js";
-import { builderDriver, engineAnswers, localImages } from "../io/buildx.js";
+import { builderDriver, engineAnswers, localImages, type BuilderProbe } from "../io/buildx.js";
 import { CredentialStore } from "../io/credentials.js";
 import type { ProjectFiles } from "../io/project-files.js";
 import { mapConcurrent, RegistryClient } from "../io/registry.js";
 import { selectBakeTargets } from "../matrix/select.js";
+import type { Assignment } from "../plan/builders.js";
 import type { Plan } from "../plan/plan.js";
 import { UserError } from "../errors.js";
 import { plural } from "../text.js";
+import { afterProbes, targetsByBuilder } from "./bake-pool.js";
 import { hostPlatform } from "./plan-project.js";
 import type { Output } from "./types.js";
 
@@ -75,35 +77,65 @@ export async function resolveImages(list: ImageList, opts: ResolveOptions): Prom
   return lookups;
 }
 
+/** What the pool preflight asks of docker and the registries: the real ones, or data in tests. */
+export interface PoolPreflightDeps {
+  /** A builder's driver (`docker buildx inspect`, not bootstrapped); undefined when it does not answer. */
+  driver(builder: string): Promise<string | undefined>;
+  /** Whether the engine of a `docker`-driver builder (its Docker context) answers. */
+  engineAnswers(context: string): Promise<boolean>;
+  /** Which of `refs` that engine's image store holds, with the platform of each. */
+  localImages(refs: readonly string[], context: string): Promise<Map<string, string>>;
+  /** Looks each image up in its registry. */
+  resolve(images: readonly ImageNeed[]): Promise<Lookup[]>;
+}
+
+export function poolPreflightDeps(opts: Omit<ResolveOptions, "builder" | "useLocalImages">): PoolPreflightDeps {
+  const client = new RegistryClient({ credentials: new CredentialStore(), timeoutMs: opts.timeoutMs });
+  return {
+    driver: builderDriver,
+    engineAnswers,
+    localImages,
+    resolve: (images) => mapConcurrent(images, opts.concurrency, (n) => client.resolve(n.ref)),
+  };
+}
+
 /**
- * The preflight of a builder pool, before any builder starts: every image once, for all targets. An
- * image is there without a registry when each builder that builds a target needing it is a
- * `docker`-driver builder (its Docker context has its name) whose engine's store holds it.
+ * The preflight of a builder pool, before any builder is bootstrapped or given work: every image
+ * once, for all selected targets. Each builder is asked whether it answers; one that does not is
+ * left out as the probe before the bake leaves it out (`afterProbes`), so its targets count on the
+ * builders they move to. An image is there without a registry when each builder that then builds a
+ * target needing it is a `docker`-driver builder (its Docker context has its name) whose engine's
+ * store holds it for every platform.
  */
 export async function resolvePoolImages(
   list: ImageList,
-  /** Builder -> the targets the plan gives it. */
-  builders: ReadonlyMap<string, readonly string[]>,
-  opts: Omit<ResolveOptions, "builder" | "useLocalImages">,
+  assignment: Assignment,
+  selected: readonly string[],
+  deps: PoolPreflightDeps,
 ): Promise<Map<string, Lookup>> {
+  const probes = new Map<string, BuilderProbe>(
+    await Promise.all(
+      assignment.builders.map(async ({ name }) => {
+        const driver = await deps.driver(name);
+        const ok = driver === "docker" ? await deps.engineAnswers(name) : driver !== undefined;
+        const probe: BuilderProbe = { builder: name, ok, driver, platforms: [], argv: [] };
+        return [name, probe] as const;
+      }),
+    ),
+  );
+  const byBuilder = targetsByBuilder(afterProbes(assignment, probes).assignment, selected);
   const refs = list.images.map((n) => n.ref);
   const stores = new Map<string, Map<string, string>>();
-  // A builder that does not answer is dropped at the probe and its targets go to the others.
-  const answering = new Set<string>();
   await Promise.all(
-    [...builders.keys()].map(async (b) => {
-      const driver = await builderDriver(b);
-      if (driver === "docker" ? await engineAnswers(b) : driver !== undefined) answering.add(b);
-      if (driver === "docker" && answering.has(b)) stores.set(b, await localImages(refs, b));
-    }),
+    [...byBuilder.keys()]
+      .filter((b) => probes.get(b)?.driver === "docker")
+      .map(async (b) => stores.set(b, await deps.localImages(refs, b))),
   );
   const lookups = new Map<string, Lookup>();
   const remote: ImageList["images"] = [];
   for (const n of list.images) {
-    const needing = [...builders].filter(([, targets]) => targets.some((t) => n.byTarget.has(t))).map(([b]) => b);
-    const users = needing.every((b) => answering.has(b)) ? needing : [...answering];
+    const users = [...byBuilder].filter(([, targets]) => targets.some((t) => n.byTarget.has(t))).map(([b]) => b);
     const platform = users.length > 0 ? stores.get(users[0]!)?.get(n.ref) : undefined;
-    const entries = platform ? [{ platform, digest: "" }] : [];
     const everywhere = users.every((b) => {
       const p = stores.get(b)?.get(n.ref);
       return p !== undefined && n.platforms.every((x) => findPlatform([{ platform: p, digest: "" }], x));
@@ -112,13 +144,12 @@ export async function resolvePoolImages(
       lookups.set(n.ref, {
         digest: "(local)",
         mediaType: "",
-        platforms: entries,
+        platforms: [{ platform, digest: "" }],
         via: `local image store (${users.join(", ")})`,
       });
     else remote.push(n);
   }
-  const client = new RegistryClient({ credentials: new CredentialStore(), timeoutMs: opts.timeoutMs });
-  const results = await mapConcurrent(remote, opts.concurrency, (n) => client.resolve(n.ref));
+  const results = await deps.resolve(remote);
   remote.forEach((n, i) => lookups.set(n.ref, results[i]!));
   return lookups;
 }

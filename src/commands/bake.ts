@@ -54,7 +54,13 @@ import type { Plan } from "../plan/plan.js";
 import { assignPool, poolMembers, type BuilderPlan } from "../plan/pool.js";
 import { compareStrings, plural, record, shellQuote } from "../text.js";
 import { findAffected } from "../command-support/affected.js";
-import { imagesOf, reportPreflight, resolveImages, resolvePoolImages } from "../command-support/images.js";
+import {
+  imagesOf,
+  poolPreflightDeps,
+  reportPreflight,
+  resolveImages,
+  resolvePoolImages,
+} from "../command-support/images.js";
 import { readLock } from "../io/lock-file.js";
 
 export interface BakeOptions extends PlanCommandOptions {
@@ -321,13 +327,13 @@ async function bakeOnPool(pool: BuilderPlan, c: BakeContext, output: Output): Pr
     await probeBuildx(MIN_BUILDX);
     if (opts.preflight) {
       // Once for every target, before any builder is started (the probe bootstraps them) or given work.
-      const builders = new Map<string, string[]>();
-      for (const t of selection.targets) {
-        const b = pool.assignment.builderOf.get(t);
-        if (b !== undefined) builders.set(b, [...(builders.get(b) ?? []), t]);
-      }
       const list = imagesOf(files, wanted, selection.targets, readLock(files.dir));
-      const lookups = await resolvePoolImages(list, builders, { timeoutMs: opts.timeoutMs, concurrency: 8 });
+      const lookups = await resolvePoolImages(
+        list,
+        pool.assignment,
+        selection.targets,
+        poolPreflightDeps({ timeoutMs: opts.timeoutMs, concurrency: 8 }),
+      );
       reportPreflight(list, lookups, output, { tableOnFailureOnly: !opts.verbose });
     }
     const probes = await probePool(pool, { bootstrap: true, timeoutMs });

@@ -434,10 +434,6 @@ export async function builderDriver(builder?: string): Promise<string | undefine
 const LOCAL_FORMAT =
   "{{json .RepoTags}}\t{{json .RepoDigests}}\t{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}";
 
-/**
- * Which of `refs` the engine's image store holds (the engine of Docker context `context`, else the
- * current one), and for which platform: the `docker` driver builds FROM local images without pulling them.
- */
 /** Whether the engine of Docker context `context` answers (a stopped engine keeps its context and builder). */
 export async function engineAnswers(context: string): Promise<boolean> {
   try {
@@ -447,6 +443,10 @@ export async function engineAnswers(context: string): Promise<boolean> {
   }
 }
 
+/**
+ * Which of `refs` the engine's image store holds (the engine of Docker context `context`, else the
+ * current one), and for which platform: the `docker` driver builds FROM local images without pulling them.
+ */
 export async function localImages(refs: readonly string[], context?: string): Promise<Map<string, string>> {
   if (refs.length === 0) return new Map();
   try {
