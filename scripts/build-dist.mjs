@@ -1,8 +1,9 @@
 // dist/: the CLI as one bundled ESM program (esbuild), with a chunk per lazily loaded part (each
 // command, the planner, the YAML/schema libraries, liquidjs, diff), so a command loads only what it
-// needs and Node resolves no package at run time. `npm run build`, `make build`, npm's `prepare`
-// and, when a source file is newer than dist/bin.js, the test run (test/setup/global-setup.ts) and
-// the benchmarks: one copy of this staleness check. Types are checked by `tsc --noEmit`
+// needs and Node resolves no package at run time. `npm run build`, `make build`, npm's `prepack`
+// (so `npm pack` ships a current bundle; not `prepare`, which an installing project's npm reports
+// as an install script to approve) and, when a source file is newer than dist/bin.js, the test
+// run (test/setup/global-setup.ts) and the benchmarks: one copy of this staleness check. Types are checked by `tsc --noEmit`
 // (`make check`), not here.
 import { readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";

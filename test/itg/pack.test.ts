@@ -3,7 +3,7 @@
 // `npx bakeplan init`, plan, check, real `docker buildx bake --print`, and one real build pushed to
 // the loopback registry (base image local/busybox:1 and network none, as the engine is offline),
 // after which check still passes.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,7 +42,21 @@ describeWithDocker("engine", "the packed package in a fresh project", () => {
     const project = join(work, "consumer");
     execFileSync("mkdir", [project]);
     writeFileSync(join(project, "package.json"), `${JSON.stringify({ name: "consumer", private: true })}\n`);
-    run("npm", ["install", "--save-dev", join(work, tarball!)], project);
+    const install = spawnSync("npm", ["install", "--save-dev", join(work, tarball!)], {
+      cwd: project,
+      env,
+      encoding: "utf8",
+      timeout: 300_000,
+    });
+    expect(install.status, install.stderr).toBe(0);
+    // The package runs nothing at install time, so npm has no install script to ask the user to
+    // approve (npm 11 warns "install scripts not yet covered by allowScripts"; npm 12 blocks them).
+    expect(install.stderr).not.toMatch(/install-scripts|allow-scripts|allowScripts/);
+    const lifecycle = ["preinstall", "install", "postinstall", "prepare"];
+    const shipped = JSON.parse(readFileSync(join(project, "node_modules/bakeplan/package.json"), "utf8")) as {
+      scripts?: Record<string, string>;
+    };
+    expect(Object.keys(shipped.scripts ?? {}).filter((name) => lifecycle.includes(name))).toEqual([]);
     // Nothing of bakeplan's source came along: only what the package ships.
     const installed = join(project, "node_modules/bakeplan");
     expect(existsSync(join(installed, "src"))).toBe(false);
