@@ -5,11 +5,15 @@
 // file `<metadata>` (the private DOCKER_CONFIG `<docker-config>`). Needs the engine `make docker-up` starts; run it under the end-to-end lock:
 //   flock /tmp/bakeplan-itg.lock node scripts/capture-buildx-fixtures.mjs
 // CAPTURE_ONLY=inspect-docker,inspect-down captures only the cases named (a prefix matches too).
+// history-ls and history-inspect-failed, captured with bake-failed, are what buildx's history says
+// of that run (the records created since it started: the builder's older records are dropped; the
+// failed record's Error.Stack, buildkit's Go stack trace, is dropped too).
 // The inspect-* cases need a second engine (`scripts/docker-up --engines 2`) for inspect-docker.
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { ensureBuilt, REPO } from "./build-dist.mjs";
 
 const REGISTRY = "127.0.0.1:5000";
@@ -28,10 +32,21 @@ function run(cmd, args, cwd) {
   return res;
 }
 
+/**
+ * This run's value of the fixture's shared stage (as the end-to-end tests set one), so what comes
+ * from cache depends on this run alone, not on what the engine built before: bake-failed finds
+ * only the shared step that bake-cold built in cache, and builds its other steps.
+ */
+const NONCE = `capture-${randomBytes(4).toString("hex")}`;
+
 /** A fresh copy of the e2e fixture, `edit` applied to one template, planned. */
 function project(edit) {
   const dir = mkdtempSync(join(tmpdir(), "bakeplan-capture-"));
   cpSync(join(REPO, "test/fixtures/e2e"), dir, { recursive: true });
+  const context = join(dir, "context.yaml");
+  const text = readFileSync(context, "utf8");
+  if (!text.includes("SHARED_REF: s1")) throw new Error("context.yaml does not contain SHARED_REF: s1");
+  writeFileSync(context, text.replace("SHARED_REF: s1", `SHARED_REF: ${NONCE}`));
   if (edit) {
     const path = join(dir, "templates", edit.file);
     const text = readFileSync(path, "utf8");
@@ -60,6 +75,39 @@ function capture(outDir, name, dir, argv, more = {}) {
     fixture.metadata = existsSync(metadataFile) ? JSON.parse(scrub(readFileSync(metadataFile, "utf8"))) : null;
   writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(fixture, null, 2)}\n`);
   console.log(`${name}: exit ${res.status}`);
+}
+
+/** `docker buildx history ls` and `inspect` of the failed build, as bake reads them (src/io/buildx.ts recordedFailures). */
+function captureHistory(outDir, dir, since) {
+  if (only.length > 0 && !only.some((o) => "bake-failed".startsWith(o))) return;
+  const lsArgv = ["buildx", "history", "ls", "--format", "json", "--no-trunc"];
+  // buildx names a record after its context directory: the copy's random name reads `<project>` too.
+  const scrub = (text) =>
+    text.replaceAll(dir, PROJECT).replaceAll(basename(dir), PROJECT).replaceAll(dockerConfig, "<docker-config>");
+  const ls = run("docker", lsArgv, dir);
+  if (ls.status !== 0) throw new Error(`docker buildx history ls: ${ls.stderr}`);
+  const records = ls.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .filter((l) => Date.parse(JSON.parse(l).created_at) >= since.getTime());
+  const stdout = scrub(records.map((l) => `${l}\n`).join(""));
+  const list = { argv: lsArgv, exitCode: ls.status, stdout, stderr: ls.stderr, metadata: null };
+  writeFileSync(join(outDir, "history-ls.json"), `${JSON.stringify(list, null, 2)}\n`);
+  console.log(`history-ls: exit ${ls.status}, ${records.length} records`);
+  for (const record of records.map((l) => JSON.parse(l)).filter((r) => r.status === "Error")) {
+    const argv = ["buildx", "history", "inspect", record.ref.split("/").at(-1), "--format", "json"];
+    const res = run("docker", argv, dir);
+    const inspected = JSON.parse(res.stdout);
+    // A target buildx cancelled because the other failed is recorded failed too: not the one wanted.
+    if (/context canceled/.test(inspected.Error?.Message ?? "")) continue;
+    delete inspected.Error.Stack;
+    const stdout = scrub(`${JSON.stringify(inspected, null, 2)}\n`);
+    const fixture = { argv, exitCode: res.status, stdout, stderr: res.stderr, metadata: null };
+    writeFileSync(join(outDir, "history-inspect-failed.json"), `${JSON.stringify(fixture, null, 2)}\n`);
+    console.log(`history-inspect-failed: exit ${res.status}`);
+    return;
+  }
+  throw new Error("docker buildx history recorded no failed build of bake-failed");
 }
 
 function removeImages() {
@@ -113,7 +161,9 @@ try {
   capture(outDir, "inspect-missing", plain, ["buildx", "inspect", "--bootstrap", "nosuch"]);
   capture(outDir, "bake-cold", plain, [...rawjson, "--no-cache", "alpha-cuda12", "alpha-cuda12-dev"]);
   capture(outDir, "bake-warm", plain, [...rawjson, "alpha-cuda12", "alpha-cuda12-dev"]);
+  const failedSince = new Date();
   capture(outDir, "bake-failed", failing, [...rawjson, "alpha-cuda12", "beta-cuda13-dev"]);
+  captureHistory(outDir, failing, failedSince);
   // What buildx makes of bakeplan's override file, without building: --print after it.
   const override = `${JSON.stringify(
     {
