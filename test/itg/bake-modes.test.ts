@@ -53,7 +53,7 @@ describeWithDocker("engine", "bakeplan bake: failures, push, cache warming, one 
     );
     expect(run.stderr).toMatch(
       new RegExp(
-        `bakeplan: error: docker buildx bake failed with exit code ${buildxCode}: target beta-cuda13-dev failed; the failing step: templates/Dockerfile\\.liquid:20 \\(bake/beta-cuda13\\.Dockerfile:28\\)\\n$`,
+        `bakeplan: error: docker buildx bake failed with exit code ${buildxCode}: target beta-cuda13-dev failed; the failing step: templates/Dockerfile\\.liquid:28 \\(bake/beta-cuda13-dev\\.Dockerfile:34\\)\\n$`,
       ),
     );
     // No summary table for a failed bake.
@@ -69,7 +69,7 @@ describeWithDocker("engine", "bakeplan bake: failures, push, cache warming, one 
     ]);
     expect(summary.failure).toEqual({
       targets: ["beta-cuda13-dev"],
-      at: "templates/Dockerfile.liquid:20 (bake/beta-cuda13.Dockerfile:28)",
+      at: "templates/Dockerfile.liquid:28 (bake/beta-cuda13-dev.Dockerfile:34)",
     });
   });
 
@@ -103,7 +103,7 @@ describeWithDocker("engine", "bakeplan bake: failures, push, cache warming, one 
     );
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain(
-      "bakeplan: error: docker buildx bake failed with exit code 1: target beta-cuda12-dev failed (--one-by-one: built alpha-cuda12-dev before it; 1 not started); the failing step: templates/Dockerfile.liquid:20 (bake/beta-cuda12.Dockerfile:28)\n",
+      "bakeplan: error: docker buildx bake failed with exit code 1: target beta-cuda12-dev failed (--one-by-one: built alpha-cuda12-dev before it; 1 not started); the failing step: templates/Dockerfile.liquid:28 (bake/beta-cuda12-dev.Dockerfile:34)\n",
     );
     expect(failed.stderr).not.toMatch(/bakeplan: docker buildx bake .* beta-cuda13$/m);
   });
@@ -232,7 +232,7 @@ describeWithDocker("engine", "bakeplan lint on the e2e fixture", () => {
     projects.push(p);
     const clean = await bakeplan(["lint"], { cwd: p.dir });
     expect(clean.code, clean.stderr).toBe(0);
-    expect(clean.stdout).toBe("lint: no findings in 4 Dockerfile(s) (8 targets)\n");
+    expect(clean.stdout).toBe("lint: no findings in 8 Dockerfile(s) (8 targets)\n");
 
     const anchor = 'RUN sleep 1 && echo "beta=$BETA_REF" > /framework.txt';
     p.edit("templates/framework.liquid", anchor, `MAINTAINER nobody@example.com\n${anchor}`);
@@ -243,7 +243,7 @@ describeWithDocker("engine", "bakeplan lint on the e2e fixture", () => {
     expect(line).toBe(8);
     const run = await bakeplan(["lint"], { cwd: p.dir });
     expect(run.code).toBe(1);
-    // One line for the template line, naming both Dockerfiles it became and the four targets.
+    // One line for the template line, naming the four Dockerfiles it became and the four targets.
     const at = (n: string) =>
       `bake/${n}.Dockerfile:${
         readFileSync(join(p.dir, `bake/${n}.Dockerfile`), "utf8")
@@ -251,9 +251,9 @@ describeWithDocker("engine", "bakeplan lint on the e2e fixture", () => {
           .indexOf("MAINTAINER nobody@example.com") + 1
       }`;
     expect(run.stdout).toBe(
-      `templates/framework.liquid:${line}: MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label (${at("beta-cuda12")}, ${at("beta-cuda13")}; beta-cuda12, beta-cuda12-dev, beta-cuda13, beta-cuda13-dev) https://docs.docker.com/go/dockerfile/rule/maintainer-deprecated/\n`,
+      `templates/framework.liquid:${line}: MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label (${at("beta-cuda12-dev")}, ${at("beta-cuda12")}, ${at("beta-cuda13-dev")}, ${at("beta-cuda13")}; beta-cuda12, beta-cuda12-dev, beta-cuda13, beta-cuda13-dev) https://docs.docker.com/go/dockerfile/rule/maintainer-deprecated/\n`,
     );
-    expect(run.stderr).toContain("bakeplan: error: lint: 1 finding(s) in 2 Dockerfile(s)");
+    expect(run.stderr).toContain("bakeplan: error: lint: 1 finding(s) in 4 Dockerfile(s)");
   });
 });
 

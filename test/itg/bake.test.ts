@@ -1,5 +1,6 @@
 // `bakeplan bake` against the real engine, buildx and the loopback registry, on the e2e fixture
-// (2 frameworks x 2 CUDA values x runtime/dev = 8 targets, 4 Dockerfiles). The tests share one
+// (2 frameworks x 2 CUDA values x runtime/dev = 8 targets, 8 Dockerfiles: the template branches on
+// the stage axis, and beta-cuda13-dev builds the stage a combination picks). The tests share one
 // cold bake (beforeAll); the cache tests after it prune and rebuild.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -40,12 +41,28 @@ describeWithDocker("engine", "bakeplan bake: one bake of the fixture's 8 targets
   });
   afterAll(() => p?.cleanup());
 
-  it("builds every target: tags, labels and the args reached the stages", () => {
+  it("builds every target: tags, labels, the stage the plan names, the branch on the stage axis, and the args reached the stages", () => {
     const rows = summaryRows(cold.stdout);
     expect([...rows.keys()]).toEqual(TARGETS);
     const summary = JSON.parse(readFileSync(join(p.dir, "summary.json"), "utf8")) as {
       targets: { target: string; status: string; tags: string[] }[];
     };
+    // The stage each target builds, as the plan gives it to bake: the stage axis's value, except
+    // for the one combination whose own stage wins (context.yaml, combinations[0].stage).
+    const planned = JSON.parse(readFileSync(join(p.dir, "docker-bake.json"), "utf8")) as {
+      target: Record<string, { target?: string }>;
+    };
+    const stages = Object.fromEntries(TARGETS.map((t) => [t, planned.target[t]!.target]));
+    expect(stages).toEqual({
+      "alpha-cuda12": "runtime",
+      "alpha-cuda12-dev": "dev",
+      "alpha-cuda13": "runtime",
+      "alpha-cuda13-dev": "dev",
+      "beta-cuda12": "runtime",
+      "beta-cuda12-dev": "dev",
+      "beta-cuda13": "runtime",
+      "beta-cuda13-dev": "debug",
+    });
     for (const target of TARGETS) {
       const [framework, cudaName, dev] = target.split("-") as [string, string, string | undefined];
       const cuda = cudaName === "cuda12" ? "12.9" : "13.0";
@@ -64,12 +81,16 @@ describeWithDocker("engine", "bakeplan bake: one bake of the fixture's 8 targets
       }[];
       expect(info!.RepoTags.sort()).toEqual([...tags].sort());
       expect(info!.Id.slice(0, 19)).toBe(row.digest);
-      expect(info!.Config.Labels).toEqual({
+      // Each stage labels the image with its name, so the last one built is the plan's; the
+      // template's `{% if target == "dev" %}` label is there for the dev targets only.
+      expect(info!.Config.Labels, target).toEqual({
         "org.opencontainers.image.title": `bakeplan e2e ${target}`,
         "org.opencontainers.image.source": "https://example.com/bakeplan-e2e",
         "org.opencontainers.image.version": "1.0.0",
         "org.opencontainers.image.revision": SHA,
         "org.opencontainers.image.vendor": "bakeplan-e2e",
+        "com.example.e2e.stage": stages[target],
+        ...(dev ? { "com.example.e2e.branch": "dev" } : {}),
       });
       // CMD cats what each stage wrote from its ARGs.
       const out = docker(["run", "--rm", "--network", "none", tags[0]!]);
@@ -146,15 +167,12 @@ describeWithDocker("engine", "bakeplan bake: one bake of the fixture's 8 targets
   });
 
   it("changing one framework's ARG rebuilds only that framework's steps", async () => {
-    const betaDockerfiles = ["beta-cuda12", "beta-cuda13"].map((n) =>
-      readFileSync(join(p.dir, `bake/${n}.Dockerfile`), "utf8"),
-    );
+    const beta = TARGETS.filter((t) => t.startsWith("beta-"));
+    const betaDockerfiles = beta.map((n) => readFileSync(join(p.dir, `bake/${n}.Dockerfile`), "utf8"));
     p.edit("context.yaml", "ALPHA_REF: a1", "ALPHA_REF: a2");
     const run = ok(await bakeplan(["bake", "all", ...INPUTS, ...RAW], { cwd: p.dir }));
     // beta's Dockerfiles did not even change.
-    expect(
-      ["beta-cuda12", "beta-cuda13"].map((n) => readFileSync(join(p.dir, `bake/${n}.Dockerfile`), "utf8")),
-    ).toEqual(betaDockerfiles);
+    expect(beta.map((n) => readFileSync(join(p.dir, `bake/${n}.Dockerfile`), "utf8"))).toEqual(betaDockerfiles);
 
     const steps = runSteps(rawVertices(run.stderr));
     const alphaOnly = (s: { targets: string[] }) => s.targets.every((t) => t.startsWith("alpha-"));

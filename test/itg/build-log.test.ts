@@ -103,7 +103,7 @@ describeWithDocker("engine", "bakeplan bake's build log", () => {
     // buildx's own view of the failure, then bakeplan's line with what it read back.
     expect(text).toMatch(/\[\+\] Building [\d.]+s \(\d+\/\d+\)/);
     expect(text).toContain(
-      "bakeplan: error: docker buildx bake failed with exit code 1: target beta-cuda13-dev failed; the failing step: templates/Dockerfile.liquid:20 (bake/beta-cuda13.Dockerfile:28)\n",
+      "bakeplan: error: docker buildx bake failed with exit code 1: target beta-cuda13-dev failed; the failing step: templates/Dockerfile.liquid:28 (bake/beta-cuda13-dev.Dockerfile:34)\n",
     );
   });
 });

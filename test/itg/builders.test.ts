@@ -139,7 +139,7 @@ describeWith(missingEngines(), "bakeplan bake --builders: the fixture over real 
     });
 
     it("builds every target, each on its assigned builder: the summary and each engine's images say so", () => {
-      // The fixture's two CUDA keys land on different builders.
+      // The fixture's four keys (one per framework and CUDA version) do not fit on one builder's cap.
       expect(new Set(planned.values())).toEqual(new Set(["e1", "e2"]));
       const rows = poolRows(cold.stdout);
       expect([...rows.keys()]).toEqual(TARGETS);
@@ -323,7 +323,8 @@ describeWith(missingEngines(), "bakeplan bake --builders: the fixture over real 
       try {
         const run = ok(await bakeplan(["bake", "all", "--builders", "e1,e3", ...INPUTS], { cwd: p.dir, env }));
         expect(run.stderr).toMatch(/^bakeplan: builder e3 is not available: /m);
-        expect(run.stderr).toContain(`bakeplan: ${onE3.slice(0, 2).join(", ")}: e3 -> e1 (e3 is not available; `);
+        // One line per unit: each target of the fixture is one (a Dockerfile of its own).
+        expect(run.stderr).toContain(`bakeplan: ${onE3[0]}: e3 -> e1 (e3 is not available; `);
         const rows = poolRows(run.stdout);
         for (const t of TARGETS) expect(rows.get(t), t).toMatchObject({ builder: "e1", cache: "fully cached" });
         // Exactly e3's targets moved: the others were on e1 already.
@@ -373,8 +374,13 @@ describeWith(missingEngines(), "bakeplan bake --builders: the fixture over real 
         expect(run.stderr).toMatch(
           /^bakeplan: builder e3 was lost during its bake \(docker buildx bake exited \d+; docker buildx inspect --bootstrap e3: .+\)$/m,
         );
+        // Exactly e3's targets (how many depends on the run's random keys and the load cap).
+        const notBuilt = onE3.length === 1 ? "1 target" : `${onE3.length} targets`;
         expect(run.stderr).toMatch(
-          /^bakeplan: error: builder e3 was lost during its bake .*\(4 targets not built; see the summary above\)$/m,
+          new RegExp(
+            `^bakeplan: error: builder e3 was lost during its bake .*\\(${notBuilt} not built; see the summary above\\)$`,
+            "m",
+          ),
         );
         const rows = poolRows(run.stdout);
         for (const t of TARGETS)

@@ -510,16 +510,16 @@ describe("runPool: one bake per builder, side by side", () => {
         exitCode: 1,
         message: `the bake on ${beta} failed with exit code 1: target beta-cuda12-dev failed`,
         // The Dockerfile line buildx's error names, for bake to map to its template line.
-        at: { dockerfile: "beta-cuda13.Dockerfile", line: 28 },
+        at: { dockerfile: "beta-cuda12-dev.Dockerfile", line: 34 },
       },
     ]);
     expect(outcome.byTarget.get("beta-cuda12-dev")).toMatchObject({ status: "failed", builder: beta });
     expect(outcome.byTarget.get("alpha-cuda12")).toMatchObject({ status: "stopped", builder: alpha });
     expect(poolFailure(outcome)).toBe(
-      `the bake on ${beta} failed with exit code 1: target beta-cuda12-dev failed; the failing step: beta-cuda13.Dockerfile:28 (4 targets not built; see the summary above)`,
+      `the bake on ${beta} failed with exit code 1: target beta-cuda12-dev failed; the failing step: beta-cuda12-dev.Dockerfile:34 (4 targets not built; see the summary above)`,
     );
-    expect(poolFailure(outcome, (at) => `templates/Dockerfile.liquid:20 (bake/${at.dockerfile}:${at.line})`)).toBe(
-      `the bake on ${beta} failed with exit code 1: target beta-cuda12-dev failed; the failing step: templates/Dockerfile.liquid:20 (bake/beta-cuda13.Dockerfile:28) (4 targets not built; see the summary above)`,
+    expect(poolFailure(outcome, (at) => `templates/Dockerfile.liquid:28 (bake/${at.dockerfile}:${at.line})`)).toBe(
+      `the bake on ${beta} failed with exit code 1: target beta-cuda12-dev failed; the failing step: templates/Dockerfile.liquid:28 (bake/beta-cuda12-dev.Dockerfile:34) (4 targets not built; see the summary above)`,
     );
     expect(poolSummaryTable(["alpha-cuda12", "beta-cuda12-dev"], outcome)).toMatch(
       new RegExp(`\\nalpha-cuda12 +${alpha} +stopped +- +-\\nbeta-cuda12-dev +${beta} +failed +- +-\\n`),

@@ -287,7 +287,7 @@ describe.each(capturedBuildxVersions())("with buildx %s's output", (version) => 
     const progress = progressOf(failed.stderr, targets);
     expect(progress.failedTargets).toEqual(["beta-cuda13-dev"]);
     // buildx names the failing step's Dockerfile line; bakeplan maps it to the template line.
-    expect(progress.failedAt).toEqual({ dockerfile: "beta-cuda13.Dockerfile", line: 28 });
+    expect(progress.failedAt).toEqual({ dockerfile: "beta-cuda13-dev.Dockerfile", line: 34 });
     const dev = 'RUN sleep 1 && echo "dev {{ framework }} {{ cuda }}" > /target.txt';
     const { plan, project, templates } = capturedProjectPlan({
       file: "Dockerfile.liquid",
@@ -300,7 +300,7 @@ describe.each(capturedBuildxVersions())("with buildx %s's output", (version) => 
     );
     // The failing step follows the include of framework.liquid: it is Dockerfile.liquid's own line.
     expect(templateLocation(plan, { project, templates }, progress.failedAt!)).toBe(
-      "templates/Dockerfile.liquid:20 (bake/beta-cuda13.Dockerfile:28)",
+      "templates/Dockerfile.liquid:28 (bake/beta-cuda13-dev.Dockerfile:34)",
     );
     // The failed target, and the one its bake stopped; with --one-by-one the later bakes never ran.
     // Of its 6 steps 1 came from cache, 3 were built, 1 failed and the last never ran.

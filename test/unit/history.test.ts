@@ -1,7 +1,10 @@
 // A failed bake on a terminal: buildx's closing error went to the terminal, so bakeplan asks
-// buildx's history what failed and where. The output was captured by hand from buildx 0.29.1 on the
-// local engine (`docker buildx history ls --format json --no-trunc`, three records; `history
-// inspect REF --format json` of the e2e fixture's failing dev step, its Error.Stack removed).
+// buildx's history what failed and where. The output was captured from buildx 0.29.1 on the local
+// engine by scripts/capture-buildx-fixtures.mjs, after its bake-failed run (`docker buildx history
+// ls --format json --no-trunc`: that bake's two records, beta-cuda13-dev failed and alpha-cuda12
+// completed; `history inspect REF --format json` of the failed one, its Error.Stack removed). The
+// e2e fixture's beta-cuda13-dev builds the stage `debug` (a combination's), and its failing step
+// is in the stage `dev` below it.
 import { describe, expect, it } from "vitest";
 import { failedInHistory } from "../../src/commands/bake.js";
 import { parseHistoryFailure, parseHistoryList } from "../../src/io/buildx.js";
@@ -13,20 +16,20 @@ const inspect = capturedRun("0.29.1", "history-inspect-failed");
 
 describe("buildx history of a failed bake", () => {
   it("the failed records created since the bake started", () => {
-    expect(parseHistoryList(ls.stdout, new Date("2026-12-01T17:35:00Z"))).toEqual([
-      "default/default/tqp73b4lpgk7rt9696lhpvhmj",
-      "default/default/nkv2pl1ip9logzduvq2cpzfbr",
-      "default/default/k9u05n0zo0lm9jzea5h922a7l",
+    // Only the failed one: alpha-cuda12's record completed.
+    expect(parseHistoryList(ls.stdout, new Date("2026-12-01T19:29:54Z"))).toEqual([
+      "default/default/dsi4o4nj2o2fle8xaqqfjaobl",
     ]);
-    expect(parseHistoryList(ls.stdout, new Date("2026-12-01T17:36:00Z"))).toEqual([]);
+    expect(parseHistoryList(ls.stdout, new Date("2026-12-01T19:29:55Z"))).toEqual([]);
     expect(parseHistoryList("not json\n{}\n", new Date(0))).toEqual([]);
   });
 
   it("a failed record: its Dockerfile, stage and the line its error names", () => {
+    // The Dockerfile as the bake file names it (context "."), the stage the target built.
     expect(parseHistoryFailure(inspect.stdout)).toEqual({
-      dockerfile: "beta-cuda13.Dockerfile",
-      stage: "dev",
-      at: { dockerfile: "beta-cuda13.Dockerfile", line: 28 },
+      dockerfile: "bake/beta-cuda13-dev.Dockerfile",
+      stage: "debug",
+      at: { dockerfile: "beta-cuda13-dev.Dockerfile", line: 34 },
     });
     // A target buildx cancelled is recorded failed too: it is not the one that failed.
     const record = JSON.parse(inspect.stdout) as { Error: Record<string, unknown> };
@@ -46,13 +49,15 @@ describe("buildx history of a failed bake", () => {
     const of = (t: string) => plannedTarget(plan, t);
     expect(failedInHistory(recorded, ["alpha-cuda12", "beta-cuda13-dev"], of)).toEqual({
       targets: ["beta-cuda13-dev"],
-      at: { dockerfile: "beta-cuda13.Dockerfile", line: 28 },
+      at: { dockerfile: "beta-cuda13-dev.Dockerfile", line: 34 },
     });
-    // beta-cuda13 (runtime) shares the Dockerfile, not the stage.
     expect(failedInHistory(recorded, ["beta-cuda13", "beta-cuda13-dev"], of).targets).toEqual(["beta-cuda13-dev"]);
-    // The Dockerfile as a build context of "." names it.
-    const nested = [{ ...recorded[0]!, dockerfile: "bake/beta-cuda13.Dockerfile" }];
-    expect(failedInHistory(nested, ["alpha-cuda12", "beta-cuda13-dev"], of).targets).toEqual(["beta-cuda13-dev"]);
+    // The stage must be the target's: its Dockerfile built to another stage is not beta-cuda13-dev's build.
+    const otherStage = [{ ...recorded[0]!, stage: "dev" }];
+    expect(failedInHistory(otherStage, ["alpha-cuda12", "beta-cuda13-dev"], of)).toEqual({ targets: [] });
+    // The Dockerfile named by its file name alone (a build context of bake/) is the same file.
+    const flat = [{ ...recorded[0]!, dockerfile: "beta-cuda13-dev.Dockerfile" }];
+    expect(failedInHistory(flat, ["alpha-cuda12", "beta-cuda13-dev"], of).targets).toEqual(["beta-cuda13-dev"]);
     // Not a selected target's: another bake's record.
     expect(failedInHistory(recorded, ["alpha-cuda12"], of)).toEqual({ targets: [] });
   });

@@ -69,7 +69,7 @@ describe.each(capturedBuildxVersions())("with buildx %s's output", (version) => 
     const { findings, errors } = mapFindings(plan, targets, parseCallCheck(capture.stdout)!, templates, "templates");
     expect(errors).toEqual([]);
     expect(findings.map(formatFinding)).toEqual([
-      `templates/framework.liquid:${line}: MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label (bake/beta-cuda12.Dockerfile:${dockerfileLine("beta-cuda12")}, bake/beta-cuda13.Dockerfile:${dockerfileLine("beta-cuda13")}; beta-cuda12, beta-cuda12-dev, beta-cuda13) https://docs.docker.com/go/dockerfile/rule/maintainer-deprecated/`,
+      `templates/framework.liquid:${line}: MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label (bake/beta-cuda12-dev.Dockerfile:${dockerfileLine("beta-cuda12-dev")}, bake/beta-cuda12.Dockerfile:${dockerfileLine("beta-cuda12")}, bake/beta-cuda13.Dockerfile:${dockerfileLine("beta-cuda13")}; beta-cuda12, beta-cuda12-dev, beta-cuda13) https://docs.docker.com/go/dockerfile/rule/maintainer-deprecated/`,
     ]);
   });
 

@@ -127,11 +127,13 @@ describe("templateLineOf after an include", () => {
       from: dev,
       to: `{% if framework == "beta" %}RUN sleep 1 && exit 7{% endif %}\n${dev}`,
     });
-    const file = plan.files.find((f) => f.path.endsWith("beta-cuda13.Dockerfile"))!;
+    const file = plan.files.find((f) => f.path.endsWith("beta-cuda13-dev.Dockerfile"))!;
     const lines = file.content.split("\n");
     const at = (text: string) => templateLineOf(file.content, lines.indexOf(text) + 1, templates, "templates");
-    expect(at("RUN sleep 1 && exit 7")).toEqual({ template: "Dockerfile.liquid", line: 20 });
-    expect(at("FROM framework AS runtime")).toEqual({ template: "Dockerfile.liquid", line: 15 });
+    expect(at("RUN sleep 1 && exit 7")).toEqual({ template: "Dockerfile.liquid", line: 28 });
+    expect(at("FROM framework AS runtime")).toEqual({ template: "Dockerfile.liquid", line: 18 });
+    // The branch on the stage axis, rendered for this dev target (`{%- if %}` trims the line before it).
+    expect(at('LABEL com.example.e2e.branch="dev"')).toEqual({ template: "Dockerfile.liquid", line: 21 });
     expect(at('RUN sleep 1 && echo "beta=$BETA_REF" > /framework.txt')).toEqual({
       template: "framework.liquid",
       line: 8,

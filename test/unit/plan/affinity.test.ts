@@ -89,26 +89,29 @@ describe("targetStageKeys", () => {
 });
 
 describe("affinityUnits on the end-to-end fixture", () => {
-  it("keys each Dockerfile by its CUDA toolkit stage, the heaviest it shares; the shared stage of every Dockerfile is skipped", () => {
+  it("keys each Dockerfile by its framework stage, the heaviest it shares; the shared stage of every Dockerfile is skipped", () => {
     const { plan } = capturedProjectPlan();
     const units = affinityUnits(plan.targets, bodyOf(plan.targets, plan));
-    expect(units.map((u) => [u.targets, u.label.replace(/@.*/, "")])).toEqual([
-      [["alpha-cuda12", "alpha-cuda12-dev"], "toolkit"],
-      [["alpha-cuda13", "alpha-cuda13-dev"], "toolkit"],
-      [["beta-cuda12", "beta-cuda12-dev"], "toolkit"],
-      [["beta-cuda13", "beta-cuda13-dev"], "toolkit"],
-    ]);
-    expect(units[0]!.key).toBe(units[2]!.key);
-    expect(units[1]!.key).toBe(units[3]!.key);
-    expect(units[0]!.key).not.toBe(units[1]!.key);
+    // The template's branch on the stage axis gives runtime and dev a Dockerfile each: a unit each.
+    const targets = ["alpha-cuda12", "alpha-cuda13", "beta-cuda12", "beta-cuda13"].flatMap((t) => [t, `${t}-dev`]);
+    expect(units.map((u) => [u.targets, u.label.replace(/@.*/, "")])).toEqual(targets.map((t) => [[t], "framework"]));
+    // The runtime and dev targets of one framework and CUDA version share their framework stage
+    // (the runtime stage differs by the branch), more work than the toolkit stage one CUDA
+    // version's four targets share: one key per pair.
+    for (let i = 0; i < units.length; i += 2) expect(units[i]!.key, targets[i]).toBe(units[i + 1]!.key);
+    expect(new Set(units.map((u) => u.key)).size).toBe(4);
     expect(units[0]!.origin).toEqual({
       kind: "shared",
-      stage: "toolkit",
+      stage: "framework",
       dockerfile: "bake/alpha-cuda12.Dockerfile",
       sharedWith: 1,
     });
-    // shared (FROM + RUN) + toolkit (FROM + RUN) + framework (FROM + RUN) + runtime (FROM, RUN, CMD) + dev (FROM + RUN)
-    expect(units[0]!.weight).toBe(11);
+    // shared (FROM + RUN) + toolkit (FROM + RUN) + framework (FROM + RUN) + runtime (FROM, LABEL, RUN, CMD)
+    expect(units[0]!.weight).toBe(10);
+    // + the branch's LABEL in runtime + dev (FROM, LABEL, RUN)
+    expect(units[1]!.weight).toBe(14);
+    // beta-cuda13-dev builds the combination's stage debug (FROM, LABEL) on top of dev.
+    expect(units[7]!.weight).toBe(16);
     expect(units[0]!.platforms).toEqual(["linux/amd64"]);
   });
 });
