@@ -38,7 +38,7 @@ export function loadContext(file: string, text: string): LoadResult {
   if (!parsed.success)
     throw new ConfigError([
       ...issues,
-      ...restrictedAxisIssues(hidden, parsed.error.issues).flatMap((i) =>
+      ...valueMapIssues(hidden, restrictedAxisIssues(hidden, parsed.error.issues)).flatMap((i) =>
         describeZodIssue(
           {
             ...i,
@@ -208,6 +208,11 @@ function describeZodIssue(issue: z.core.$ZodIssue, source: YamlSource, root: unk
         return branch.flatMap((sub) => describeZodIssue({ ...sub, path: [...path, ...sub.path] }, source, root));
       return [{ message: `Invalid value: ${unionHint(path)}`, location: source.locate(path) }];
     }
+    case "custom":
+      // bakeplan's own messages (valueMapIssues) say what was expected; zod refinements' do not.
+      if ((issue.params as { plain?: boolean } | undefined)?.plain)
+        return [{ message: issue.message, location: source.locate(path) }];
+      return [{ message: `Invalid value: ${issue.message}`, location: source.locate(path) }];
     default:
       return [{ message: `Invalid value: ${issue.message}`, location: source.locate(path) }];
   }
@@ -234,6 +239,65 @@ function restrictedAxisIssues(root: unknown, issues: z.core.$ZodIssue[]): z.core
     if (!out.some(under)) continue;
     const own = RestrictedAxisSchema.safeParse(def).error?.issues ?? [];
     out = [...out.filter((i) => !under(i)), ...own.map((i) => ({ ...i, path: ["axes", name, ...i.path] }))];
+  }
+  return out;
+}
+
+/**
+ * An axis written as a map of value -> settings with a mistake in it is reported as that form, not
+ * as the `{when, values}` form zod's union picks (`Missing required key "when"`): a key whose
+ * value is text, such as `description: the base OS`, is a value of the axis with settings that
+ * are not a mapping; a map of only `values` and `description` is the `{when, values}` form
+ * without its `when`.
+ */
+function valueMapIssues(root: unknown, issues: z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const axes = valueAt(root, ["axes"]);
+  if (axes === null || typeof axes !== "object" || Array.isArray(axes)) return issues;
+  let out = issues;
+  for (const [name, def] of Object.entries(axes as Record<string, unknown>)) {
+    if (def === null || typeof def !== "object" || Array.isArray(def) || Object.hasOwn(def, "when")) continue;
+    // The union's own failure only: an invalid axis name is an issue at the same path, and stays.
+    const under = (i: z.core.$ZodIssue) =>
+      i.code === "invalid_union" && i.path.length === 2 && i.path[0] === "axes" && i.path[1] === name;
+    if (!out.some(under)) continue;
+    const entries = Object.entries(def as Record<string, unknown>);
+    const own: z.core.$ZodIssue[] =
+      Object.hasOwn(def, "values") && entries.every(([k]) => k === "values" || k === "description")
+        ? [
+            {
+              code: "custom",
+              path: ["axes", name],
+              input: def,
+              params: { plain: true },
+              message: `Missing key "when": an axis written as {values: ...} is one that applies only where its when selector matches (when: {device: cuda}); an axis that applies everywhere is written as its values, a list (${name}: [a, b]) or a mapping of value -> settings (${name}: {a: {description: ...}}), with no values key`,
+            },
+          ]
+        : entries.flatMap(([value, spec]): z.core.$ZodIssue[] => {
+            if (spec === null || (typeof spec === "object" && !Array.isArray(spec))) {
+              const sub = AxisValueSpecSchema.safeParse(spec ?? {}).error?.issues ?? [];
+              return sub.map((i) => ({ ...i, path: ["axes", name, value, ...i.path] }));
+            }
+            const got = Array.isArray(spec)
+              ? "a list"
+              : `${typeof spec === "string" ? "text" : `the ${typeof spec}`} ${JSON.stringify(spec)}`;
+            const hint =
+              value === "description"
+                ? `. A description of the whole axis is a key of the {when, values, description} form only; here, describe each value: ${name}: {${entries.find(([k]) => k !== "description")?.[0] ?? "a"}: {description: ...}}`
+                : `: write ${value}: {} for a value without settings, or list the values (${name}: [${value}, ...])`;
+            return [
+              {
+                code: "custom",
+                path: ["axes", name, value],
+                input: spec,
+                params: { plain: true },
+                message: `In a mapping of value -> settings every key is a value of axis ${name}, and the settings of "${value}" must be a mapping (name, stage, package_manager, description, args, images, labels, platforms, secrets, vars, affinity), not ${got}${hint}`,
+              },
+            ];
+          });
+    if (own.length === 0) continue;
+    // In place of the first issue they replace, so problems stay in file order.
+    const at = out.findIndex(under);
+    out = [...out.slice(0, at).filter((i) => !under(i)), ...own, ...out.slice(at).filter((i) => !under(i))];
   }
   return out;
 }

@@ -330,6 +330,26 @@ describe("axes that do not apply to every combination (axes.AXIS.when)", () => {
       expected: 'context.yaml:11:5: axes.cuda.valuse: Unknown key "valuse". Did you mean "values"?',
     },
     {
+      name: "a description key in the mapping form of an axis, as a value with text for settings",
+      edit: ['    cpu: {}\n', "    cpu: {}\n    description: the accelerator\n"],
+      expected: 'context.yaml:8:18: axes.device.description: In a mapping of value -> settings every key is a value of axis device, and the settings of "description" must be a mapping (name, stage, package_manager, description, args, images, labels, platforms, secrets, vars, affinity), not text "the accelerator". A description of the whole axis is a key of the {when, values, description} form only; here, describe each value: device: {cuda: {description: ...}}',
+    },
+    {
+      name: "text as the settings of an axis value",
+      edit: ["    cpu: {}\n", "    cpu: apt\n"],
+      expected: 'context.yaml:7:10: axes.device.cpu: In a mapping of value -> settings every key is a value of axis device, and the settings of "cpu" must be a mapping (name, stage, package_manager, description, args, images, labels, platforms, secrets, vars, affinity), not text "apt": write cpu: {} for a value without settings, or list the values (device: [cpu, ...])',
+    },
+    {
+      name: "an axis with an empty name, whose values are fine (the name stays the problem)",
+      edit: ["  device:\n", '  "":\n'],
+      expected: 'context.yaml:4:3: axes[""]: Invalid key "": must be lower_snake_case',
+    },
+    {
+      name: "the {when, values} form without its when",
+      edit: ["    when: {device: cuda}\n", ""],
+      expected: 'context.yaml:9:5: axes.cuda: Missing key "when": an axis written as {values: ...} is one that applies only where its when selector matches (when: {device: cuda}); an axis that applies everywhere is written as its values, a list (cuda: [a, b]) or a mapping of value -> settings (cuda: {a: {description: ...}}), with no values key',
+    },
+    {
       name: "a restriction that contradicts the one of the axis it names",
       edit: ["  target:\n", '  arch:\n    when: {device: xpu, cuda: "13.0"}\n    values: [sm90]\n  target:\n'],
       expected: "context.yaml:15:25: axes.arch.when.cuda: axes.arch.when (so arch would never have a value) can never match: cuda has a value only where device=cuda (axes.cuda.when, context.yaml:9:5), and this selector asks for device=xpu. Remove cuda from it, or name a value of device where cuda applies",
