@@ -30,6 +30,10 @@ const CONDITIONS = new Set(["if", "elsif", "unless", "elif"]);
  */
 export function jinjaConstructs(files: TemplateFiles, strings: ReadonlySet<string>): JinjaConstruct[] {
   const found: JinjaConstruct[] = [];
+  // `loop.index` is Jinja's loop variable, unless a template or the scope gives liquid a `loop`.
+  const names = new Set(strings);
+  for (const text of files.values())
+    if (/\{%-?\s*(assign|capture|increment|decrement)\s+loop\b|\{%-?\s*for\s+loop\s+in\b/.test(text)) names.add("loop");
   for (const [template, text] of files) {
     const add = (offset: number, message: string) => found.push({ template, offset, message });
     const tokens = tokenize(text);
@@ -44,7 +48,7 @@ export function jinjaConstructs(files: TemplateFiles, strings: ReadonlySet<strin
       // Nothing inside {% comment %} is rendered: a Jinja construct there does no harm.
       if (t.kind === "tag" && t.name === "comment") comment++;
       else if (t.kind === "tag" && t.name === "endcomment") comment = Math.max(0, comment - 1);
-      else if (comment === 0) for (const [offset, message] of inToken(text, t, strings)) add(offset, message);
+      else if (comment === 0) for (const [offset, message] of inToken(text, t, names)) add(offset, message);
     }
   }
   return found;
@@ -62,6 +66,7 @@ function* inToken(text: string, t: Token, strings: ReadonlySet<string>): Generat
     const tagMessage = TAGS[t.name];
     if (tagMessage) yield [t.begin, tagMessage];
     if (CONDITIONS.has(t.name)) yield* inExpression(t.begin, t.args, strings);
+    if (t.name !== "#") yield* inAnyExpression(t.begin, t.args, strings);
     return;
   }
   if (t.kind === "output") {
@@ -72,6 +77,45 @@ function* inToken(text: string, t: Token, strings: ReadonlySet<string>): Generat
         '"a if c else b" is Jinja\'s inline if; liquid writes {% if c %}{{ a }}{% else %}{{ b }}{% endif %}',
       ];
     yield* inExpression(t.begin, t.content, strings);
+    yield* inAnyExpression(t.begin, t.content, strings);
+  }
+}
+
+// Jinja's loop attributes and liquid's forloop names for them.
+const LOOP: Record<string, string> = {
+  index: "index",
+  index0: "index0",
+  revindex: "rindex",
+  revindex0: "rindex0",
+  first: "first",
+  last: "last",
+  length: "length",
+};
+
+/** Jinja in any expression: a filter called with parentheses, Jinja's `loop` variable. */
+function* inAnyExpression(
+  offset: number,
+  expression: string,
+  strings: ReadonlySet<string>,
+): Generator<[number, string]> {
+  const bare = unquoted(expression);
+  // liquid's filter arguments follow a colon; `| default("y")` stops liquidjs with `expected ":"`.
+  const call = /\|\s*([A-Za-z_]\w*)\s*\(/.exec(bare);
+  if (call)
+    yield [
+      offset,
+      `"| ${call[1]}(...)" is a Jinja filter call; liquid writes a filter's arguments after a colon: | ${call[1]}: "a", "b"`,
+    ];
+  if (strings.has("loop")) return;
+  const loop = /(?:^|[^\w.])loop\.([A-Za-z_]\w*)/.exec(bare);
+  if (loop) {
+    const liquid = LOOP[loop[1]!];
+    yield [
+      offset,
+      liquid
+        ? `loop.${loop[1]} is Jinja's loop variable; liquid's is forloop: write forloop.${liquid}`
+        : `loop.${loop[1]} is Jinja's loop variable; liquid's forloop has index, index0, rindex, rindex0, first, last and length`,
+    ];
   }
 }
 

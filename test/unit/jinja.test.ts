@@ -56,6 +56,29 @@ describe("Jinja2 constructs", () => {
       error:
         'templates/Dockerfile.liquid:7:10: "a if c else b" is Jinja\'s inline if; liquid writes {% if c %}{{ a }}{% else %}{{ b }}{% endif %}',
     },
+    {
+      name: "a filter called with parentheses",
+      text: 'RUN echo {{ framework | default("none") }}\n',
+      error:
+        'templates/Dockerfile.liquid:7:10: "| default(...)" is a Jinja filter call; liquid writes a filter\'s arguments after a colon: | default: "a", "b"',
+    },
+    {
+      name: "a filter called with parentheses in a tag",
+      text: '{% assign fw = framework | replace("v", "w") %}RUN echo {{ fw }}\n',
+      error: 'templates/Dockerfile.liquid:7:1: "| replace(...)" is a Jinja filter call',
+    },
+    {
+      name: "Jinja's loop.index",
+      text: "{% for i in (1..2) %}RUN echo {{ loop.index }}\n{% endfor %}\n",
+      error:
+        "templates/Dockerfile.liquid:7:31: loop.index is Jinja's loop variable; liquid's is forloop: write forloop.index",
+    },
+    {
+      name: "Jinja's loop.revindex0, named differently in liquid",
+      text: "{% for i in (1..2) %}{% if loop.revindex0 == 0 %}RUN echo last{% endif %}{% endfor %}\n",
+      error:
+        "templates/Dockerfile.liquid:7:22: loop.revindex0 is Jinja's loop variable; liquid's is forloop: write forloop.rindex0",
+    },
   ])("$name", async ({ text, error }) => {
     const res = await planWith(text);
     expect(res.code).toBe(1);
@@ -69,7 +92,7 @@ describe("Jinja2 constructs", () => {
     );
   });
 
-  it("leave liquid alone: for loops, the shell's ${#x}, quoted text, comments and booleans of assigned names", async () => {
+  it("leave liquid alone: for loops, forloop, filters with a colon, the shell's ${#x}, quoted text, comments and booleans of assigned names", async () => {
     const res = await planWith(
       [
         "{% for i in (1..2) %}RUN echo {{ i }}{% endfor %}",
@@ -77,10 +100,19 @@ describe("Jinja2 constructs", () => {
         '{% if framework contains " in [" %}RUN no{% endif %}',
         "{% comment %}{# old #} {% set x = 1 %}{% endcomment %}",
         "{% assign flag = true %}{% if flag == true %}RUN yes{% endif %}",
+        '{% for i in (1..2) %}RUN echo {{ forloop.index }} {{ i | plus: 1 }} {{ "| f(x) loop.index" }}{% endfor %}',
         "",
       ].join("\n"),
     );
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
   });
+});
+
+it("a template that names its own loop variable keeps loop.NAME", async () => {
+  const res = await planWith(
+    "{% for loop in (1..2) %}RUN echo {{ loop }}{% endfor %}\n{% assign loop = framework %}RUN echo {{ loop.size }}\n",
+  );
+  expect(res.stderr).toBe("");
+  expect(res.code).toBe(0);
 });
