@@ -1,7 +1,11 @@
 // The stage side of issue 9 built for real: a template that branches on the stage axis
 // (`{% if target == "dev" %}`) and a stage picked per combination (`combinations[].stage`), built
 // by `bakeplan bake` with the real engine; each target's exported file system shows which stage
-// was built and which branch of the template rendered.
+// was built and which branch of the template rendered. Then the other stage-side features of a
+// port, built the same way: a project without a stage axis (single-stage Dockerfiles, FROM lines
+// without a stage name, bake builds the last stage), template values by precedence and one that
+// only some targets set, an axis that does not apply everywhere, and `{% install_packages inline %}`
+// for apt and apk inside a RUN the template writes (fake managers record what they were given).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,6 +96,108 @@ describeWithDocker("engine", "stages: a template branch on the stage axis and a 
       "alpha-dev": { framework: "alpha", branch: "dev-branch", stage: "dev" },
       beta: { framework: "beta", branch: "runtime-branch", stage: undefined },
       "beta-dev": { framework: "beta", branch: "dev-branch", stage: "debug" },
+    });
+  }, 300_000);
+});
+
+const SINGLE_CONTEXT = `project: { name: single }
+build: { network: none }
+axes:
+  device:
+    cuda: { name: "" }
+    cpu: {}
+  cuda:
+    when: { device: cuda }
+    values:
+      "12.9": { name: cuda12 }
+  variant:
+    debian: { package_manager: apt, name: "" }
+    alpine: { package_manager: apk, vars: { extra: "yes" } }
+defaults:
+  platforms: [linux/amd64]
+  images:
+    BASE_IMAGE: local/busybox:1
+  vars: { full: 1.0.0 }
+combinations:
+  - when: { device: cpu, variant: alpine }
+    vars: { full: 1.0.1 }
+publish:
+  registry: 127.0.0.1:5000
+  repository: bakeplan-single/app
+  tags: ["{vars.full}-{variant}[-{cuda.name}]"]
+`;
+
+// Single stage, no stage name. The fake apt-get and apk write their arguments to /installed.
+const SINGLE_TEMPLATE = `{% arg BASE_IMAGE %}
+FROM \${BASE_IMAGE}
+RUN printf '#!/bin/sh\\necho "$(basename $0) $*" >> /installed\\n' > /bin/apt-get && chmod +x /bin/apt-get && cp /bin/apt-get /bin/apk
+ENV APP_VERSION={{ vars.full }}
+{% if vars.extra %}RUN echo {{ vars.extra }} > /extra
+{% endif %}{% if cuda %}RUN echo {{ cuda }} > /cuda
+{% else %}RUN echo none > /cuda
+{% endif %}RUN set -eux; \\
+\t{% install_packages inline virtual=.build-deps gcc make apt:libssl-dev apk:openssl-dev %}; \\
+\techo "$APP_VERSION" > /version
+`;
+
+const SINGLE_TARGETS = ["cpu", "cpu-alpine", "cuda12", "cuda12-alpine"];
+
+describeWithDocker("engine", "a single-stage project without a stage axis, built", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bakeplan-single-"));
+  mkdirSync(join(dir, "templates"));
+  writeFileSync(join(dir, "context.yaml"), SINGLE_CONTEXT);
+  writeFileSync(join(dir, "templates/Dockerfile.liquid"), SINGLE_TEMPLATE);
+  const out = join(dir, "out");
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const read = (target: string, file: string): string | undefined => {
+    const path = join(out, target, file);
+    return existsSync(path) ? readFileSync(path, "utf8").trim() : undefined;
+  };
+
+  it("plans targets with no bake target attribute and Dockerfiles whose FROM names no stage", async () => {
+    const run = await bakeplan(["plan"], { cwd: dir });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe("");
+    const bake = JSON.parse(readFileSync(join(dir, "docker-bake.json"), "utf8")) as {
+      target: Record<string, { target?: string; dockerfile: string; tags: string[] }>;
+    };
+    expect(Object.keys(bake.target).sort()).toEqual(SINGLE_TARGETS);
+    for (const t of SINGLE_TARGETS) expect(bake.target[t], t).not.toHaveProperty("target");
+    expect(Object.fromEntries(SINGLE_TARGETS.map((t) => [t, bake.target[t]!.tags]))).toEqual({
+      cpu: ["127.0.0.1:5000/bakeplan-single/app:1.0.0-debian"],
+      "cpu-alpine": ["127.0.0.1:5000/bakeplan-single/app:1.0.1-alpine"],
+      cuda12: ["127.0.0.1:5000/bakeplan-single/app:1.0.0-debian-cuda12"],
+      "cuda12-alpine": ["127.0.0.1:5000/bakeplan-single/app:1.0.0-alpine-cuda12"],
+    });
+    for (const t of SINGLE_TARGETS) {
+      const text = readFileSync(join(dir, bake.target[t]!.dockerfile), "utf8");
+      expect(text.match(/^FROM .*$/gm), t).toEqual(["FROM ${BASE_IMAGE}"]);
+    }
+  });
+
+  it("builds the one stage with each target's values, absent axis and package manager", async () => {
+    const outputs = SINGLE_TARGETS.flatMap((t) => ["--set", `${t}.output=type=local,dest=${join(out, t)}`]);
+    const run = await bakeplan(["bake", "all", "--", ...outputs], { cwd: dir, env: localEnv() });
+    expect(run.code, run.stderr.slice(-3000)).toBe(0);
+    const built = Object.fromEntries(
+      SINGLE_TARGETS.map((t) => [
+        t,
+        {
+          version: read(t, "version"),
+          extra: read(t, "extra"),
+          cuda: read(t, "cuda"),
+          installed: read(t, "installed"),
+        },
+      ]),
+    );
+    const apt = "apt-get install -y --no-install-recommends gcc make libssl-dev";
+    const apk = "apk add --no-cache --virtual .build-deps gcc make openssl-dev";
+    expect(built).toEqual({
+      cpu: { version: "1.0.0", extra: undefined, cuda: "none", installed: apt },
+      "cpu-alpine": { version: "1.0.1", extra: "yes", cuda: "none", installed: apk },
+      cuda12: { version: "1.0.0", extra: undefined, cuda: "12.9", installed: apt },
+      "cuda12-alpine": { version: "1.0.0", extra: "yes", cuda: "12.9", installed: apk },
     });
   }, 300_000);
 });
