@@ -45,7 +45,8 @@ export function pinValues(
 }
 
 const FROM_LINE = /^(\s*FROM\s+(?:--\S+\s+)*)([^\s$]+)(.*)$/i;
-const COPY_FROM = /(--from=)([^\s$,]+)/gi;
+// `COPY --from=x` and `RUN --mount=type=bind,from=x,...` (from= anywhere in the mount's fields).
+const COPY_FROM = /(--from=|--mount=(?:[^\s,]+,)*from=)([^\s$,]+)/gi;
 
 /** FROM and COPY/RUN --mount from= lines that name a locked image literally get its digest. */
 export function pinRenderings(renderingOf: ReadonlyMap<Variant, Rendering>, lock: Lock): Map<Variant, Rendering> {
@@ -60,12 +61,17 @@ export function pinRenderings(renderingOf: ReadonlyMap<Variant, Rendering>, lock
     let copy = done.get(rendering);
     if (!copy) {
       const stages = new Set(parseInstructions(rendering.content.body).stages.flatMap((s) => (s.name ? [s.name] : [])));
+      // The instruction a line belongs to: a `--mount` on a continuation line is its RUN's.
+      let keyword = "";
+      let continued = false;
       const body = rendering.content.body
         .split("\n")
         .map((line) => {
+          if (!continued && !/^\s*(#|$)/.test(line)) keyword = /^\s*(\w+)/.exec(line)?.[1]?.toUpperCase() ?? "";
+          continued = /\\\s*$/.test(line) || (continued && /^\s*(#|$)/.test(line));
           const from = FROM_LINE.exec(line);
           if (from && !stages.has(from[2]!.toLowerCase())) return `${from[1]}${pin(from[2]!)}${from[3]}`;
-          return /^\s*(COPY|ADD|RUN)\b/i.test(line)
+          return keyword === "COPY" || keyword === "ADD" || keyword === "RUN"
             ? line.replace(COPY_FROM, (m, flag: string, ref: string) =>
                 stages.has(ref.toLowerCase()) ? m : `${flag}${pin(ref)}`,
               )
