@@ -15,6 +15,7 @@ export async function plan(opts: PlanCommandOptions & { out?: string }, output: 
     strict: opts.strict,
     maxVariants: opts.maxVariants ?? null,
     builders: opts.builders ?? null,
+    locked: opts.locked === true,
   });
   const same = state?.upToDate();
   if (same) {

@@ -7,6 +7,7 @@
 //   - bakeplan itself (the files of its bundle, and Node), the command line,
 //     the working directory and the environment variables a plan reads;
 //   - context.yaml by device, inode, mode, size, mtime and ctime, taken before the plan read it;
+//   - bakeplan.lock.json next to it the same way, or its absence (a locked plan pins from it);
 //   - every file and directory under the template directory, *.liquid by content (the digest of
 //     the text that was rendered, so a template edited during the plan is seen);
 //   - every output (the Dockerfiles and the bake file) by device, inode, mode, size, mtime and
@@ -17,7 +18,7 @@
 // that close to the save is also checked by content.
 // Anything else (a missing or unreadable state, any difference) runs the full plan. Templates
 // that use the `date` filter make output depend on the clock: such plans are never skipped.
-// Only node: built-ins are imported here (and io/ modules and errors.ts, which import only them),
+// Only node: built-ins are imported here (and io/ modules, errors.ts and images/lock-name.ts, which import only them),
 // so the up-to-date path stays cheap to load.
 
 import { createHash } from "node:crypto";
@@ -35,10 +36,11 @@ import {
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.js";
+import { LOCK_FILE } from "../images/lock-name.js";
 import { fileStamp } from "./stamp.js";
 import { walkTemplateDir } from "./template-dir.js";
 
-const FORMAT = 1;
+const FORMAT = 2;
 const KEEP_STATES = 256;
 
 interface SavedState {
@@ -46,6 +48,8 @@ interface SavedState {
   key: string;
   savedAt: number;
   config: { path: string; stamp: string };
+  /** The image lock's stamp, null when there is none. */
+  lock: { path: string; stamp: string | null };
   templates: { dir: string; entries: [string, string][] };
   outDir: { path: string; names: string[] };
   /** [path, stamp, sha1 when written within the racy window before savedAt]. */
@@ -243,6 +247,8 @@ export class PlanState {
     private readonly configPath: string,
     private readonly configStamp: string,
     private readonly configRacy: boolean,
+    private readonly lockPath: string,
+    private readonly lockStamp: string | null,
   ) {}
 
   /**
@@ -265,7 +271,10 @@ export class PlanState {
         JSON.stringify({ FORMAT, cwd: process.cwd(), config, bakeFile, options, env, tool: toolIdentity() }),
       );
       const slot = createHash("sha256").update(`${config}\0${bakeFile}`).digest("hex").slice(0, 40);
-      return new PlanState(join(dir, "plans", `${slot}.json`), key, config, configStamp, isRacy(config, Date.now()));
+      const lock = join(dirname(config), LOCK_FILE);
+      const lockStamp = fileStamp(lock) ?? null;
+      const racy = isRacy(config, Date.now()) || (lockStamp !== null && isRacy(lock, Date.now(), lockStamp));
+      return new PlanState(join(dir, "plans", `${slot}.json`), key, config, configStamp, racy, lock, lockStamp);
     } catch {
       return undefined;
     }
@@ -280,7 +289,9 @@ export class PlanState {
         s.bakeplanPlanState !== FORMAT ||
         s.key !== this.key ||
         s.config.path !== this.configPath ||
-        s.config.stamp !== this.configStamp
+        s.config.stamp !== this.configStamp ||
+        s.lock?.path !== this.lockPath ||
+        s.lock.stamp !== (fileStamp(this.lockPath) ?? null)
       )
         return undefined;
       if (JSON.stringify(readdirSync(s.outDir.path).sort()) !== JSON.stringify(s.outDir.names)) return undefined;
@@ -310,8 +321,13 @@ export class PlanState {
   /** Saves what a successful full plan read, wrote and printed. Never fails the plan. */
   record(facts: PlanFacts): void {
     try {
-      // The config must be the one that was read: stamped before the plan, not within a clock tick of a change.
-      if (this.configRacy || fileStamp(this.configPath) !== this.configStamp) return this.forget();
+      // The config and the lock must be the ones that were read: stamped before the plan, not within a clock tick of a change.
+      if (
+        this.configRacy ||
+        fileStamp(this.configPath) !== this.configStamp ||
+        (fileStamp(this.lockPath) ?? null) !== this.lockStamp
+      )
+        return this.forget();
       // Output that depends on the clock is never "unchanged".
       if ([...facts.templates.values()].some((t) => /\|\s*date\b/.test(t))) return this.forget();
       const now = Date.now();
@@ -329,6 +345,7 @@ export class PlanState {
         key: this.key,
         savedAt: now,
         config: { path: this.configPath, stamp: this.configStamp },
+        lock: { path: this.lockPath, stamp: this.lockStamp },
         templates: { dir: facts.templatesDir, entries: templateEntries(facts.templatesDir, facts.templates) },
         outDir: { path: facts.outDir, names },
         outputs,

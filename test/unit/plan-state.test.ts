@@ -135,6 +135,36 @@ describe("plan runs in full when", () => {
     expect(r.stdout).toMatch(/files: [1-9]\d* written/);
   });
 
+  it("--locked is given, or the image lock next to context.yaml changes, appears or goes", async () => {
+    const digest = (c: string) => `sha256:${c.repeat(64)}`;
+    const lock = (d: string) =>
+      `${JSON.stringify({ version: 1, images: { "local/base:1": { digest: d, mediaType: "application/vnd.oci.image.index.v1+json", platforms: { "linux/amd64": d } } } })}\n`;
+    const dir = testdir({
+      "context.yaml": `project:\n  name: demo\naxes:\n  target:\n    runtime: {}\nstage_axis: target\ndefaults:\n  platforms: [linux/amd64]\n  images:\n    BASE_IMAGE: local/base:1\npublish:\n  registry: registry.invalid\n  repository: demo/app\n  tags: ["latest-{name}"]\n`,
+      "templates/Dockerfile.liquid": "{% arg BASE_IMAGE %}\nFROM ${BASE_IMAGE} AS runtime\n",
+    });
+    settle(join(dir, "context.yaml"));
+    const dockerfile = () => readFileSync(join(dir, "bake", "Dockerfile.Dockerfile"), "utf8");
+    await planned(dir);
+    // A lock appears: not used by an unlocked plan, but the plan is not answered from the state.
+    writeFileSync(join(dir, "bakeplan.lock.json"), lock(digest("1")));
+    settle(join(dir, "bakeplan.lock.json"));
+    expect((await runCli(["plan", "--verbose"], dir)).stderr).not.toContain(UP_TO_DATE);
+    expect(dockerfile()).toContain("ARG BASE_IMAGE=local/base:1\n");
+
+    const locked = await runCli(["plan", "--verbose", "--locked"], dir);
+    expect(locked.stderr).not.toContain(UP_TO_DATE);
+    expect(dockerfile()).toContain(`ARG BASE_IMAGE=local/base:1@${digest("1")}\n`);
+    expect((await runCli(["plan", "--verbose", "--locked"], dir)).stderr).toContain(UP_TO_DATE);
+
+    // `bakeplan lock --update` moved the digest.
+    writeFileSync(join(dir, "bakeplan.lock.json"), lock(digest("2")));
+    settle(join(dir, "bakeplan.lock.json"));
+    const moved = await runCli(["plan", "--verbose", "--locked"], dir);
+    expect(moved.stderr).not.toContain(UP_TO_DATE);
+    expect(dockerfile()).toContain(`ARG BASE_IMAGE=local/base:1@${digest("2")}\n`);
+  });
+
   it("a template uses the date filter (output that depends on the clock)", async () => {
     const dir = example();
     appendFileSync(join(dir, "templates", "dev.liquid"), `LABEL built="{{ "2024-01-01" | date: "%Y" }}"\n`);
