@@ -1,10 +1,12 @@
-import { basename } from "node:path";
 import { UserError } from "../errors.js";
 import type { Lock } from "../images/lock.js";
 import { displayPath, type ProjectFiles } from "../io/project-files.js";
 import { diffPlan, interruptedPlan, writePlan } from "../io/write-plan.js";
-import { buildPlan, type Plan } from "../plan/plan.js";
-import { hostPlatform, planProject } from "./plan-project.js";
+import { serializeBakeFile } from "../plan/bake-file.js";
+import { dockerfileChangesBeyondArgs, onDockerfilesOf } from "../plan/override.js";
+import type { Plan } from "../plan/plan.js";
+import { overriddenVar, type Override } from "../resolve/resolve.js";
+import { planAgain, planProject } from "./plan-project.js";
 import type { Output, PlanCommandOptions } from "./types.js";
 
 /** `CI` as GitHub Actions, GitLab, Buildkite and most runners set it (`true`, `1`); `false`/`0` is off. */
@@ -14,29 +16,65 @@ export function runningInCI(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
- * The plan as committed (what `bakeplan plan` writes: no --branch/--sha/--image-version/--registry)
- * and the plan this run builds (with them). Read once; the second plan only when inputs are given.
+ * The plan as committed (what `bakeplan plan` writes: no --set/--branch/--sha/--image-version/--registry)
+ * and the plan this run builds (with them). Read once; the second plan only when some are given.
+ * The run's `--set` values reach the build as bake args (and the secrets they select) in the
+ * override file, never as the committed Dockerfiles' ARG defaults.
  */
 export function committedAndWanted(
   opts: PlanCommandOptions,
   output: Output,
 ): { files: ProjectFiles; committed: Plan; wanted: Plan; lock?: Lock } {
   // --builders belongs to this run (bake spreads its targets), not to the committed plan.
-  const { files, plan: committed, lock } = planProject({ ...opts, only: [], inputs: {}, builders: undefined }, output);
-  if (Object.keys(opts.inputs).length === 0) return { files, committed, wanted: committed, lock };
-  const wanted = buildPlan(files.project, files.templates, {
-    configLabel: basename(files.configLabel),
-    projectDir: files.dir,
-    overrides: opts.set,
-    inputs: opts.inputs,
-    inputVariables: opts.inputVariables,
-    strict: opts.strict,
-    maxVariants: opts.maxVariants,
-    // Pinned as the committed plan is: the run's bake file differs from it only in tags, labels and cache refs.
+  const {
+    files,
+    plan: committed,
     lock,
-    buildPlatform: lock ? hostPlatform() : undefined,
-  });
+  } = planProject({ ...opts, set: [], only: [], inputs: {}, builders: undefined }, output);
+  if (Object.keys(opts.inputs).length === 0 && opts.set.length === 0)
+    return { files, committed, wanted: committed, lock };
+  // Pinned as the committed plan is: the run's bake file differs from it only in tags, labels,
+  // cache refs and the --set values.
+  const wanted = setOnlyInArgs(
+    committed,
+    planAgain(files, { ...opts, only: [], builders: undefined }, lock),
+    opts.set,
+    "bake builds the committed Dockerfiles and passes this run's values as bake args. Set the value in context.yaml (or write the plan with `bakeplan plan --set ...` and build it with `docker buildx bake`)",
+  );
   return { files, committed, wanted, lock };
+}
+
+/**
+ * A plan whose `--set` values go only into a bake file (bake's override file, `plan --out`
+ * elsewhere) next to the Dockerfiles planned without them (`base`): fine while they change nothing
+ * in those Dockerfiles but the defaults of the ARGs they set, which bake args replace. Anything
+ * more (a template value, an ARG a template reads) is refused, saying what to do instead.
+ * Returns `wanted` on base's Dockerfiles: each target builds the one it builds in `base`.
+ */
+export function setOnlyInArgs(base: Plan, wanted: Plan, set: readonly Override[], instead: string): Plan {
+  if (set.length === 0) return wanted;
+  const args = new Set(set.filter((o) => overriddenVar(o) === undefined).map((o) => o.name));
+  const changes = dockerfileChangesBeyondArgs(base, wanted, args);
+  if (changes.length > 0) {
+    const names = [...new Set(set.map((o) => o.name))].join(", ");
+    const shown = changes.slice(0, 3).join(", ") + (changes.length > 3 ? ` and ${changes.length - 3} more` : "");
+    throw new UserError(
+      `--set ${names} changes what the Dockerfiles hold, not only an ARG default (${shown}): ${instead}`,
+    );
+  }
+  const bakeFile = onDockerfilesOf(base.bakeFile, wanted.bakeFile);
+  const baseTarget = new Map(base.targets.map((t) => [t.variant.name, t]));
+  return {
+    ...wanted,
+    files: base.files,
+    bakeFile,
+    bakeJson: serializeBakeFile(bakeFile),
+    targets: wanted.targets.map((t) => ({
+      ...t,
+      dockerfile: baseTarget.get(t.variant.name)?.dockerfile ?? t.dockerfile,
+      bake: bakeFile.target[t.variant.name] ?? t.bake,
+    })),
+  };
 }
 
 /**

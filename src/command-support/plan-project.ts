@@ -32,21 +32,7 @@ export function planProject(
     ? requireLock(files.dir, opts.locked === true ? "--locked" : "context.yaml sets build.locked")
     : undefined;
   const tRead = performance.now() - t0;
-  const plan = buildPlan(files.project, files.templates, {
-    // Generated files name the config relative to the project directory, so they do not depend on the cwd.
-    configLabel: basename(files.configLabel),
-    projectDir: files.dir,
-    overrides: opts.set,
-    only: opts.only,
-    inputs: opts.inputs,
-    inputVariables: opts.inputVariables,
-    strict: opts.strict,
-    maxVariants: opts.maxVariants,
-    builders: opts.builders,
-    lock,
-    buildPlatform: lock ? hostPlatform() : undefined,
-    renders: how.renders,
-  });
+  const plan = planAgain(files, opts, lock, how.renders);
   plan.timings = { "load+validate": tRead, ...plan.timings };
   printWarnings([...files.warnings, ...plan.warnings], output);
   if (opts.verbose) {
@@ -59,4 +45,28 @@ export function planProject(
     );
   }
   return { files, plan, lock };
+}
+
+/** The project `planProject` read, planned with these options (e.g. another run's), printing nothing. */
+export function planAgain(
+  files: ProjectFiles,
+  opts: PlanCommandOptions,
+  lock: Lock | undefined,
+  renders?: SharedRenders,
+): Plan {
+  return buildPlan(files.project, files.templates, {
+    // Generated files name the config relative to the project directory, so they do not depend on the cwd.
+    configLabel: basename(files.configLabel),
+    projectDir: files.dir,
+    overrides: opts.set,
+    only: opts.only,
+    inputs: opts.inputs,
+    inputVariables: opts.inputVariables,
+    strict: opts.strict,
+    maxVariants: opts.maxVariants,
+    builders: opts.builders,
+    lock,
+    buildPlatform: lock ? hostPlatform() : undefined,
+    renders,
+  });
 }

@@ -29,20 +29,36 @@ export async function plan(opts: PlanCommandOptions & { out?: string }, output: 
     return;
   }
 
-  const [{ displayPath }, { writePlan }, { planProject }] = await Promise.all([
+  const [{ displayPath }, { writePlan }, { planAgain, planProject }, { setOnlyInArgs }] = await Promise.all([
     import("../io/project-files.js"),
     import("../io/write-plan.js"),
     import("../command-support/plan-project.js"),
+    import("../command-support/committed-plan.js"),
   ]);
   const t1 = performance.now();
   let warnings = "";
-  const { files, plan } = planProject(opts, {
+  const {
+    files,
+    plan: asSet,
+    lock,
+  } = planProject(opts, {
     out: (text) => output.out(text),
     err: (text) => {
       if (!/^bakeplan: (timings|start) /.test(text)) warnings += text;
       output.err(text);
     },
   });
+  let plan = asSet;
+  if (opts.set.length > 0 && bakeFile !== bakeFilePath(opts.config, undefined)) {
+    // A bake file elsewhere (one CI run's) next to the project's own bake/: the Dockerfiles stay
+    // those of context.yaml, and the --set values reach the build as the bake file's args.
+    plan = setOnlyInArgs(
+      planAgain(files, { ...opts, set: [] }, lock),
+      asSet,
+      opts.set,
+      "a plan with --out writes its bake file there, but its Dockerfiles into the project's bake/, where they keep the values of context.yaml. Run `bakeplan plan --set ...` without --out to change the committed plan, or set the value in context.yaml",
+    );
+  }
   const written = writePlan(plan, files.dir, bakeFile);
   if (opts.verbose)
     output.err(

@@ -1,5 +1,7 @@
+import { UserError } from "../errors.js";
 import { compareStrings, record } from "../text.js";
-import { bakeJsonReplacer, type BakeFile, type BakeTarget } from "./bake-file.js";
+import { bakeJsonReplacer, EnvTemplate, type BakeFile, type BakeTarget } from "./bake-file.js";
+import type { PlannedFile } from "./dockerfiles.js";
 
 /**
  * Attributes a later bake file replaces rather than merges (buildx bake/bake.go `Target.Merge`;
@@ -10,7 +12,12 @@ const REPLACED = new Set(["cache-to", "dockerfile", "output", "platforms", "tags
 
 /** A second bake file, given after the committed one with `-f`, carrying what only this run needs. */
 export interface BakeOverride {
-  file: { "//": string; target: Record<string, Partial<BakeTarget>> };
+  file: {
+    "//": string;
+    /** Environment variables an added secret's `src` names that the committed file does not declare. */
+    variable?: Record<string, { default: string }>;
+    target: Record<string, Partial<BakeTarget>>;
+  };
   /**
    * `--set` values for what a merged file cannot say: a cache-from list that drops a committed ref
    * (e.g. `--registry`), since bake appends file lists but `--set target.cache-from=` replaces.
@@ -48,8 +55,10 @@ export function bakeOverride(committed: BakeFile, wanted: BakeFile, targets: rea
       } else if (Array.isArray(a) || Array.isArray(b)) {
         const from = (a ?? []) as string[];
         const to = (b ?? []) as string[];
-        if (from.every((v) => to.includes(v))) out[key] = to.filter((v) => !from.includes(v));
+        const has = (list: readonly unknown[], v: unknown) => list.some((x) => same(x, v));
+        if (from.every((v) => has(to, v))) out[key] = to.filter((v) => !has(from, v));
         else if (key === "cache-from") for (const v of to) sets.push(`${name}.cache-from=${v}`);
+        else if (key === "secret") sets.push(...replacedSecrets(name, b as BakeTarget["secret"]));
         else throw new Error(`bakeOverride: ${name}.${key} drops a committed entry`);
       } else if (isRecord(a) || isRecord(b)) {
         const from = (a ?? {}) as Record<string, string>;
@@ -65,7 +74,79 @@ export function bakeOverride(committed: BakeFile, wanted: BakeFile, targets: rea
     }
     if (Object.keys(out).length > 0) target[name] = out;
   }
-  return { ...overrideFile(target), sets };
+  const declared = committed.variable ?? {};
+  const variable = Object.entries(wanted.variable ?? {}).filter(([n]) => !Object.hasOwn(declared, n));
+  return { ...overrideFile(target, variable.length > 0 ? Object.fromEntries(variable) : undefined), sets };
+}
+
+/**
+ * A run (`--set USE_SCCACHE=false`) that passes a target fewer secrets than the committed plan: bake
+ * appends a merged file's list, but `--set T.secrets=` replaces it (buildx 0.29.1: one entry per
+ * `--set`, `T.secrets=` alone clears it). A `--set` value is not interpolated, so a secret whose
+ * `src` bake reads from the environment cannot be passed that way.
+ */
+function replacedSecrets(name: string, entries: BakeTarget["secret"]): string[] {
+  const list = entries ?? [];
+  const fromEnv = list.find((e) => e instanceof EnvTemplate);
+  if (fromEnv)
+    throw new UserError(
+      `${name}: this run passes it fewer secrets than the committed plan, and one it keeps (${fromEnv.text}) reads its file from the environment, which a --set of the secret list cannot name. Set the value in context.yaml instead, or limit the secrets there with when`,
+    );
+  return list.length === 0 ? [`${name}.secrets=`] : list.map((e) => `${name}.secrets=${String(e)}`);
+}
+
+type PlannedFiles = {
+  files: readonly PlannedFile[];
+  targets: readonly { variant: { name: string }; dockerfile: string }[];
+};
+
+/**
+ * Where the Dockerfile a target of a plan with `--set` builds differs from the one it builds in the
+ * same plan without it in more than the default of an ARG the `--set` names (`ARG VLLM_REF="v9"`)
+ * and the header's list of targets: a template value, an ARG a template reads (`args.NAME`). One
+ * entry per file, at its first such line; empty when the `--set` values can reach the build as
+ * bake args alone (a bake arg replaces the ARG's default), over the Dockerfiles without them.
+ */
+export function dockerfileChangesBeyondArgs(
+  base: PlannedFiles,
+  wanted: PlannedFiles,
+  args: ReadonlySet<string>,
+): string[] {
+  const contentOf = (p: PlannedFiles) => new Map(p.files.map((f) => [f.path, f.content]));
+  const baseContent = contentOf(base);
+  const wantedContent = contentOf(wanted);
+  const basePath = new Map(base.targets.map((t) => [t.variant.name, t.dockerfile]));
+  const changes = new Map<string, string>();
+  for (const t of wanted.targets) {
+    const before = baseContent.get(basePath.get(t.variant.name) ?? "");
+    const after = wantedContent.get(t.dockerfile);
+    if (before === undefined || after === undefined || before === after || changes.has(t.dockerfile)) continue;
+    const a = before.split("\n");
+    const b = after.split("\n");
+    for (let i = 0; i < Math.max(a.length, b.length); i++)
+      if (a[i] !== b[i] && !(a.length === b.length && onlyTheDefault(a[i]!, b[i]!, i, args))) {
+        changes.set(t.dockerfile, `${t.dockerfile}:${i + 1}`);
+        break;
+      }
+  }
+  return [...changes.values()].sort(compareStrings);
+}
+
+/** Two lines that differ only in the default of one ARG of `args`, or in the header's targets. */
+function onlyTheDefault(a: string, b: string, index: number, args: ReadonlySet<string>): boolean {
+  if (index < 3 && a.startsWith("# Targets: ") && b.startsWith("# Targets: ")) return true;
+  const re = /^(\s*ARG\s+)([A-Za-z_][A-Za-z0-9_]*)(?:=|$)/;
+  const ma = re.exec(a);
+  const mb = re.exec(b);
+  return !!ma && !!mb && ma[1] === mb[1] && ma[2] === mb[2] && args.has(ma[2]!);
+}
+
+/** The run's bake file with each target on the Dockerfile it has in `base` (planned without --set). */
+export function onDockerfilesOf(base: BakeFile, wanted: BakeFile): BakeFile {
+  const target = record<BakeTarget>();
+  for (const [name, t] of Object.entries(wanted.target))
+    target[name] = { ...t, dockerfile: base.target[name]?.dockerfile ?? t.dockerfile };
+  return { ...wanted, target };
 }
 
 /** Whether the override changes anything (an empty one is not passed to buildx). */
@@ -77,12 +158,15 @@ export function isEmptyOverride(o: BakeOverride): boolean {
 export function withTargetAttributes(o: BakeOverride, extra: Record<string, Partial<BakeTarget>>): BakeOverride {
   const target = Object.assign(record<Partial<BakeTarget>>(), o.file.target);
   for (const [name, attrs] of Object.entries(extra)) target[name] = { ...target[name], ...attrs };
-  return { ...overrideFile(target), sets: o.sets };
+  return { ...overrideFile(target, o.file.variable), sets: o.sets };
 }
 
-function overrideFile(target: Record<string, Partial<BakeTarget>>): Pick<BakeOverride, "file" | "json"> {
+function overrideFile(
+  target: Record<string, Partial<BakeTarget>>,
+  variable?: Record<string, { default: string }>,
+): Pick<BakeOverride, "file" | "json"> {
   const sorted = Object.fromEntries(Object.entries(target).sort(([a], [b]) => compareStrings(a, b)));
-  const file = { "//": OVERRIDE_BANNER, target: sorted };
+  const file = { "//": OVERRIDE_BANNER, ...(variable ? { variable } : {}), target: sorted };
   const json = `${JSON.stringify(file, bakeJsonReplacer, 2)}\n`;
   return { file, json };
 }

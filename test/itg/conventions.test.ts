@@ -2,7 +2,7 @@
 // Dynamo's shared cache refs in the image repository, branch-limited and optional tag parts,
 // conditional and env-sourced secrets, a union group; docker-library's dotted versions and aliases.
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { runCli, testdir } from "../helpers.js";
@@ -172,6 +172,54 @@ describeWithDocker("buildx", "docker buildx bake --print over Dynamo's and docke
     }
   });
 
+  it("bake --set in CI (Dynamo's sccache on): the committed plan plus the override is what plan --out --set plans, and nothing in the tree changes", async () => {
+    const dir = testdir({ "context.yaml": DYNAMO, "templates/Dockerfile.liquid": TEMPLATE, token: "t" });
+    expect((await runCli(["plan"], dir)).code).toBe(0);
+    const before = ["docker-bake.json", ...readdirSync(join(dir, "bake")).map((f) => `bake/${f}`)].map((f) =>
+      readFileSync(join(dir, f), "utf8"),
+    );
+    const flags = ["--branch", "release/1.0", "--sha", SHA, "--set", "USE_SCCACHE=true"];
+    const env = { AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, "token") };
+    const saved = process.env.CI;
+    process.env.CI = "true";
+    let dry;
+    try {
+      dry = await runCli(["bake", "all", "--dry-run", ...flags], dir);
+    } finally {
+      if (saved === undefined) delete process.env.CI;
+      else process.env.CI = saved;
+    }
+    expect(dry.code, dry.stderr).toBe(0);
+    const merged = JSON.parse(
+      execFileSync("sh", ["-c", `${dry.stdout.trim()} --print`], {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "ignore"],
+      }),
+    ) as Printed;
+    rmSync(/^mkdir -p (\S+)$/m.exec(dry.stdout)![1]!, { recursive: true, force: true });
+    const res = await runCli(["plan", "--out", "wanted.json", ...flags], dir);
+    expect(res.code, res.stderr).toBe(0);
+    const wanted = bakePrint(dir, ["-f", "wanted.json", "all"], env);
+    // bake appends the override's secrets to the committed ones: the same set, in another order.
+    const bySecretId = (p: Printed) => {
+      for (const t of Object.values(p.target))
+        (t.secret as { id: string }[] | undefined)?.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return p.target;
+    };
+    expect(bySecretId(merged)).toEqual(bySecretId(wanted));
+    // The sccache keys reach exactly the targets, and each builds its committed Dockerfile.
+    const ids = (t: Record<string, unknown>) => (t.secret as { id: string }[]).map((x) => x.id).sort();
+    expect(ids(wanted.target["vllm-cuda12"]!)).toEqual(["aws-key-id", "aws-role-arn", "aws-web-identity-token"]);
+    expect((wanted.target["vllm-cuda12"]!.args as Record<string, string>).USE_SCCACHE).toBe("true");
+    rmSync(join(dir, "wanted.json"));
+    const after = ["docker-bake.json", ...readdirSync(join(dir, "bake")).map((f) => `bake/${f}`)].map((f) =>
+      readFileSync(join(dir, f), "utf8"),
+    );
+    expect(after).toEqual(before);
+  });
+
   it("docker-library's python: dotted versions give bake-safe names, aliases land on one variant each", async () => {
     const dir = testdir({
       "context.yaml": `project: {name: python}
@@ -235,6 +283,48 @@ describeWithDocker("engine", "bakeplan lint with a secret read from a variable",
       if (saved !== undefined) process.env.AWS_WEB_IDENTITY_TOKEN_FILE = saved;
       else delete process.env.AWS_WEB_IDENTITY_TOKEN_FILE;
     }
+  });
+});
+
+describeWithDocker("engine", "a secret that only some builds get, turned on by bake --set, in a real build", () => {
+  it("in CI, bake --set USE_TOK=true passes the secret to the RUN step that checks it; without it the step sees none", async () => {
+    const dir = testdir({
+      "context.yaml": `project: {name: s}
+build: {network: none}
+axes:
+  target: [runtime]
+stage_axis: target
+defaults:
+  args: {USE_TOK: "false"}
+  secrets:
+    tok: {src: "\${BAKEPLAN_TEST_TOKEN_FILE}", when: {args: {USE_TOK: "true"}}}
+publish: {registry: "", repository: bakeplan-test/secret-when, tags: ["{name}"]}
+`,
+      "templates/Dockerfile.liquid": `FROM local/busybox:1 AS runtime
+{% arg USE_TOK %}
+RUN --mount=type=secret,id=tok if [ "$USE_TOK" = true ]; then test "$(cat /run/secrets/tok)" = s3cr3t; else test ! -e /run/secrets/tok; fi
+`,
+    });
+    const outside = testdir({ token: "s3cr3t" });
+    expect((await runCli(["plan"], dir)).code).toBe(0);
+    const committed = readFileSync(join(dir, "bake/Dockerfile.Dockerfile"), "utf8");
+    const saved = process.env.CI;
+    process.env.CI = "true";
+    process.env.BAKEPLAN_TEST_TOKEN_FILE = join(outside, "token");
+    try {
+      const on = await runCli(["bake", "runtime", "--set", "USE_TOK=true", "--", "--no-cache"], dir);
+      expect(on.code, on.stderr).toBe(0);
+      const off = await runCli(["bake", "runtime", "--", "--no-cache"], dir);
+      expect(off.code, off.stderr).toBe(0);
+      // The check inside the build is real: with the wrong content the RUN step fails.
+      writeFileSync(join(outside, "token"), "wrong");
+      expect((await runCli(["bake", "runtime", "--set", "USE_TOK=true", "--", "--no-cache"], dir)).code).not.toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.CI;
+      else process.env.CI = saved;
+      delete process.env.BAKEPLAN_TEST_TOKEN_FILE;
+    }
+    expect(readFileSync(join(dir, "bake/Dockerfile.Dockerfile"), "utf8")).toBe(committed);
   });
 });
 

@@ -2,7 +2,13 @@
 // buildx as a second -f. The end-to-end print test checks buildx's merge of it against the plan.
 import { describe, expect, it } from "vitest";
 import { EnvTemplate } from "../../../src/plan/bake-file.js";
-import { bakeOverride, isEmptyOverride, withTargetAttributes } from "../../../src/plan/override.js";
+import {
+  bakeOverride,
+  dockerfileChangesBeyondArgs,
+  isEmptyOverride,
+  onDockerfilesOf,
+  withTargetAttributes,
+} from "../../../src/plan/override.js";
 import { buildPlan } from "../../../src/plan/plan.js";
 import type { BuildInputs } from "../../../src/plan/naming.js";
 import { loadProject, MINI_CONTEXT, templateFiles } from "../../helpers.js";
@@ -84,5 +90,72 @@ describe("bakeOverride", () => {
     const { committed, wanted } = plans({ branch: "main" });
     wanted.target.vllm!.secret = [new EnvTemplate("id=t,src=${TOKEN_FILE}")];
     expect(bakeOverride(committed, wanted, ["vllm"]).json).toContain('"id=t,src=${TOKEN_FILE}"');
+  });
+});
+
+describe("--set in a run's bake file only (bake's override, plan --out elsewhere)", () => {
+  const SECRETS = MINI_CONTEXT.replace(
+    "defaults:\n",
+    `defaults:
+  args: { USE_TOK: "true" }
+  vars: { motd: hello }
+  secrets:
+    tok: { env: TOK, when: { args: { USE_TOK: ["true", "yes"] } } }
+    file: { src: "\${TOK_FILE}", when: { args: { USE_TOK: "yes" } } }
+`,
+  );
+  const TEMPLATE =
+    "{% arg BASE_IMAGE %}\nFROM ${BASE_IMAGE} AS runtime\n{% arg FW_REF USE_TOK %}\nRUN echo {{ vars.motd }}\nFROM runtime AS dev\n";
+  const planOf = (yaml: string) => (overrides: { name: string; value: string }[]) =>
+    buildPlan(loadProject(yaml), templateFiles({ "Dockerfile.liquid": TEMPLATE }), {
+      configLabel: "context.yaml",
+      overrides,
+    });
+  const plan = planOf(SECRETS);
+
+  it("an ARG's --set changes only its ARG default, which the bake arg replaces; a template value changes more", () => {
+    const base = plan([]);
+    // vllm and sglang differ only in FW_REF: with it set they share one Dockerfile, which differs
+    // from each one's own in the ARG default and the header's targets alone.
+    const fw = plan([{ name: "FW_REF", value: "v9" }]);
+    expect(fw.files.length).toBeLessThan(base.files.length);
+    expect(dockerfileChangesBeyondArgs(base, fw, new Set(["FW_REF"]))).toEqual([]);
+    // Not named by the --set, the same line is a change.
+    expect(dockerfileChangesBeyondArgs(base, fw, new Set())).toEqual(fw.files.map((f) => `${f.path}:7`).sort());
+    expect(dockerfileChangesBeyondArgs(base, plan([{ name: "vars.motd", value: "bye" }]), new Set())).toEqual(
+      base.files.map((f) => `${f.path}:9`).sort(),
+    );
+    // Each target keeps the Dockerfile it has without the --set.
+    const on = onDockerfilesOf(base.bakeFile, fw.bakeFile);
+    for (const [name, t] of Object.entries(on.target)) {
+      expect(t.dockerfile, name).toBe(base.bakeFile.target[name]!.dockerfile);
+      expect(t.args, name).toEqual(fw.bakeFile.target[name]!.args);
+    }
+  });
+
+  it("a --set that drops a committed secret replaces the list with --set T.secrets= (bake appends a merged list)", () => {
+    const committed = plan([]).bakeFile;
+    expect(committed.target.vllm!.secret).toEqual(["id=tok,env=TOK"]);
+    const off = bakeOverride(committed, plan([{ name: "USE_TOK", value: "false" }]).bakeFile, ["vllm"]);
+    expect(off.file.target.vllm).toEqual({ args: { USE_TOK: "false" } });
+    expect(off.sets).toEqual(["vllm.secrets="]);
+    // Adding one appends it, and declares the variable its src names, which the committed file does not.
+    const yes = bakeOverride(committed, plan([{ name: "USE_TOK", value: "yes" }]).bakeFile, ["vllm"]);
+    expect(yes.sets).toEqual([]);
+    expect(yes.file.variable).toEqual({ TOK_FILE: { default: "" } });
+    expect(yes.file.target.vllm!.secret!.map(String)).toEqual(["id=file,src=${TOK_FILE}"]);
+    expect(yes.json).toContain('"id=file,src=${TOK_FILE}"');
+  });
+
+  it("a --set that drops a secret while keeping one whose src comes from the environment is refused", () => {
+    const p = planOf(
+      SECRETS.replace('USE_TOK: ["true", "yes"]', 'USE_TOK: "true"').replace(
+        'USE_TOK: "yes"',
+        'USE_TOK: ["true", "yes"]',
+      ),
+    );
+    expect(() => bakeOverride(p([]).bakeFile, p([{ name: "USE_TOK", value: "yes" }]).bakeFile, ["vllm"])).toThrow(
+      "vllm: this run passes it fewer secrets than the committed plan, and one it keeps (id=file,src=${TOK_FILE}) reads its file from the environment, which a --set of the secret list cannot name",
+    );
   });
 });
