@@ -21,6 +21,13 @@ describe("buildx history of a failed bake", () => {
       "default/default/dsi4o4nj2o2fle8xaqqfjaobl",
     ]);
     expect(parseHistoryList(ls.stdout, new Date("2026-12-01T19:29:55Z"))).toEqual([]);
+    // Were both failed: each, in buildx's order (newest first).
+    expect(ls.stdout.match(/"status":"Completed"/g)).toHaveLength(1);
+    const both = ls.stdout.replace('"status":"Completed"', '"status":"Error"');
+    expect(parseHistoryList(both, new Date("2026-12-01T19:29:54Z"))).toEqual([
+      "default/default/dsi4o4nj2o2fle8xaqqfjaobl",
+      "default/default/a8f8s19cgdlsn2g23et9jkkx2",
+    ]);
     expect(parseHistoryList("not json\n{}\n", new Date(0))).toEqual([]);
   });
 
