@@ -33,8 +33,8 @@ export interface Axis {
   description?: string;
 }
 
-/** A selector in canonical form: axis -> allowed values. */
-export type Match = Record<string, string[]>;
+/** A selector in canonical form: axis -> allowed values; `null` matches where the axis is absent. */
+export type Match = Record<string, (string | null)[]>;
 
 /** One precedence layer of values: defaults, one axis value, or one combination. */
 export interface Layer {
@@ -178,9 +178,11 @@ export function toMatch(selector: Selector): Match {
   return out;
 }
 
+/** `framework=vllm, cuda={12.9,13.0}`; an absent axis is `cuda=~`, as context.yaml writes it. */
 export function matchLabel(match: Match): string {
+  const text = (v: string | null) => v ?? "~";
   return Object.entries(match)
-    .map(([axis, values]) => `${axis}=${values.length === 1 ? values[0] : `{${values.join(",")}}`}`)
+    .map(([axis, values]) => `${axis}=${values.length === 1 ? text(values[0]!) : `{${values.map(text).join(",")}}`}`)
     .join(", ");
 }
 
@@ -295,7 +297,10 @@ function isRestrictedAxis(def: Context["axes"][string]): def is RestrictedAxis {
     when !== null &&
     typeof when === "object" &&
     Object.values(when).every(
-      (v) => typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string")),
+      (v) =>
+        v === null ||
+        typeof v === "string" ||
+        (Array.isArray(v) && v.every((x) => x === null || typeof x === "string")),
     );
   const isValues =
     Array.isArray(values) ||

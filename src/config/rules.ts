@@ -111,9 +111,17 @@ function checkMatch(ctx: RuleContext, match: Match, path: KeyPath): void {
     }
     values.forEach((value, i) => {
       const known = axis.values.map((v) => v.value);
+      const where: KeyPath = values.length === 1 ? [...path, axisName] : [...path, axisName, i];
+      if (value === null) {
+        if (!axis.when)
+          ctx.error(
+            where,
+            `~ (null) matches where an axis is absent, but "${axisName}" has a value in every combination (it has no when): name its values${known.length > 0 ? ` (${known.join(", ")})` : ""}`,
+          );
+        return;
+      }
       if (known.includes(value)) return;
       const hint = didYouMean(value, known);
-      const where: KeyPath = values.length === 1 ? [...path, axisName] : [...path, axisName, i];
       ctx.error(
         where,
         `Unknown value "${value}" for axis "${axisName}".${hint ? ` Did you mean "${hint}"?` : ""} Values: ${known.join(", ")}.`,
@@ -189,6 +197,14 @@ const selectorsCanMatch: Rule = (ctx) => {
     const c = contradiction(project, match);
     if (!c) return;
     const when = project.axes.find((a) => a.name === c.restricted)!.when!;
+    if (c.present) {
+      ctx.error(
+        Object.hasOwn(match, c.restricted) ? [...path, c.restricted] : path,
+        `${what} can never match: ${c.by === undefined ? "it asks" : `axes.${c.by}.when asks`} for ${c.restricted} absent (~), but ${c.restricted} has a value wherever ${matchLabel(when.match)} (axes.${c.restricted}.when, ${formatLocation({ ...project.source.locate(when.path, { key: true }), path: undefined })}), and this selector asks for ${matchLabel(c.present)}. Remove ${c.restricted} from it, or ask for values where it is absent`,
+        { key: Object.hasOwn(match, c.restricted) },
+      );
+      return;
+    }
     ctx.error(
       Object.hasOwn(match, c.restricted) ? [...path, c.restricted] : path,
       `${what} can never match: ${c.restricted} has a value only where ${matchLabel({ [c.on]: when.match[c.on]! })} (axes.${c.restricted}.when, ${formatLocation({ ...project.source.locate(when.path, { key: true }), path: undefined })}), and ${c.by === undefined ? "this selector asks for" : `axes.${c.by}.when asks for`} ${matchLabel({ [c.on]: c.asked })}. Remove ${c.restricted} from it, or name a value of ${c.on} where ${c.restricted} applies`,
@@ -211,19 +227,25 @@ const selectorsCanMatch: Rule = (ctx) => {
 /**
  * The first restricted axis that `match` (with the restrictions of the axes it needs) leaves
  * without a value: `restricted` applies only where `on` has some values, and `asked` (from the
- * selector, or from `by`'s restriction) has none of them. Unknown axes are rules' business elsewhere.
+ * selector, or from `by`'s restriction) has none of them. Or, with `present`, a restricted axis the
+ * selector asks to be absent (`cuda: ~`) while asking, on every axis its `when` names, for values
+ * where it applies. An axis whose asked values include null may be absent, so its own `when` is
+ * required only once that null is ruled out. Unknown axes are rules' business elsewhere.
  */
 function contradiction(
   project: Project,
   match: Match,
-): { restricted: string; on: string; asked: string[]; by?: string } | undefined {
-  const required = new Map<string, { values: string[]; by?: string }>();
+):
+  | { restricted: string; on: string; asked: (string | null)[]; by?: string; present?: undefined }
+  | { restricted: string; present: Match; by?: string }
+  | undefined {
+  const required = new Map<string, { values: (string | null)[]; by?: string }>();
   for (const [axis, values] of Object.entries(match)) required.set(axis, { values });
   const queue = Object.keys(match);
   const seen = new Set<string>();
   while (queue.length > 0) {
     const name = queue.shift()!;
-    if (seen.has(name)) continue;
+    if (seen.has(name) || required.get(name)!.values.includes(null)) continue;
     seen.add(name);
     const when = project.axes.find((a) => a.name === name)?.when;
     if (!when) continue;
@@ -238,7 +260,20 @@ function contradiction(
       const both = asked.values.filter((v) => values.includes(v));
       if (both.length === 0) return { restricted: name, on, asked: asked.values, by: asked.by };
       required.set(on, { values: both, by: asked.by });
+      if (asked.values.includes(null) && !both.includes(null)) queue.push(on);
     }
+  }
+  for (const [name, { values, by }] of required) {
+    if (values.length !== 1 || values[0] !== null) continue;
+    const when = project.axes.find((a) => a.name === name)?.when;
+    if (!when) continue;
+    const present: Match = Object.create(null) as Match;
+    for (const [on, allowed] of Object.entries(when.match)) {
+      const asked = on === name ? undefined : required.get(on)?.values;
+      if (!asked || !asked.every((v) => allowed.includes(v))) break;
+      present[on] = asked;
+    }
+    if (Object.keys(present).length === Object.keys(when.match).length) return { restricted: name, present, by };
   }
   return undefined;
 }

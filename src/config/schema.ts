@@ -94,9 +94,12 @@ export const AxisValueSpecSchema = z.strictObject({
 });
 export type AxisValueSpec = z.infer<typeof AxisValueSpecSchema>;
 
+// null (YAML `~`) stands for "the axis is absent": it has no value where its `when` does not match.
 const SelectorSchema = z
-  .record(Identifier, z.union([z.string(), z.array(z.string()).min(1)]))
-  .describe("axis -> value or list of values; every listed axis must match");
+  .record(Identifier, z.union([z.string(), z.null(), z.array(z.union([z.string(), z.null()])).min(1)]))
+  .describe(
+    "axis -> value or list of values; every listed axis must match; null matches where an axis with `when` is absent",
+  );
 
 const AxisValuesSchema = z.union([z.array(z.string()), z.record(z.string(), AxisValueSpecSchema.nullable())]);
 

@@ -27,10 +27,7 @@ export interface Matrix {
 }
 
 export function matches(match: Match, values: Record<string, string>): boolean {
-  for (const axis in match) {
-    const v = values[axis];
-    if (v === undefined || !match[axis]!.includes(v)) return false;
-  }
+  for (const axis in match) if (!match[axis]!.includes(values[axis] ?? null)) return false;
   return true;
 }
 

@@ -1,7 +1,7 @@
 // The projects under examples/ through real `docker buildx bake --print`: planned on main, a
 // release branch and a feature branch (Dynamo also with sccache on), buildx reads back every
 // target as planned, with nothing dropped, and the groups build what they list.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { exampleCopy, runCli } from "../helpers.js";
@@ -61,5 +61,32 @@ describeWithDocker("buildx", "docker buildx bake --print over examples/", () => 
     expect((printed.target["vllm-xpu-amd64"]!.args as Record<string, string>).BASE_IMAGE).toBe(
       "intel/deep-learning-essentials:2025.3.2-0-devel-ubuntu24.04",
     );
+  });
+
+  it("examples/dynamo with selectors that ask for CUDA absent (~): buildx reads the group and the tag on exactly those targets", async () => {
+    const dir = exampleCopy("dynamo");
+    const file = join(dir, "context.yaml");
+    const context = readFileSync(file, "utf8");
+    const edited = context
+      .replace("    pr:\n", "    no-cuda: { cuda: ~ }\n    pr:\n")
+      .replace(
+        '    - tag: "main-{framework}-{cuda.name}"\n',
+        '    - { tag: "{framework}-{device}-{platform}", when: { cuda: ~, framework: [vllm, dynamo] } }\n    - tag: "main-{framework}-{cuda.name}"\n',
+      );
+    expect(edited).not.toBe(context);
+    writeFileSync(file, edited);
+    expect((await runCli(["plan", "--branch", "main", "--sha", SHA], dir)).code).toBe(0);
+    const env = { AWS_WEB_IDENTITY_TOKEN_FILE: file };
+    const printed = bakePrint(dir, ["-f", "docker-bake.json", "no-cuda"], env);
+    const names = ["dynamo-cpu-planner", "vllm-cpu-amd64", "vllm-xpu-amd64"];
+    expect(Object.keys(printed.target).sort()).toEqual(names);
+    const ecr = "123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-dynamo/dynamo";
+    expect(printed.target["vllm-xpu-amd64"]!.tags).toContain(`${ecr}:vllm-xpu-amd64`);
+    expect(printed.target["dynamo-cpu-planner"]!.tags).toContain(`${ecr}:dynamo-cpu-multi`);
+    const all = bakePrint(dir, ["-f", "docker-bake.json", "all"], env);
+    const tagged = Object.keys(all.target).filter((t) =>
+      (all.target[t]!.tags as string[]).some((tag) => /:(vllm|dynamo)-(xpu|cpu|cuda)-(amd64|arm64|multi)$/.test(tag)),
+    );
+    expect(tagged.sort()).toEqual(names);
   });
 });

@@ -3,8 +3,9 @@
 // by `bakeplan bake` with the real engine; each target's exported file system shows which stage
 // was built and which branch of the template rendered. Then the other stage-side features of a
 // port, built the same way: a project without a stage axis (single-stage Dockerfiles, FROM lines
-// without a stage name, bake builds the last stage), template values by precedence and one that
-// only some targets set, an axis that does not apply everywhere, and `{% install_packages inline %}`
+// without a stage name, bake builds the last stage), template values by precedence (one from a
+// combination that asks for cuda absent, `cuda: ~`) and one that only some targets set, an axis
+// that does not apply everywhere, and `{% install_packages inline %}`
 // for apt and apk inside a RUN the template writes (fake managers record what they were given).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -121,6 +122,8 @@ defaults:
 combinations:
   - when: { device: cpu, variant: alpine }
     vars: { full: 1.0.1 }
+  - when: { cuda: ~, variant: debian }
+    vars: { full: 0.9.0 }
 publish:
   registry: 127.0.0.1:5000
   repository: bakeplan-single/app
@@ -165,7 +168,7 @@ describeWithDocker("engine", "a single-stage project without a stage axis, built
     expect(Object.keys(bake.target).sort()).toEqual(SINGLE_TARGETS);
     for (const t of SINGLE_TARGETS) expect(bake.target[t], t).not.toHaveProperty("target");
     expect(Object.fromEntries(SINGLE_TARGETS.map((t) => [t, bake.target[t]!.tags]))).toEqual({
-      cpu: ["127.0.0.1:5000/bakeplan-single/app:1.0.0-debian"],
+      cpu: ["127.0.0.1:5000/bakeplan-single/app:0.9.0-debian"],
       "cpu-alpine": ["127.0.0.1:5000/bakeplan-single/app:1.0.1-alpine"],
       cuda12: ["127.0.0.1:5000/bakeplan-single/app:1.0.0-debian-cuda12"],
       "cuda12-alpine": ["127.0.0.1:5000/bakeplan-single/app:1.0.0-alpine-cuda12"],
@@ -194,7 +197,7 @@ describeWithDocker("engine", "a single-stage project without a stage axis, built
     const apt = "apt-get install -y --no-install-recommends gcc make libssl-dev";
     const apk = "apk add --no-cache --virtual .build-deps gcc make openssl-dev";
     expect(built).toEqual({
-      cpu: { version: "1.0.0", extra: undefined, cuda: "none", installed: apt },
+      cpu: { version: "0.9.0", extra: undefined, cuda: "none", installed: apt },
       "cpu-alpine": { version: "1.0.1", extra: "yes", cuda: "none", installed: apk },
       cuda12: { version: "1.0.0", extra: undefined, cuda: "12.9", installed: apt },
       "cuda12-alpine": { version: "1.0.0", extra: "yes", cuda: "12.9", installed: apk },

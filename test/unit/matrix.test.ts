@@ -1,9 +1,11 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, formatIssue, UsageError } from "../../src/errors.js";
 import { expandMatrix } from "../../src/matrix/expand.js";
 import { selectVariants } from "../../src/matrix/select.js";
 import { computeGroups } from "../../src/plan/groups.js";
-import { DEVICE_CONTEXT, loadProject, MINI_CONTEXT } from "../helpers.js";
+import { DEVICE_CONTEXT, DEVICE_TEMPLATE, loadProject, MINI_CONTEXT, runCli, testdir } from "../helpers.js";
 
 // MINI_CONTEXT: framework [vllm, sglang] x os [ubuntu (name ""), ubi] x target [runtime (name ""), dev].
 
@@ -288,6 +290,89 @@ describe("axes that do not apply to every combination (axes.AXIS.when)", () => {
       .variants.filter((v) => v.values.framework === "vllm" && v.values.target === "runtime")
       .map((v) => v.name);
     expect(names).toEqual(["vllm-12_9", "vllm-13_0-sm90", "vllm-13_0-sm100", "vllm-xpu", "vllm-cpu"]);
+  });
+
+  it("a selector asks for the absent axis with ~ (null): exclude, groups, combinations, tags and a when", async () => {
+    const exclude = DEVICE_CONTEXT.replace(
+      "exclude:\n",
+      "exclude:\n  - when: {framework: vllm, cuda: ~, target: dev}\n    reason: no dev images without CUDA\n",
+    );
+    const names = expandMatrix(loadProject(exclude)).variants.map((v) => v.name);
+    expect(names.filter((n) => n.startsWith("vllm-"))).toEqual([
+      "vllm-cuda12",
+      "vllm-cuda12-dev",
+      "vllm-cuda13",
+      "vllm-cuda13-dev",
+      "vllm-xpu",
+      "vllm-cpu",
+    ]);
+
+    const groups = `${DEVICE_CONTEXT}groups:\n  define:\n    nocuda: {cuda: ~, target: runtime}\n    some: {cuda: [null, "13.0"], framework: vllm, target: runtime}\n`;
+    const project = loadProject(groups);
+    const computed = computeGroups(project, expandMatrix(project).variants);
+    expect(computed.get("nocuda")).toEqual(["vllm-cpu", "vllm-xpu"]);
+    expect(computed.get("some")).toEqual(["vllm-cpu", "vllm-cuda13", "vllm-xpu"]);
+
+    // A combination naming cuda: ~ is a layer of those targets only, labelled as it is written.
+    const layered = DEVICE_CONTEXT.replace(
+      "exclude:\n",
+      'combinations:\n  - when: {framework: vllm, cuda: ~}\n    args: {CUDA_VERSION: "none"}\nexclude:\n',
+    ).replace(
+      '  tags: ["{framework}-{target}[-{cuda.name}][-{device.name}]"]\n',
+      '  tags:\n    - "{framework}-{target}[-{cuda.name}][-{device.name}]"\n    - {tag: "{framework}-nocuda-{device}", when: {cuda: ~, target: runtime}}\n',
+    );
+    const dir = testdir({
+      "context.yaml": layered,
+      "templates/Dockerfile.liquid": `${DEVICE_TEMPLATE}{% arg CUDA_VERSION %}\n`,
+    });
+    const res = await runCli(["explain", "vllm-xpu", "CUDA_VERSION"], dir);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(
+      /CUDA_VERSION +"none" +context\.yaml:\d+:\d+: combinations\[0\]\.args\.CUDA_VERSION +framework=vllm, cuda=~ /,
+    );
+    expect((await runCli(["explain", "vllm-cuda12", "CUDA_VERSION"], dir)).stdout).toMatch(/CUDA_VERSION +"12\.9" /);
+    const plan = await runCli(["plan", "--out", "out.json"], dir);
+    expect(plan.code, plan.stderr).toBe(0);
+    const bake = JSON.parse(readFileSync(join(dir, "out.json"), "utf8")) as {
+      target: Record<string, { tags: string[] }>;
+    };
+    const tagged = Object.keys(bake.target).filter((t) => bake.target[t]!.tags.some((x) => x.includes("-nocuda-")));
+    expect(tagged.sort()).toEqual(["vllm-cpu", "vllm-xpu"]);
+
+    // An axis that applies only where another is absent.
+    const isa = DEVICE_CONTEXT.replace(
+      "  target:\n",
+      "  isa:\n    when: {cuda: ~, device: cpu}\n    values: [avx2, avx512]\n  target:\n",
+    );
+    const withIsa = expandMatrix(loadProject(isa)).variants.map((v) => v.name);
+    expect(withIsa.filter((n) => n.startsWith("vllm-") && !n.endsWith("-dev"))).toEqual([
+      "vllm-cuda12",
+      "vllm-cuda13",
+      "vllm-xpu",
+      "vllm-cpu-avx2",
+      "vllm-cpu-avx512",
+    ]);
+  });
+
+  // prettier-ignore
+  it.each([
+    {
+      name: "~ on an axis that applies everywhere",
+      yaml: DEVICE_CONTEXT.replace("exclude:\n", "exclude:\n  - when: {framework: ~}\n    reason: r\n"),
+      expected: 'context.yaml:22:23: exclude[0].when.framework: ~ (null) matches where an axis is absent, but "framework" has a value in every combination (it has no when): name its values (vllm, sglang)',
+    },
+    {
+      name: "~ where the selector's other axes make the axis apply",
+      yaml: DEVICE_CONTEXT.replace("exclude:\n", "exclude:\n  - when: {device: cuda, cuda: ~}\n    reason: r\n"),
+      expected: "context.yaml:22:26: exclude[0].when.cuda: This exclude can never match: it asks for cuda absent (~), but cuda has a value wherever device=cuda (axes.cuda.when, context.yaml:9:5), and this selector asks for device=cuda. Remove cuda from it, or ask for values where it is absent",
+    },
+    {
+      name: "~ on an axis another named axis needs",
+      yaml: DEVICE_CONTEXT.replace("  target:\n", '  arch:\n    when: {cuda: "13.0"}\n    values: [sm90]\n  target:\n').replace("exclude:\n", "exclude:\n  - when: {arch: sm90, cuda: ~}\n    reason: r\n"),
+      expected: "exclude[0].when.arch: This exclude can never match: arch has a value only where cuda=13.0 (axes.arch.when, context.yaml:15:5), and this selector asks for cuda=~.",
+    },
+  ])("refuses $name, located", ({ yaml, expected }) => {
+    expect(problems(yaml).join("\n")).toContain(expected);
   });
 
   it("a selector naming the absent axis does not match where it is absent", () => {
