@@ -1,14 +1,15 @@
 import { relative } from "node:path";
 import { bakeFilePath } from "../command-support/bake-file.js";
 import { lintSecretEnv, secretFileGrants } from "../command-support/secret-env.js";
-import { runningInCI, useCommittedPlan } from "../command-support/committed-plan.js";
-import { planProject } from "../command-support/plan-project.js";
+import { runningInCI, setOnlyInArgs, useCommittedPlan } from "../command-support/committed-plan.js";
+import { planAgain, planProject } from "../command-support/plan-project.js";
 import { plannedTarget } from "../command-support/targets.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
 import { BuildxError, UserError } from "../errors.js";
 import { bakeArgv, probeBuildx, runDocker, stderrTail } from "../io/buildx.js";
 import { selectBakeTargets } from "../matrix/select.js";
 import type { Plan } from "../plan/plan.js";
+import { overriddenVar, type Override } from "../resolve/resolve.js";
 import { templateLineOf } from "../render/source-map.js";
 import type { TemplateFiles } from "../render/templates.js";
 import { compareStrings } from "../text.js";
@@ -62,8 +63,18 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
     const problems = checkImageReference(opts.baseImage);
     if (problems.length > 0) throw new UserError(`--base-image: ${problems.join("; ")}`);
   }
-  // The committed plan: tags, labels and cache refs do not change what BuildKit's checks see.
-  const { files, plan } = planProject({ ...opts, only: [], inputs: {} }, output);
+  // The committed plan: tags, labels and cache refs do not change what BuildKit's checks see, and
+  // --set values reach them as build args (as bake passes them), never as rewritten Dockerfiles.
+  const { files, plan, lock } = planProject({ ...opts, set: [], only: [], inputs: {} }, output);
+  const asSet =
+    opts.set.length > 0
+      ? setOnlyInArgs(
+          plan,
+          planAgain(files, { ...opts, only: [], inputs: {} }, lock),
+          opts.set,
+          "lint checks the committed Dockerfiles and passes this run's values as build args. Set the value in context.yaml to lint it",
+        )
+      : plan;
   const bakeFile = bakeFilePath(opts.config, opts.out);
   const names = opts.targets.length === 0 && opts.only.length === 0 ? ["all"] : opts.targets;
   const { targets } = selectBakeTargets(
@@ -78,7 +89,10 @@ export async function lint(opts: LintOptions, output: Output): Promise<void> {
   const argv = lintArgv({
     file,
     targets,
-    sets: opts.baseImage !== undefined ? baseImageSets(plan, targets, opts.baseImage) : [],
+    sets: [
+      ...argSets(asSet, targets, opts.set),
+      ...(opts.baseImage !== undefined ? baseImageSets(plan, targets, opts.baseImage) : []),
+    ],
     builder: opts.builder,
     allow: secretFileGrants(plan, targets, files.dir),
   });
@@ -119,6 +133,17 @@ export function lintArgv(input: {
   allow?: string[];
 }): string[] {
   return bakeArgv({ ...input, call: "check,format=json" });
+}
+
+/** `--set NAME=VALUE` of an ARG: the build arg of each target whose Dockerfile declares it. */
+export function argSets(plan: Plan, targets: string[], set: readonly Override[]): string[] {
+  const sets: string[] = [];
+  for (const name of targets) {
+    const t = plannedTarget(plan, name);
+    for (const o of set)
+      if (overriddenVar(o) === undefined && t.declarations.has(o.name)) sets.push(`${name}.args.${o.name}=${o.value}`);
+  }
+  return sets;
 }
 
 /** `--base-image`: every image ARG a target's Dockerfile declares, set to the one local image. */

@@ -2,7 +2,14 @@
 // real `docker buildx bake --call check,format=json`, test/fixtures/buildx/<version>/) mapped back
 // to the template lines they came from.
 import { describe, expect, it } from "vitest";
-import { baseImageSets, formatFinding, lintArgv, mapFindings, parseCallCheck } from "../../src/commands/lint.js";
+import {
+  argSets,
+  baseImageSets,
+  formatFinding,
+  lintArgv,
+  mapFindings,
+  parseCallCheck,
+} from "../../src/commands/lint.js";
 import { capturedBuildxVersions, capturedProjectPlan, capturedRun } from "../helpers.js";
 
 const BETA_STEP = 'RUN sleep 1 && echo "beta=$BETA_REF" > /framework.txt';
@@ -30,6 +37,15 @@ describe("lintArgv and --base-image", () => {
       "beta-cuda12-dev.args.BASE_IMAGE=local/other:2",
       "alpha-cuda12",
     ]);
+  });
+
+  it("--set NAME=VALUE of an ARG is a build arg of each target whose Dockerfile declares it (the tree is not rewritten)", () => {
+    const { plan } = capturedProjectPlan();
+    const set = [
+      { name: "BETA_REF", value: "v9" },
+      { name: "vars.motd", value: "not an ARG" },
+    ];
+    expect(argSets(plan, ["alpha-cuda12", "beta-cuda12-dev"], set)).toEqual(["beta-cuda12-dev.args.BETA_REF=v9"]);
   });
 
   it("anything but a JSON object on stdout means buildx failed before checking", () => {
