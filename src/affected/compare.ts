@@ -12,6 +12,7 @@ import { stageLabel, TargetBuilds, type ContextSource, type TargetBuild } from "
 import type { PlannedTarget } from "../plan/targets.js";
 import {
   argDeclarations,
+  InstructionPool,
   parseInstructions,
   type DockerfileInstructions,
   type Instruction,
@@ -66,10 +67,12 @@ export interface CompareOptions {
   buildPlatform: string;
   /** Files named in file reasons per target, at most. */
   maxFiles?: number;
+  /** Instructions shared by the Dockerfiles parsed (its counts say how many were read and how many shared). */
+  instructions?: InstructionPool;
 }
 
 export function compareRevisions(base: Side | Unavailable, head: Side, opts: CompareOptions): AffectedResult {
-  const shared = new Walks();
+  const shared = new Walks(opts.instructions ?? new InstructionPool());
   const headView = new SideView(head, opts.buildPlatform, shared);
   const selected = head.plan.targets.filter((t) => !opts.only || opts.only.has(t.variant.name));
   const reasonsOf = new Map<string, string[]>();
@@ -162,9 +165,10 @@ interface TargetView {
   globals: Map<string, { text: string; line: number }>;
 }
 
-/** What both sides share: one walk per Dockerfile parse and the values it reads. */
+/** What both sides share: one walk per Dockerfile parse and the values it reads, and the instructions of every parse. */
 class Walks {
   readonly builds = new TargetBuilds();
+  constructor(readonly instructions: InstructionPool) {}
 }
 
 class SideView {
@@ -192,13 +196,14 @@ class SideView {
 
   instructions(path: string): DockerfileInstructions {
     let df = this.parsed.get(path);
-    if (!df) this.parsed.set(path, (df = parseInstructions(this.contentOf(path))));
+    if (!df) this.parsed.set(path, (df = parseInstructions(this.contentOf(path), undefined, this.shared.instructions)));
     return df;
   }
 
   /** Parse a Dockerfile starting from the other side's parse of its other revision. */
   derive(path: string, text: string, parsed: DockerfileInstructions): void {
-    if (!this.parsed.has(path)) this.parsed.set(path, parseInstructions(this.contentOf(path), { text, parsed }));
+    if (!this.parsed.has(path))
+      this.parsed.set(path, parseInstructions(this.contentOf(path), { text, parsed }, this.shared.instructions));
   }
 
   /** Use the other side's parse of a Dockerfile with the same text. */

@@ -16,6 +16,7 @@ import {
 } from "../io/git-project.js";
 import type { Lock } from "../images/lock.js";
 import type { ProjectFiles } from "../io/project-files.js";
+import { InstructionPool } from "../render/instructions.js";
 import { selectVariants } from "../matrix/select.js";
 import { buildPlan, type Plan } from "../plan/plan.js";
 import { SharedRenders } from "../plan/render-variants.js";
@@ -103,18 +104,20 @@ export async function findAffected(
         ? bakeplanVersionOnDisk(repo, repoPath(repo, dirname(configAbs)))
         : await bakeplanVersionAt(repo, headCommit, repoPath(repo, dirname(configAbs))),
   });
-  const run = (base: Side | Unavailable, baseLabel: string, changed: string[], side: Side): AffectedRun => ({
-    result: compareRevisions(base, side, {
+  const run = (base: Side | Unavailable, baseLabel: string, changed: string[], side: Side): AffectedRun => {
+    const instructions = new InstructionPool();
+    const result = compareRevisions(base, side, {
       changed,
       only: q.only.length > 0 ? new Set(selected(head.plan, head.project, q.only)) : undefined,
       buildPlatform: hostPlatform(),
-    }),
-    baseLabel,
-    headLabel: head.label,
-    plan: head.plan,
-    project: head.project,
-    files: head.files,
-  });
+      instructions,
+    });
+    if (q.verbose)
+      output.err(
+        `bakeplan: changed Dockerfiles: ${instructions.counts.parsed} instructions read, ${instructions.counts.shared} taken from another Dockerfile's parse (same lines at the same place)\n`,
+      );
+    return { result, baseLabel, headLabel: head.label, plan: head.plan, project: head.project, files: head.files };
+  };
 
   const baseCommit = await resolveCommit(repo, q.base);
   if (baseCommit === undefined) {
@@ -156,7 +159,10 @@ export async function findAffected(
     basePlan = planAt(revision.project, revision.templates, q, renders, baseLock?.lock);
     if (q.verbose)
       output.err(
-        `bakeplan: base renders: ${renders.counts.rendered - before.rendered} rendered, ${renders.counts.reused - before.reused} reused from the head's (same templates and template scope)\n`,
+        `bakeplan: base renders: ${renders.counts.rendered - before.rendered} rendered, ${renders.counts.reused - before.reused} reused from the head's (same templates and template scope)\n` +
+          `bakeplan: base timings (ms): ${Object.entries(basePlan.timings)
+            .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+            .join(", ")}\n`,
       );
   } catch (e) {
     if (!(e instanceof UserError)) throw e;

@@ -33,21 +33,47 @@ export interface DockerfileInstructions {
 
 const HEREDOC = /<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
 
-/** Per parse: its instructions in file order and the 0-based line each one ends on, for a parse of the next revision. */
-const flatOf = new WeakMap<DockerfileInstructions, { flat: Instruction[]; ends: number[] }>();
+/** Per parse: its lines, its instructions in file order and the 0-based line each one ends on, for a parse of the next revision. */
+const flatOf = new WeakMap<DockerfileInstructions, { lines: string[]; flat: Instruction[]; ends: number[] }>();
 
 /** The stage a FROM instruction opens, read once per instruction. */
 const fromOf = new WeakMap<Instruction, Omit<StageSource, "index" | "instructions">>();
+
+/**
+ * Instructions shared by the parses of one run, by first line and lines as written: Dockerfiles
+ * rendered from the same templates hold most of their instructions at the same lines (the 80 vLLM
+ * Dockerfiles of the benchmark's matrix differ in about one instruction in five), so each distinct
+ * instruction is read once, and what is computed per instruction object (stage-graph.ts,
+ * compare.ts) is computed once for all the files that have it.
+ */
+export class InstructionPool {
+  /** 1-based line -> the instruction's lines as written -> the instruction. */
+  private readonly byLine = new Map<number, Map<string, Instruction>>();
+  /** Instructions read, and instructions taken from the pool. */
+  readonly counts = { parsed: 0, shared: 0 };
+
+  get(line: number, written: string): Instruction | undefined {
+    return this.byLine.get(line)?.get(written);
+  }
+
+  set(line: number, written: string, ins: Instruction): void {
+    let m = this.byLine.get(line);
+    if (!m) this.byLine.set(line, (m = new Map<string, Instruction>()));
+    m.set(written, ins);
+  }
+}
 
 /**
  * `previous`: a parse of another revision of this file. The instructions on the lines both texts
  * share at the start, and at the end once the parse is back in step, are the previous parse's
  * objects (shifted when the line count changed), so a one-line change parses one instruction and
  * what is computed per instruction (stage-graph.ts, compare.ts) is computed once for both.
+ * `pool`: instructions of other files of this run, taken where the same lines stand at the same place.
  */
 export function parseInstructions(
   text: string,
   previous?: { text: string; parsed: DockerfileInstructions },
+  pool?: InstructionPool,
 ): DockerfileInstructions {
   const lines = text.split("\n");
   const flat: Instruction[] = [];
@@ -56,7 +82,7 @@ export function parseInstructions(
   let resume: ((at: number) => boolean) | undefined;
   const prev = previous && flatOf.get(previous.parsed);
   if (previous && prev) {
-    const old = previous.text.split("\n");
+    const old = prev.lines;
     const shorter = Math.min(old.length, lines.length);
     let same = 0;
     while (same < shorter && old[same] === lines[same]) same++;
@@ -70,11 +96,15 @@ export function parseInstructions(
     }
     i = k > 0 ? ends[k - 1]! + 1 : 0;
     const delta = lines.length - old.length;
-    const startsAt = new Map<number, number>();
-    for (let n = k; n < prev.flat.length; n++) startsAt.set(prev.flat[n]!.line - 1, n);
+    let startsAt: Map<number, number> | undefined;
     // From an instruction start in the shared end, the rest parses as it did, `delta` lines on.
     resume = (at) => {
-      const n = at >= lines.length - tail ? startsAt.get(at - delta) : undefined;
+      if (at < lines.length - tail) return false;
+      if (!startsAt) {
+        startsAt = new Map();
+        for (let n = k; n < prev.flat.length; n++) startsAt.set(prev.flat[n]!.line - 1, n);
+      }
+      const n = startsAt.get(at - delta);
       if (n === undefined) return false;
       for (let m = n; m < prev.flat.length; m++) {
         const ins = prev.flat[m]!;
@@ -84,51 +114,95 @@ export function parseInstructions(
       return true;
     };
   }
+  // Offset of each line in `text`, for the pool's keys (slices of `text`, not joined copies).
+  let offsets: number[] | undefined;
+  if (pool) {
+    offsets = new Array<number>(lines.length);
+    for (let n = 0, at = 0; n < lines.length; n++) {
+      offsets[n] = at;
+      at += lines[n]!.length + 1;
+    }
+  }
   while (i < lines.length) {
     const first = lines[i]!;
-    const trimmed = first.trim();
-    if (trimmed === "" || trimmed.startsWith("#")) {
+    const lead = firstNonBlank(first);
+    if (lead < 0 || first.charCodeAt(lead) === HASH) {
       i++;
       continue;
     }
     if (resume?.(i)) break;
     const start = i;
-    const written: string[] = [first];
-    let joined = "";
-    let current = first;
-    // Continuations: a line ending in `\` goes on; comment lines inside are dropped, as BuildKit does.
-    for (;;) {
-      const body = current.trimEnd();
-      if (!body.endsWith("\\") || i + 1 >= lines.length) {
-        joined += body;
+    // The lines the instruction spans: `\` continues it (comment lines inside are dropped, as
+    // BuildKit does); it ends on a line without one, or at the end of the file.
+    let end = i;
+    let complete = true;
+    let written: number[] | undefined;
+    while (continues(lines[end]!)) {
+      if (end + 1 >= lines.length) {
+        complete = false;
         break;
       }
-      joined += body.slice(0, -1);
-      i++;
-      while (i < lines.length && lines[i]!.trim().startsWith("#")) i++;
-      if (i >= lines.length) break;
-      current = lines[i]!;
-      written.push(current);
+      end++;
+      while (end < lines.length && isComment(lines[end]!)) end++;
+      if (end >= lines.length) {
+        complete = false;
+        end = lines.length - 1;
+        break;
+      }
+      (written ??= [start]).push(end);
     }
-    i++;
+    // Only an instruction that ends on a line without `\` and holds no heredoc (whose body depends
+    // on its arguments) is pooled: its lines alone decide how it parses.
+    let key: string | undefined;
+    if (pool && complete) {
+      key = text.slice(offsets![start], offsets![end]! + lines[end]!.length);
+      if (key.includes("<<")) key = undefined;
+      else {
+        const hit = pool.get(start + 1, key);
+        if (hit) {
+          pool.counts.shared++;
+          flat.push(hit);
+          ends.push(end);
+          i = end + 1;
+          continue;
+        }
+      }
+    }
+    // Each continued line without its `\`; the last as it is, unless only comment lines follow it
+    // (its `\` then continues into nothing). A `\` on the file's last line stays.
+    const last = written ? written[written.length - 1]! : start;
+    const lastBody = trimEnd(lines[last]!);
+    let joined = !complete && last < lines.length - 1 ? lastBody.slice(0, -1) : lastBody;
+    if (written) {
+      let before = "";
+      for (let n = 0; n < written.length - 1; n++) before += trimEnd(lines[written[n]!]!).slice(0, -1);
+      joined = before + joined;
+    }
+    i = end + 1;
     const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(joined);
     const keyword = (m?.[1] ?? "").toUpperCase();
     let args = m?.[2] ?? "";
+    const writtenLines = written ? written.map((n) => lines[n]!) : [first];
     // Heredocs (RUN/COPY/ADD <<EOF): the body lines follow the instruction, up to the terminator.
     if ((keyword === "RUN" || keyword === "COPY" || keyword === "ADD") && args.includes("<<")) {
       for (const h of args.matchAll(HEREDOC)) {
         const [, dash, , word] = h;
         while (i < lines.length) {
           const line = lines[i]!;
-          written.push(line);
+          writtenLines.push(line);
           i++;
           if ((dash ? line.replace(/^\t+/, "") : line) === word) break;
         }
       }
-      if (written.length > 1 && args.match(HEREDOC)) args = `${args}\n${written.slice(1).join("\n")}`;
+      if (writtenLines.length > 1 && args.match(HEREDOC)) args = `${args}\n${writtenLines.slice(1).join("\n")}`;
     }
-    flat.push({ line: start + 1, keyword, args, text: written.length === 1 ? first : written.join("\n") });
+    const ins = { line: start + 1, keyword, args, text: writtenLines.length === 1 ? first : writtenLines.join("\n") };
+    flat.push(ins);
     ends.push(Math.min(i, lines.length) - 1);
+    if (pool) {
+      pool.counts.parsed++;
+      if (key !== undefined) pool.set(start + 1, key, ins);
+    }
   }
   const global: Instruction[] = [];
   const stages: StageSource[] = [];
@@ -139,9 +213,44 @@ export function parseInstructions(
     else stages[stages.length - 1]!.instructions.push(instruction);
   }
   const parsed = { global, stages };
-  flatOf.set(parsed, { flat, ends });
+  flatOf.set(parsed, { lines, flat, ends });
   return parsed;
 }
+
+const HASH = 35; // "#"
+const BACKSLASH_CODE = 92;
+
+/** Index of the first character `trim()` keeps, or -1 for a blank line. Printable ASCII is never blank: only other characters ask the regex. */
+function firstNonBlank(line: string): number {
+  for (let n = 0; n < line.length; n++) {
+    const c = line.charCodeAt(n);
+    if (c > 32 && c < 127) return n;
+    if (c !== 32 && !(c >= 9 && c <= 13) && !BLANK.test(line[n]!)) return n;
+  }
+  return -1;
+}
+
+/** `line.trim().startsWith("#")`. */
+function isComment(line: string): boolean {
+  const n = firstNonBlank(line);
+  return n >= 0 && line.charCodeAt(n) === HASH;
+}
+
+/** `line.trimEnd().endsWith("\\")`. */
+function continues(line: string): boolean {
+  const last = line.length > 0 ? line.charCodeAt(line.length - 1) : 32;
+  if (last > 32 && last < 127) return last === BACKSLASH_CODE;
+  return line.trimEnd().endsWith("\\");
+}
+
+/** `line.trimEnd()`, without a copy when the line ends in printable ASCII (almost always). */
+function trimEnd(line: string): string {
+  const last = line.length > 0 ? line.charCodeAt(line.length - 1) : 32;
+  return last > 32 && last < 127 ? line : line.trimEnd();
+}
+
+/** A character `trim()` removes (WhiteSpace and LineTerminator, which is what `\s` matches). */
+const BLANK = /\s/;
 
 function fromStage(instruction: Instruction): Omit<StageSource, "index" | "instructions"> {
   let stage = fromOf.get(instruction);

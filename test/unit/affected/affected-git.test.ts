@@ -129,6 +129,33 @@ describe("bakeplan affected, in real git repositories", () => {
     expect(changed.stderr).toContain("bakeplan: base renders: 2 rendered, 0 reused from the head's");
   });
 
+  it("the Dockerfiles a change touches share the instructions they have at the same lines (--verbose counts them)", async () => {
+    const repo = project();
+    const before = await affected(repo.dir, "--verbose");
+    expect(before.stderr).toContain("bakeplan: changed Dockerfiles: 0 instructions read, 0 taken");
+    // Both frameworks' Dockerfiles change (SHARED_REF is in their common base stage).
+    repo.commit("shared", { "context.yaml": CONTEXT.replace('SHARED_REF: "1"', 'SHARED_REF: "2"') });
+    const res = await affected(repo.dir, "--verbose");
+    expect(res.names).toEqual(ALL);
+    const [, parsed, shared] = /changed Dockerfiles: (\d+) instructions read, (\d+) taken/
+      .exec(res.stderr)!
+      .map(Number);
+    expect((await runCli(["plan"], repo.dir)).code).toBe(0);
+    const lines = (name: string) => readFileSync(join(repo.dir, `bake/${name}.Dockerfile`), "utf8").split("\n");
+    const [sglang, vllm] = [lines("sglang"), lines("vllm")];
+    // Every instruction here is one line.
+    const isInstruction = (l: string | undefined) => l !== undefined && /^[A-Z]+ /.test(l);
+    const n = sglang.filter(isInstruction).length;
+    expect(vllm.filter(isInstruction).length).toBe(n);
+    const sameAtLine = vllm.filter((l, i) => isInstruction(l) && sglang[i] === l).length;
+    expect(sameAtLine).toBeGreaterThan(n / 2);
+    // HEAD: sglang is read whole, vllm takes each instruction sglang has at the same line. BASE:
+    // each revision is read from its HEAD parse but for the changed ARG and the FROM before it, two
+    // instructions each, of which the second file takes both from the first.
+    expect(parsed! + shared!).toBe(2 * n + 2 * 2);
+    expect(shared).toBe(sameAtLine + 1 + 2);
+  });
+
   it("the working tree is HEAD by default; --head compares a commit", async () => {
     const repo = project();
     repo.write({ "context.yaml": CONTEXT.replace("FW_REF: s1", "FW_REF: s2") });

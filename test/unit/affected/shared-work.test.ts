@@ -6,7 +6,14 @@ import { describe, expect, it } from "vitest";
 import { buildPlan } from "../../../src/plan/plan.js";
 import { SharedRenders } from "../../../src/plan/render-variants.js";
 import { targetBuild } from "../../../src/plan/stage-graph.js";
-import { parseInstructions, splitWords, type DockerfileInstructions } from "../../../src/render/instructions.js";
+import {
+  InstructionPool,
+  parseFlags,
+  parseInstructions,
+  splitWords,
+  type DockerfileInstructions,
+  type Instruction,
+} from "../../../src/render/instructions.js";
 import { loadProject, MINI_CONTEXT, templateFiles } from "../../helpers.js";
 
 const plan = (yaml: string, renders?: SharedRenders, templates = templateFiles()) =>
@@ -132,6 +139,146 @@ describe("parseInstructions from another revision's parse", () => {
     // A line more at the start shifts the rest: equal, one line on.
     const shifted = parseInstructions(`\n${before}`, { text: before, parsed: previous });
     expect(shifted).toEqual(parseInstructions(`\n${before}`));
+  });
+});
+
+/**
+ * parseInstructions as it was written before it read lines by character codes and took
+ * instructions from a pool: trim()/trimEnd() on every line, each instruction joined and matched.
+ */
+function parseModel(text: string): DockerfileInstructions {
+  const HEREDOC = /<<(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
+  const lines = text.split("\n");
+  const flat: Instruction[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const first = lines[i]!;
+    const trimmed = first.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) {
+      i++;
+      continue;
+    }
+    const start = i;
+    const written: string[] = [first];
+    let joined = "";
+    let current = first;
+    for (;;) {
+      const body = current.trimEnd();
+      if (!body.endsWith("\\") || i + 1 >= lines.length) {
+        joined += body;
+        break;
+      }
+      joined += body.slice(0, -1);
+      i++;
+      while (i < lines.length && lines[i]!.trim().startsWith("#")) i++;
+      if (i >= lines.length) break;
+      current = lines[i]!;
+      written.push(current);
+    }
+    i++;
+    const m = /^\s*(\S+)\s*([\s\S]*)$/.exec(joined);
+    const keyword = (m?.[1] ?? "").toUpperCase();
+    let args = m?.[2] ?? "";
+    if ((keyword === "RUN" || keyword === "COPY" || keyword === "ADD") && args.includes("<<")) {
+      for (const h of args.matchAll(HEREDOC)) {
+        const [, dash, , word] = h;
+        while (i < lines.length) {
+          const line = lines[i]!;
+          written.push(line);
+          i++;
+          if ((dash ? line.replace(/^\t+/, "") : line) === word) break;
+        }
+      }
+      if (written.length > 1 && args.match(HEREDOC)) args = `${args}\n${written.slice(1).join("\n")}`;
+    }
+    flat.push({ line: start + 1, keyword, args, text: written.length === 1 ? first : written.join("\n") });
+  }
+  const global: Instruction[] = [];
+  const stages: DockerfileInstructions["stages"] = [];
+  for (const ins of flat) {
+    if (ins.keyword === "FROM") {
+      const flags = parseFlags(splitWords(ins.args));
+      const as = flags.rest[1]?.toLowerCase() === "as" ? flags.rest[2]?.toLowerCase() : undefined;
+      const image = flags.rest[0] ?? "";
+      const platform = flags.values.get("platform")?.[0];
+      stages.push({ index: stages.length, name: as, image, platform, instructions: [ins] });
+    } else if (stages.length === 0) global.push(ins);
+    else stages[stages.length - 1]!.instructions.push(ins);
+  }
+  return { global, stages };
+}
+
+describe("parseInstructions reads what the line-by-line model reads", () => {
+  // Lines that make the scanner's choices: continuations (with blanks after the `\`, comment and
+  // blank lines inside, at the end of the file), heredocs, blanks trim() removes and ASCII does not have.
+  const LINE = fc.constantFrom(
+    "FROM img AS base",
+    "FROM --platform=$BUILDPLATFORM img:1 AS b2",
+    "ARG A=1",
+    "ARG B",
+    "RUN echo a \\",
+    "RUN echo a \\  ",
+    "    && echo b",
+    "    && echo c \\",
+    "  # inside",
+    "#",
+    "",
+    "   ",
+    "\t",
+    "\\",
+    " \\",
+    "COPY src/ /src/",
+    "COPY --from=base /a /b",
+    "RUN --mount=type=bind,source=x,target=/x \\",
+    "RUN <<EOF",
+    "RUN <<-EOT \\",
+    "EOF",
+    "\tEOT",
+    "ENV X=1\u00a0",
+    "\u00a0# nbsp comment",
+    "RUN x \\\u2028",
+    "\u3000",
+    "RUN y\r",
+    "\ufeffARG Z=2",
+    "run lower",
+  );
+  it("fresh, from a pool of other files' instructions, and from another revision's parse", () => {
+    fc.assert(
+      fc.property(
+        fc.array(LINE, { maxLength: 24 }),
+        fc.array(fc.record({ at: fc.nat(24), line: LINE }), { maxLength: 4 }),
+        (lines, edits) => {
+          const text = lines.join("\n");
+          const other = [...lines];
+          for (const e of edits) other.splice(Math.min(e.at, other.length), 1, e.line);
+          const otherText = other.join("\n");
+          const model = parseModel(text);
+          expect(parseInstructions(text)).toEqual(model);
+          const pool = new InstructionPool();
+          const first = parseInstructions(otherText, undefined, pool);
+          expect(first).toEqual(parseModel(otherText));
+          expect(parseInstructions(text, undefined, pool)).toEqual(model);
+          expect(parseInstructions(text, { text: otherText, parsed: first }, pool)).toEqual(model);
+          expect(parseInstructions(text, { text: otherText, parsed: first })).toEqual(model);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("a pool gives the second of two files that differ in one line all but that instruction", () => {
+    const a = LINES.join("\n");
+    const b = a.replace("COPY src/ /src/", "COPY lib/ /lib/");
+    const pool = new InstructionPool();
+    const pa = parseInstructions(a, undefined, pool);
+    expect(pool.counts).toEqual({ parsed: flat(pa).length, shared: 0 });
+    const pb = parseInstructions(b, undefined, pool);
+    // The heredoc is never pooled (its body depends on its arguments): read again, as is the changed COPY.
+    expect(pool.counts).toEqual({ parsed: flat(pa).length + 2, shared: flat(pa).length - 2 });
+    const shared = flat(pb).filter((i) => flat(pa).includes(i));
+    expect(shared.map((i) => i.text)).not.toContain("COPY lib/ /lib/");
+    expect(shared.length).toBe(flat(pa).length - 2);
+    expect(pb).toEqual(parseInstructions(b));
   });
 });
 
