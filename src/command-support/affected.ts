@@ -2,15 +2,20 @@ import { basename, dirname, posix, resolve } from "node:path";
 import { compareRevisions, type AffectedResult, type Side, type Unavailable } from "../affected/compare.js";
 import type { Project } from "../config/normalize.js";
 import { UserError } from "../errors.js";
-import { changedFiles, mergeBase, openRepository, resolveCommit, type Repository } from "../io/git.js";
+import { changedFiles, mergeBase, openRepository, resolveCommits, type Repository } from "../io/git.js";
 import {
   bakeplanVersionAt,
   bakeplanVersionOnDisk,
+  FilesAt,
   ignoreFilesAt,
   ignoreFilesOnDisk,
+  ignorePaths,
+  lockCandidates,
+  lockPath,
   readLockAt,
   readRevision,
   repoPath,
+  templatesPath,
   type NotPlannable,
   type RevisionProject,
 } from "../io/git-project.js";
@@ -53,8 +58,13 @@ export async function findAffected(
   if (q.head !== undefined) checkRevision("--head", q.head);
   const configAbs = resolve(q.config);
   const repo = await openRepository(dirname(configAbs));
-  const headCommit = q.head !== undefined ? await commitOf(repo, q.head) : undefined;
-  const tip = headCommit ?? (await resolveCommit(repo, "HEAD"));
+  const [tip, baseCommit] = await resolveCommits(repo, [q.head ?? "HEAD", q.base]);
+  if (q.head !== undefined && tip === undefined)
+    throw new UserError(`--head ${q.head}: no such revision in ${repo.top}`);
+  const headCommit = q.head !== undefined ? tip : undefined;
+  const headFiles = headCommit === undefined ? undefined : new FilesAt(repo, headCommit);
+  const configPath = repoPath(repo, configAbs);
+  const projectDir = repoPath(repo, dirname(configAbs));
   // BASE reuses HEAD's renders where templates and template scope are the same (most of them).
   const renders = new SharedRenders();
 
@@ -73,9 +83,9 @@ export async function findAffected(
     const { files, plan, lock } = planned ?? planProject({ ...q, only: [] }, output, { renders });
     head = { project: files.project, templates: files.templates, plan, label: "working tree", prefix: "", files, lock };
   } else {
-    const read = await readRevision(repo, headCommit, q.head!, configAbs);
+    const read = await readRevision(headFiles!, q.head!, configAbs);
     if ("problem" in read) throw new UserError(read.problem);
-    const lock = await lockOf(repo, headCommit, q.head!, configAbs, read, q);
+    const lock = await lockOf(headFiles!, q.head!, configAbs, read, q);
     if (lock && "problem" in lock) throw new UserError(lock.problem);
     printWarnings(read.warnings, output);
     head = {
@@ -98,11 +108,11 @@ export async function findAffected(
     ignoreFiles:
       headCommit === undefined
         ? ignoreFilesOnDisk(resolve(dirname(configAbs), head.project.build.context), ignoreNames(head.plan))
-        : await ignoreFilesAt(repo, headCommit, contextDir(repo, configAbs, head.project), ignoreNames(head.plan)),
+        : await ignoreFilesAt(headFiles!, contextDir(repo, configAbs, head.project), ignoreNames(head.plan)),
     bakeplanVersion:
       headCommit === undefined
-        ? bakeplanVersionOnDisk(repo, repoPath(repo, dirname(configAbs)))
-        : await bakeplanVersionAt(repo, headCommit, repoPath(repo, dirname(configAbs))),
+        ? bakeplanVersionOnDisk(repo, projectDir)
+        : await bakeplanVersionAt(headFiles!, projectDir),
   });
   const run = (base: Side | Unavailable, baseLabel: string, changed: string[], side: Side): AffectedRun => {
     const instructions = new InstructionPool();
@@ -119,7 +129,6 @@ export async function findAffected(
     return { result, baseLabel, headLabel: head.label, plan: head.plan, project: head.project, files: head.files };
   };
 
-  const baseCommit = await resolveCommit(repo, q.base);
   if (baseCommit === undefined) {
     if (!repo.shallow) throw new UserError(`--base ${q.base}: no such revision in ${repo.top}`);
     const why = `${q.base} is not in this shallow clone`;
@@ -142,13 +151,22 @@ export async function findAffected(
     from === baseCommit ? `${q.base} (${from.slice(0, 7)})` : `${q.base} (merge base ${from.slice(0, 7)})`;
 
   const side = await headSide();
-  const revision = await readRevision(repo, from, q.base, configAbs);
+  // Everything BASE's plan and comparison read, listed and read at once (where BASE has what HEAD has).
+  const baseFiles = new FilesAt(repo, from);
+  await baseFiles.load([
+    configPath,
+    templatesPath(configPath, head.project.build.templates),
+    ...ignorePaths(contextDir(repo, configAbs, head.project), ignoreNames(head.plan)),
+    ...lockCandidates(projectDir),
+    ...(q.locked === true || head.project.build.locked ? [lockPath(repo, configAbs)] : []),
+  ]);
+  const revision = await readRevision(baseFiles, q.base, configAbs);
   if ("problem" in revision) {
     output.err(`bakeplan: note: ${revision.problem}: every target is affected\n`);
     return run({ unavailable: `base has no plan (${revision.problem})` }, baseLabel, [], side);
   }
   // A locked BASE is planned with its own lock, as it was committed: equal pins compare equal.
-  const baseLock = await lockOf(repo, from, q.base, configAbs, revision, q);
+  const baseLock = await lockOf(baseFiles, q.base, configAbs, revision, q);
   if (baseLock && "problem" in baseLock) {
     output.err(`bakeplan: note: ${baseLock.problem}: every target is affected\n`);
     return run({ unavailable: `base has no plan (${baseLock.problem})` }, baseLabel, [], side);
@@ -181,10 +199,10 @@ export async function findAffected(
     templates: revision.templates,
     plan: basePlan,
     lock: baseLock?.lock,
-    ignoreFiles: await ignoreFilesAt(repo, from, contextDir(repo, configAbs, revision.project), [
+    ignoreFiles: await ignoreFilesAt(baseFiles, contextDir(repo, configAbs, revision.project), [
       ...new Set([...ignoreNames(basePlan), ...ignoreNames(head.plan)]),
     ]),
-    bakeplanVersion: await bakeplanVersionAt(repo, from, repoPath(repo, dirname(configAbs))),
+    bakeplanVersion: await bakeplanVersionAt(baseFiles, projectDir),
   };
   return run(base, baseLabel, changed, side);
 }
@@ -213,16 +231,9 @@ function checkRevision(option: string, ref: string): void {
 const FETCH_DEPTH =
   "Fetch the base's history to compare (actions/checkout with `fetch-depth: 0`, or `git fetch --deepen=N origin <base>`)";
 
-async function commitOf(repo: Repository, ref: string): Promise<string> {
-  const commit = await resolveCommit(repo, ref);
-  if (commit === undefined) throw new UserError(`--head ${ref}: no such revision in ${repo.top}`);
-  return commit;
-}
-
 /** The lock a revision is planned with: none unless locked (`--locked`, or its context.yaml sets build.locked). */
 async function lockOf(
-  repo: Repository,
-  commit: string,
+  files: FilesAt,
   label: string,
   configAbs: string,
   revision: RevisionProject,
@@ -230,8 +241,7 @@ async function lockOf(
 ): Promise<{ lock: Lock } | NotPlannable | undefined> {
   if (q.locked !== true && !revision.project.build.locked) return undefined;
   return readLockAt(
-    repo,
-    commit,
+    files,
     label,
     configAbs,
     q.locked === true ? "--locked" : `${revision.configLabel} sets build.locked`,

@@ -47,10 +47,27 @@ export async function openRepository(dir: string): Promise<Repository> {
   return { top, shallow: shallow.trim() === "true" };
 }
 
-/** The commit `ref` names, or undefined when it names none. */
-export async function resolveCommit(repo: Repository, ref: string): Promise<string | undefined> {
-  if (ref.startsWith("-")) return undefined;
-  return gitText(["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`], repo.top);
+/**
+ * The commits these refs name (undefined for one that names none), in one `git cat-file
+ * --batch-check`, which resolves each name as rev-parse does: one process instead of one per ref.
+ */
+export async function resolveCommits(repo: Repository, refs: readonly string[]): Promise<(string | undefined)[]> {
+  // A name on the batch's input is one line: one that starts with "-" or holds a line break is no ref.
+  const asked = refs.map((r) => (r.startsWith("-") || /[\n\r]/.test(r) ? undefined : r));
+  const names = asked.filter((r): r is string => r !== undefined);
+  if (names.length === 0) return asked.map(() => undefined);
+  const res = await git(["cat-file", "--batch-check"], {
+    cwd: repo.top,
+    input: names.map((r) => `${r}^{commit}\n`).join(""),
+  });
+  if (res.exitCode !== 0) throw new UserError(`git cat-file --batch-check failed: ${res.stderr.trim()}`);
+  const lines = res.stdout.toString("utf8").split("\n");
+  let n = 0;
+  return asked.map((r) => {
+    if (r === undefined) return undefined;
+    const [object = "", type = ""] = (lines[n++] ?? "").split(" ");
+    return type === "commit" && /^[0-9a-f]{40,64}$/.test(object) ? object : undefined;
+  });
 }
 
 export async function mergeBase(repo: Repository, a: string, b: string): Promise<string | undefined> {

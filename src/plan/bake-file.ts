@@ -117,11 +117,14 @@ export function bakeJsonReplacer(this: unknown, key: string, value: unknown): un
   return typeof value === "string" ? escapeBake(value) : escapeKeys(value);
 }
 
-/** The bake file of these targets and groups, checked, and its JSON. */
+/**
+ * The bake file of these targets and groups, checked, and its JSON, serialized when first read:
+ * `affected` plans two revisions and writes neither (a tenth of planning BASE was its JSON).
+ */
 export function assembleBakeFile(
   targets: ReadonlyMap<string, BakeTarget>,
   groups: ReadonlyMap<string, string[]>,
-): { bakeFile: BakeFile; bakeJson: string } {
+): { bakeFile: BakeFile; readonly bakeJson: string } {
   const env = new Set<string>();
   for (const t of targets.values())
     for (const s of t.secret ?? []) if (s instanceof EnvTemplate) for (const n of s.names) env.add(n);
@@ -135,7 +138,13 @@ export function assembleBakeFile(
   };
   const problems = checkBakeFile(bakeFile);
   if (problems.length > 0) throw new ConfigError(problems.map((message) => ({ message })));
-  return { bakeFile, bakeJson: serializeBakeFile(bakeFile) };
+  let json: string | undefined;
+  return {
+    bakeFile,
+    get bakeJson() {
+      return (json ??= serializeBakeFile(bakeFile));
+    },
+  };
 }
 
 export function checkBakeFile(file: BakeFile): string[] {

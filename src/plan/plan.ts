@@ -64,7 +64,7 @@ export interface Plan {
   groups: Map<string, string[]>;
   files: PlannedFile[];
   bakeFile: BakeFile;
-  bakeJson: string;
+  readonly bakeJson: string;
   /** The builder pool and each target's builder, when context.yaml or `--builders` names a pool. */
   builders?: BuilderPlan;
   warnings: Issue[];
@@ -138,7 +138,8 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   const files = plannedFiles(pathOf, targets, build, opts.configLabel);
   const groups = plannedGroups(allGroups, new Set(targets.map((t) => t.variant.name)));
   for (const [name, members] of builders?.groups ?? []) groups.set(name, members);
-  const { bakeFile, bakeJson } = assembleBakeFile(new Map(targets.map((t) => [t.variant.name, t.bake])), groups);
+  const assembled = assembleBakeFile(new Map(targets.map((t) => [t.variant.name, t.bake])), groups);
+  const bakeFile = assembled.bakeFile;
   checkpoint.bakeFile(bakeFile);
   failOn(checkpoint.issues);
   lap("bake");
@@ -154,7 +155,10 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
     groups,
     files,
     bakeFile,
-    bakeJson,
+    // Serialized when first read (assembleBakeFile): a plan that writes no bake file never pays for it.
+    get bakeJson() {
+      return assembled.bakeJson;
+    },
     builders,
     warnings,
     timings: lap.timings,

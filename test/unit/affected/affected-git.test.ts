@@ -1,6 +1,8 @@
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { bakeJsonReplacer } from "../../../src/plan/bake-file.js";
 import { gitRepo, isolateGit } from "../../git-helpers.js";
 import { runCli, testdir } from "../../helpers.js";
 
@@ -154,6 +156,43 @@ describe("bakeplan affected, in real git repositories", () => {
     // instructions each, of which the second file takes both from the first.
     expect(parsed! + shared!).toBe(2 * n + 2 * 2);
     expect(shared).toBe(sameAtLine + 1 + 2);
+  });
+
+  it("plans both revisions without serializing either bake file, which it does not write", async () => {
+    const repo = project();
+    repo.commit("bump vllm", { "context.yaml": CONTEXT.replace("FW_REF: v1", "FW_REF: v2") });
+    const stringify = vi.spyOn(JSON, "stringify");
+    const serialized = () => stringify.mock.calls.filter((c) => (c[1] as unknown) === bakeJsonReplacer).length;
+    try {
+      expect((await affected(repo.dir)).names).toEqual(["vllm", "vllm-dev"]);
+      expect(serialized()).toBe(0);
+      // What counts them: `plan` writes the bake file, serialized once.
+      expect((await runCli(["plan"], repo.dir)).code).toBe(0);
+      expect(serialized()).toBe(1);
+    } finally {
+      stringify.mockRestore();
+    }
+  });
+
+  it("reads the repository in seven git processes: BASE's files are listed and read at once", async () => {
+    const repo = project();
+    repo.commit("bump vllm", { "context.yaml": CONTEXT.replace("FW_REF: v1", "FW_REF: v2") });
+    // A git on PATH that logs each subcommand, then runs the real one.
+    const bin = testdir();
+    const log = join(bin, "git.log");
+    const real = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+    writeFileSync(join(bin, "git"), `#!/bin/sh\necho "$1" >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      expect((await affected(repo.dir, "--explain")).names).toEqual(["vllm", "vllm-dev"]);
+    } finally {
+      process.env.PATH = path;
+    }
+    const calls = readFileSync(log, "utf8").trim().split("\n");
+    // The top and shallowness, both commits, the merge base, BASE's context.yaml, templates,
+    // ignore files and lock candidates (one ls-tree, one cat-file), the changed and untracked files.
+    expect(calls.sort()).toEqual(["cat-file", "cat-file", "diff", "ls-files", "ls-tree", "merge-base", "rev-parse"]);
   });
 
   it("the working tree is HEAD by default; --head compares a commit", async () => {
