@@ -1,7 +1,7 @@
 // `affected` on a locked project (build.locked: true, or --locked): both revisions are planned with
 // their own bakeplan.lock.json (BASE's read from git objects), so pinned images compare equal
 // unless the lock moved them, and a moved digest affects exactly the targets that use the image.
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { gitRepo, isolateGit } from "../../git-helpers.js";
 import { runCli } from "../../helpers.js";
 
@@ -195,6 +195,18 @@ describe("bakeplan affected on a locked project, in real git repositories", () =
 });
 
 describe("bakeplan bake --affected on a locked project", () => {
+  // A developer's shell: these bakes plan the run from the working tree. With CI set (the CI gate
+  // exports CI=true) bake builds only a committed plan, which these projects do not have.
+  let ci: string | undefined;
+  beforeEach(() => {
+    ci = process.env.CI;
+    delete process.env.CI;
+  });
+  afterEach(() => {
+    if (ci === undefined) delete process.env.CI;
+    else process.env.CI = ci;
+  });
+
   it("builds exactly the targets of the moved image; this run's --sha changes labels only, never the pins", async () => {
     const repo = project();
     repo.commit("tools moved", { "bakeplan.lock.json": lock(digest("a"), digest("c")) });
