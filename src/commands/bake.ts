@@ -193,8 +193,9 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
     return;
   }
 
-  requireSecretEnv(wanted, selection.targets);
   try {
+    // Inside the try: its temp directory is removed whatever stops the bake.
+    requireSecretEnv(wanted, selection.targets);
     useCommittedPlan(committed, files.dir, bakeFile, output, { ci });
     if (overrideFile) writeFileSync(overrideFile, override.json);
     await probeBuildx(MIN_BUILDX, opts.builder);

@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
 import {
   lintSecretEnv,
   requireSecretEnv,
@@ -6,18 +9,13 @@ import {
   secretFileGrants,
 } from "../../src/command-support/secret-env.js";
 import { buildPlan } from "../../src/plan/plan.js";
-import { loadProject, MINI_CONTEXT, templateFiles } from "../helpers.js";
+import { loadProject, MINI_CONTEXT, miniProject, runCli, templateFiles } from "../helpers.js";
 
-const plan = buildPlan(
-  loadProject(
-    MINI_CONTEXT.replace(
-      "  platforms: [linux/amd64]\n",
-      '  platforms: [linux/amd64]\n  secrets:\n    token: {src: "${TOKEN_FILE}"}\n    key: {env: KEY}\n',
-    ),
-  ),
-  templateFiles(),
-  { configLabel: "context.yaml" },
+const secretContext = MINI_CONTEXT.replace(
+  "  platforms: [linux/amd64]\n",
+  '  platforms: [linux/amd64]\n  secrets:\n    token: {src: "${TOKEN_FILE}"}\n    key: {env: KEY}\n',
 );
+const plan = buildPlan(loadProject(secretContext), templateFiles(), { configLabel: "context.yaml" });
 
 describe("secrets read from a file named by an environment variable", () => {
   it("lists each variable with the secrets of the selected targets that read it", () => {
@@ -32,6 +30,25 @@ describe("secrets read from a file named by an environment variable", () => {
     );
     expect(() => requireSecretEnv(plan, ["vllm"], { TOKEN_FILE: "" })).toThrow("$TOKEN_FILE is not set");
     expect(() => requireSecretEnv(plan, ["vllm"], { TOKEN_FILE: "/run/t" })).not.toThrow();
+  });
+
+  it("a bake stopped by the unset variable leaves no temp directory behind", async () => {
+    const dir = miniProject({ "context.yaml": secretContext });
+    const tmp = mkdtempSync(join(tmpdir(), "bakeplan-tmpdir-"));
+    const saved = { TMPDIR: process.env.TMPDIR, TOKEN_FILE: process.env.TOKEN_FILE, CI: process.env.CI };
+    onTestFinished(() => {
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      rmSync(tmp, { recursive: true, force: true });
+    });
+    process.env.TMPDIR = tmp;
+    delete process.env.TOKEN_FILE;
+    delete process.env.CI;
+    const res = await runCli(["bake", "vllm", "--no-preflight"], dir);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain("$TOKEN_FILE is not set, and the secret token of vllm reads its file from it");
+    expect(readdirSync(tmp)).toEqual([]);
   });
 
   it("lint points an unset variable at a file inside the project (checks read no secret) and leaves a set one alone", () => {
