@@ -2,13 +2,12 @@
 // source ARG's default and with the source ARG overridden through bake; bakeplan's own reading
 // of the forms (expandWord, used by explain and the image list) agrees with BuildKit's.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { expandWord } from "../../src/render/instructions.js";
 import { describeWithDocker } from "./docker.js";
-import { bakeplan } from "./e2e.js";
+import { bakeplan, suiteProject } from "./e2e.js";
 
 // Dynamo's TRTLLM_WHEEL_IMAGE, and one ARG per form bakeplan keeps for BuildKit to expand.
 const DERIVED: Record<string, string> = {
@@ -51,13 +50,8 @@ RUN { ${NAMES.map((n) => `echo "${n}=$${n}"`).join(" && ")}; } > /derived.txt
 `;
 
 describeWithDocker("engine", "derived ARG defaults: BuildKit expands them", () => {
-  // One project for the whole suite (testdir's cleanup is per test): planned once, built twice.
-  const dir = mkdtempSync(join(tmpdir(), "bakeplan-derived-"));
-  mkdirSync(join(dir, "templates"));
-  writeFileSync(join(dir, "context.yaml"), CONTEXT);
-  writeFileSync(join(dir, "templates/Dockerfile.liquid"), TEMPLATE);
-  const out = join(dir, "out");
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // Planned once, built twice.
+  const { dir, out } = suiteProject("bakeplan-derived-", CONTEXT, TEMPLATE);
 
   /** Builds the target into a local directory (nothing left in the engine's image store) and reads what the RUN wrote. */
   function build(name: string, set: string[] = []): Map<string, string> {

@@ -2,9 +2,10 @@
 // test/fixtures/e2e with its own registry repositories, docker and registry calls.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll } from "vitest";
 import { REPO } from "../helpers.js";
 import { REGISTRY } from "./docker.js";
 
@@ -245,4 +246,18 @@ export function summaryRows(stdout: string): Map<string, { cache: string; digest
 /** The TAGS column of `tags`: the first, and how many more. */
 export function tagsColumn(tags: readonly string[]): string {
   return tags.length === 0 ? "-" : tags.length === 1 ? tags[0]! : `${tags[0]!} +${tags.length - 1}`;
+}
+
+/**
+ * A project for a whole suite (testdir's cleanup is per test): context.yaml and
+ * templates/Dockerfile.liquid in a temp directory, removed after the suite; `out` is where builds
+ * export their file systems.
+ */
+export function suiteProject(prefix: string, context: string, template: string): { dir: string; out: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  mkdirSync(join(dir, "templates"));
+  writeFileSync(join(dir, "context.yaml"), context);
+  writeFileSync(join(dir, "templates/Dockerfile.liquid"), template);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir, out: join(dir, "out") };
 }

@@ -7,12 +7,11 @@
 // combination that asks for cuda absent, `cuda: ~`) and one that only some targets set, an axis
 // that does not apply everywhere, and `{% install_packages inline %}`
 // for apt and apk inside a RUN the template writes (fake managers record what they were given).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { describeWithDocker } from "./docker.js";
-import { bakeplan, localEnv } from "./e2e.js";
+import { bakeplan, localEnv, suiteProject } from "./e2e.js";
 
 const CONTEXT = `project: { name: stages }
 build: { network: none }
@@ -53,18 +52,17 @@ RUN echo debug > /stage
 
 const TARGETS = ["alpha", "alpha-dev", "beta", "beta-dev"];
 
-describeWithDocker("engine", "stages: a template branch on the stage axis and a per-combination stage, built", () => {
-  const dir = mkdtempSync(join(tmpdir(), "bakeplan-stages-"));
-  mkdirSync(join(dir, "templates"));
-  writeFileSync(join(dir, "context.yaml"), CONTEXT);
-  writeFileSync(join(dir, "templates/Dockerfile.liquid"), TEMPLATE);
-  const out = join(dir, "out");
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  const read = (target: string, file: string): string | undefined => {
+/** A file of a target's exported file system (`out/TARGET/FILE`), trimmed, or undefined when absent. */
+function exportedFile(out: string) {
+  return (target: string, file: string): string | undefined => {
     const path = join(out, target, file);
     return existsSync(path) ? readFileSync(path, "utf8").trim() : undefined;
   };
+}
+
+describeWithDocker("engine", "stages: a template branch on the stage axis and a per-combination stage, built", () => {
+  const { dir, out } = suiteProject("bakeplan-stages-", CONTEXT, TEMPLATE);
+  const read = exportedFile(out);
 
   it("plans one Dockerfile per rendered text and the combination's stage as beta-dev's bake target", async () => {
     const run = await bakeplan(["plan"], { cwd: dir });
@@ -146,17 +144,8 @@ ENV APP_VERSION={{ vars.full }}
 const SINGLE_TARGETS = ["cpu", "cpu-alpine", "cuda12", "cuda12-alpine"];
 
 describeWithDocker("engine", "a single-stage project without a stage axis, built", () => {
-  const dir = mkdtempSync(join(tmpdir(), "bakeplan-single-"));
-  mkdirSync(join(dir, "templates"));
-  writeFileSync(join(dir, "context.yaml"), SINGLE_CONTEXT);
-  writeFileSync(join(dir, "templates/Dockerfile.liquid"), SINGLE_TEMPLATE);
-  const out = join(dir, "out");
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  const read = (target: string, file: string): string | undefined => {
-    const path = join(out, target, file);
-    return existsSync(path) ? readFileSync(path, "utf8").trim() : undefined;
-  };
+  const { dir, out } = suiteProject("bakeplan-single-", SINGLE_CONTEXT, SINGLE_TEMPLATE);
+  const read = exportedFile(out);
 
   it("plans targets with no bake target attribute and Dockerfiles whose FROM names no stage", async () => {
     const run = await bakeplan(["plan"], { cwd: dir });
