@@ -52,7 +52,8 @@ export interface AffectedRun {
 export async function findAffected(
   q: AffectedQuery,
   output: Output,
-  planned?: { files: ProjectFiles; plan: Plan; lock?: Lock },
+  /** HEAD as the caller planned it from the working tree, with the renders it did (`bake --affected`). */
+  planned?: { files: ProjectFiles; plan: Plan; lock?: Lock; renders?: SharedRenders },
 ): Promise<AffectedRun> {
   checkRevision("--base", q.base);
   if (q.head !== undefined) checkRevision("--head", q.head);
@@ -66,7 +67,7 @@ export async function findAffected(
   const configPath = repoPath(repo, configAbs);
   const projectDir = repoPath(repo, dirname(configAbs));
   // BASE reuses HEAD's renders where templates and template scope are the same (most of them).
-  const renders = new SharedRenders();
+  const renders = planned?.renders ?? new SharedRenders();
 
   // HEAD: the working tree (read like `plan` reads it), or a revision.
   let head: {

@@ -5,6 +5,7 @@ import { diffPlan, interruptedPlan, writePlan } from "../io/write-plan.js";
 import { serializeBakeFile } from "../plan/bake-file.js";
 import { dockerfileChangesBeyondArgs, onDockerfilesOf } from "../plan/override.js";
 import type { Plan } from "../plan/plan.js";
+import type { SharedRenders } from "../plan/render-variants.js";
 import { overriddenVar, type Override } from "../resolve/resolve.js";
 import { planAgain, planProject } from "./plan-project.js";
 import type { Output, PlanCommandOptions } from "./types.js";
@@ -24,20 +25,22 @@ export function runningInCI(env: NodeJS.ProcessEnv = process.env): boolean {
 export function committedAndWanted(
   opts: PlanCommandOptions,
   output: Output,
+  /** Renders a later plan of this run can reuse (`bake --affected` plans BASE with them). */
+  renders?: SharedRenders,
 ): { files: ProjectFiles; committed: Plan; wanted: Plan; lock?: Lock } {
   // --builders belongs to this run (bake spreads its targets), not to the committed plan.
   const {
     files,
     plan: committed,
     lock,
-  } = planProject({ ...opts, set: [], only: [], inputs: {}, builders: undefined }, output);
+  } = planProject({ ...opts, set: [], only: [], inputs: {}, builders: undefined }, output, { renders });
   if (Object.keys(opts.inputs).length === 0 && opts.set.length === 0)
     return { files, committed, wanted: committed, lock };
   // Pinned as the committed plan is: the run's bake file differs from it only in tags, labels,
   // cache refs and the --set values.
   const wanted = setOnlyInArgs(
     committed,
-    planAgain(files, { ...opts, only: [], builders: undefined }, lock),
+    planAgain(files, { ...opts, only: [], builders: undefined }, lock, renders),
     opts.set,
     "bake builds the committed Dockerfiles and passes this run's values as bake args. Set the value in context.yaml (or write the plan with `bakeplan plan --set ...` and build it with `docker buildx bake`)",
   );

@@ -51,6 +51,7 @@ import type { BakeTarget } from "../plan/bake-file.js";
 import { bakeOverride, isEmptyOverride, withTargetAttributes, type BakeOverride } from "../plan/override.js";
 import type { Assignment } from "../plan/builders.js";
 import type { Plan } from "../plan/plan.js";
+import { SharedRenders } from "../plan/render-variants.js";
 import { assignPool, poolMembers, type BuilderPlan } from "../plan/pool.js";
 import { compareStrings, plural, record, shellQuote } from "../text.js";
 import { findAffected } from "../command-support/affected.js";
@@ -120,7 +121,9 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   refuseOverrideMisuse(opts);
   // buildx reads the committed plan (the whole matrix, so `bakeplan check` stays green); this run's
   // settings (branch, sha, version, registry, cache-warm) go into an override file outside the tree.
-  const { files, committed, wanted, lock } = committedAndWanted(opts, output);
+  // `--affected` plans BASE too, reusing this run's renders where its templates and scope are the same.
+  const renders = opts.affected !== undefined ? new SharedRenders() : undefined;
+  const { files, committed, wanted, lock } = committedAndWanted(opts, output, renders);
   const bakeFile = bakeFilePath(opts.config, opts.out);
   let selection = selectBakeTargets(
     { variants: committed.targets.map((t) => t.variant), groups: committed.groups, axes: files.project.axes },
@@ -130,7 +133,12 @@ export async function bake(opts: BakeOptions, output: Output): Promise<void> {
   if (opts.affected !== undefined) {
     // Of what the command line selects (default: every target), only what the change affects.
     const named = opts.targets.length > 0 || opts.only.length > 0;
-    const run = await findAffected({ ...opts, only: [], base: opts.affected }, output, { files, plan: wanted, lock });
+    const run = await findAffected({ ...opts, only: [], base: opts.affected }, output, {
+      files,
+      plan: wanted,
+      lock,
+      renders,
+    });
     const affected = new Set(run.result.affected.map((t) => t.target));
     const targets = (named ? selection.targets : wanted.targets.map((t) => t.variant.name)).filter((t) =>
       affected.has(t),

@@ -131,6 +131,21 @@ describe("bakeplan affected, in real git repositories", () => {
     expect(changed.stderr).toContain("bakeplan: base renders: 2 rendered, 0 reused from the head's");
   });
 
+  it("bake --affected plans BASE with the renders of the plan it builds, as affected does", async () => {
+    const repo = project();
+    repo.commit("bump vllm", { "context.yaml": CONTEXT.replace("FW_REF: v1", "FW_REF: v2") });
+    // A developer's shell: with CI set, bake builds only a committed plan, which this project does not have.
+    vi.stubEnv("CI", "");
+    try {
+      const res = await runCli(["bake", "--affected", "main", "--dry-run", "--no-preflight", "--verbose"], repo.dir);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stderr).toContain("bakeplan: building 2 affected targets: vllm, vllm-dev\n");
+      expect(res.stderr).toContain("bakeplan: base renders: 1 rendered, 1 reused from the head's");
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it("the Dockerfiles a change touches share the instructions they have at the same lines (--verbose counts them)", async () => {
     const repo = project();
     const before = await affected(repo.dir, "--verbose");
