@@ -134,19 +134,55 @@ export async function changedFiles(
   path: string,
 ): Promise<string[]> {
   const spec = path === "" ? "." : path;
-  const diff = await git(
-    ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", base, ...(head ? [head] : []), "--", spec],
-    {
-      cwd: repo.top,
-    },
-  );
-  if (diff.exitCode !== 0) throw new UserError(`git diff ${base} failed: ${diff.stderr.trim()}`);
-  const names = diff.stdout.toString("utf8").split("\0").filter(Boolean);
-  if (!head) {
-    const untracked = await git(["ls-files", "-z", "--others", "--exclude-standard", "--full-name", "--", spec], {
+  if (head) {
+    const diff = await git(["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", base, head, "--", spec], {
       cwd: repo.top,
     });
-    if (untracked.exitCode === 0) names.push(...untracked.stdout.toString("utf8").split("\0").filter(Boolean));
+    if (diff.exitCode !== 0) throw new UserError(`git diff ${base} failed: ${diff.stderr.trim()}`);
+    return [...new Set(splitNul(diff.stdout))].sort();
   }
+  const names = await changedInWorkingTree(repo, base, spec);
+  const untracked = await git(["ls-files", "-z", "--others", "--exclude-standard", "--full-name", "--", spec], {
+    cwd: repo.top,
+  });
+  if (untracked.exitCode === 0) names.push(...splitNul(untracked.stdout));
   return [...new Set(names)].sort();
+}
+
+/**
+ * Tracked files whose working-tree content differs from `base`. Porcelain `git diff` would say the
+ * same, but when it meets a file whose stat data no longer matches the index (touched, or checked
+ * out in the second the index was written) it rewrites .git/index, even with GIT_OPTIONAL_LOCKS=0
+ * (git 2.39). The plumbing `diff-index` never writes: it lists such a file with no object id, and
+ * the file's content hashed as `git add` would (`hash-object`, which writes nothing either)
+ * against the one in `base` says whether it changed.
+ */
+async function changedInWorkingTree(repo: Repository, base: string, spec: string): Promise<string[]> {
+  const raw = await git(["diff-index", "-z", "--raw", "--no-renames", base, "--", spec], { cwd: repo.top });
+  if (raw.exitCode !== 0) throw new UserError(`git diff-index ${base} failed: ${raw.stderr.trim()}`);
+  const names: string[] = [];
+  const unsure: { name: string; was: string }[] = [];
+  const fields = splitNul(raw.stdout);
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    // :<mode in base> <mode now> <object in base> <object now> <status>, then the path
+    const [modeWas, modeNow, was, now] = fields[i]!.slice(1).split(" ");
+    const name = fields[i + 1]!;
+    const regular = modeWas === modeNow && (modeNow === "100644" || modeNow === "100755");
+    if (regular && /^0+$/.test(now!)) unsure.push({ name, was: was! });
+    else names.push(name);
+  }
+  for (let at = 0; at < unsure.length; at += 500) {
+    const batch = unsure.slice(at, at + 500);
+    const hashed = await git(["hash-object", "--", ...batch.map((f) => f.name)], { cwd: repo.top });
+    if (hashed.exitCode !== 0) throw new UserError(`git hash-object failed: ${hashed.stderr.trim()}`);
+    const ids = hashed.stdout.toString("utf8").split("\n");
+    batch.forEach((f, n) => {
+      if (ids[n] !== f.was) names.push(f.name);
+    });
+  }
+  return names;
+}
+
+function splitNul(out: Buffer): string[] {
+  return out.toString("utf8").split("\0").filter(Boolean);
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { bakeJsonReplacer } from "../../../src/plan/bake-file.js";
@@ -206,8 +206,37 @@ describe("bakeplan affected, in real git repositories", () => {
     }
     const calls = readFileSync(log, "utf8").trim().split("\n");
     // The top and shallowness, both commits, the merge base, BASE's context.yaml, templates,
-    // ignore files and lock candidates (one ls-tree, one cat-file), the changed and untracked files.
-    expect(calls.sort()).toEqual(["cat-file", "cat-file", "diff", "ls-files", "ls-tree", "merge-base", "rev-parse"]);
+    // ignore files and lock candidates (one ls-tree, one cat-file), the changed and untracked files
+    // (no hash-object: every tracked file's stat data matches the index).
+    expect(calls.sort()).toEqual([
+      "cat-file",
+      "cat-file",
+      "diff-index",
+      "ls-files",
+      "ls-tree",
+      "merge-base",
+      "rev-parse",
+    ]);
+  });
+
+  it("a tracked file touched but not changed is not a change, and .git/index is left as it was", async () => {
+    const repo = project();
+    repo.commit("bump vllm", { "context.yaml": CONTEXT.replace("FW_REF: v1", "FW_REF: v2") });
+    // vllm/serve.py's stat data no longer matches the index: porcelain `git diff` would compare its
+    // content, and then rewrite .git/index with the new stat data.
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(join(repo.dir, "vllm/serve.py"), later, later);
+    // A real change next to it, which must still count.
+    repo.write({ "sglang/serve.py": "print('sglang 2')\n" });
+    const index = join(repo.dir, ".git/index");
+    const before = { bytes: readFileSync(index), mtime: statSync(index).mtimeMs };
+    const res = await affected(repo.dir, "--explain");
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.names).toEqual(["sglang", "sglang-dev", "vllm", "vllm-dev"]);
+    expect(res.stdout).not.toContain("vllm/serve.py");
+    expect(res.stdout).toContain("file sglang/serve.py (COPY sglang/ /opt/sglang/ in stage framework");
+    expect(readFileSync(index).equals(before.bytes)).toBe(true);
+    expect(statSync(index).mtimeMs).toBe(before.mtime);
   });
 
   it("the working tree is HEAD by default; --head compares a commit", async () => {
