@@ -93,6 +93,9 @@ export class TargetBuilds {
   private readonly walks = new Map<string, Walked>();
   private readonly skeletons = new Map<string, number>();
   private readonly skeletonOf = new WeakMap<Compiled, number>();
+  /** Each distinct piece of a skeleton (a FROM line or a step, as text) as a number, read once per object. */
+  private readonly pieces = new Map<string, number>();
+  private readonly pieceOf = new WeakMap<Instruction | Step, number>();
 
   of(df: DockerfileInstructions, q: BuildQuery): TargetBuild {
     // Keyed by what a walk can see, not by the parse: two revisions of a Dockerfile whose FROM,
@@ -100,8 +103,9 @@ export class TargetBuilds {
     const c = compiled(df);
     let id = this.skeletonOf.get(c);
     if (id === undefined) {
-      id = this.skeletons.get(c.skeleton);
-      if (id === undefined) this.skeletons.set(c.skeleton, (id = this.skeletons.size));
+      const skeleton = this.skeleton(df, c);
+      id = this.skeletons.get(skeleton);
+      if (id === undefined) this.skeletons.set(skeleton, (id = this.skeletons.size));
       this.skeletonOf.set(c, id);
     }
     let key = JSON.stringify([id, q.target ?? null, q.platforms, q.buildPlatform, [...(q.contexts ?? [])].sort()]);
@@ -115,6 +119,46 @@ export class TargetBuilds {
     const { build } = walk(df, q, reads);
     done.push({ reads: [...reads].map((name) => [name, q.args[name]]), build });
     return build;
+  }
+
+  /**
+   * What a walk reads of the Dockerfile besides ARG defaults (with the lines its results name):
+   * the global ARG names, then each stage's FROM line and steps, each piece as its number. Parses
+   * of similar Dockerfiles share their instruction objects, and with them their pieces' numbers.
+   */
+  private skeleton(df: DockerfileInstructions, c: Compiled): string {
+    const ids = [this.piece(c.global.map((d) => d.name).join(" "))];
+    for (const [i, stage] of df.stages.entries()) {
+      const from = stage.instructions[0]!;
+      ids.push(this.pieceFor(from, () => `FROM ${from.line} ${from.text}`));
+      for (const step of c.steps[i]!) ids.push(this.pieceFor(step, () => stepText(step)));
+    }
+    return ids.join(" ");
+  }
+
+  private pieceFor(of: Instruction | Step, text: () => string): number {
+    let id = this.pieceOf.get(of);
+    if (id === undefined) this.pieceOf.set(of, (id = this.piece(text())));
+    return id;
+  }
+
+  private piece(text: string): number {
+    let id = this.pieces.get(text);
+    if (id === undefined) this.pieces.set(text, (id = this.pieces.size));
+    return id;
+  }
+}
+
+function stepText(step: Step): string {
+  switch (step.kind) {
+    case "arg":
+      return `ARG ${step.declarations.map((d) => d.name).join(" ")}`;
+    case "edge":
+      return `${step.edge} ${step.ins.line} ${step.word}`;
+    case "copy":
+      return `${step.ins.line} ${step.ins.text}`;
+    case "mounts":
+      return `RUN ${step.ins.line} ${step.instruction}\n${step.mounts.join("\n")}`;
   }
 }
 
@@ -138,8 +182,6 @@ type Step =
 interface Compiled {
   global: Declarations;
   steps: Step[][];
-  /** What a walk reads of the Dockerfile besides ARG defaults, as text (with the lines its results name). */
-  skeleton: string;
   /** Every ARG declaration, global ones first, in order. */
   declarations: Declarations;
 }
@@ -162,22 +204,9 @@ function compiled(df: DockerfileInstructions): Compiled {
     }
     return out;
   });
-  const skeleton: string[] = [global.map((d) => d.name).join(" ")];
-  for (const [i, stage] of df.stages.entries()) {
-    skeleton.push(`FROM ${stage.instructions[0]!.line} ${stage.instructions[0]!.text}`);
-    for (const step of steps[i]!)
-      skeleton.push(
-        step.kind === "arg"
-          ? `ARG ${step.declarations.map((d) => d.name).join(" ")}`
-          : step.kind === "edge"
-            ? `${step.edge} ${step.ins.line} ${step.word}`
-            : step.kind === "copy"
-              ? `${step.ins.line} ${step.ins.text}`
-              : `RUN ${step.ins.line} ${step.instruction}\n${step.mounts.join("\n")}`,
-      );
-  }
-  const declarations = [...global, ...steps.flat().flatMap((step) => (step.kind === "arg" ? step.declarations : []))];
-  compiledOf.set(df, (c = { global, steps, skeleton: skeleton.join("\n"), declarations }));
+  const declarations = [...global];
+  for (const stage of steps) for (const step of stage) if (step.kind === "arg") declarations.push(...step.declarations);
+  compiledOf.set(df, (c = { global, steps, declarations }));
   return c;
 }
 
