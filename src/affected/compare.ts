@@ -8,6 +8,7 @@ import type { BuildSettings, Project } from "../config/normalize.js";
 import { formatLocation, UserError, type SourceLocation } from "../errors.js";
 import type { Plan } from "../plan/plan.js";
 import type { EnvTemplate } from "../plan/bake-file.js";
+import type { PlannedFile } from "../plan/dockerfiles.js";
 import { stageLabel, TargetBuilds, type ContextSource, type TargetBuild } from "../plan/stage-graph.js";
 import type { PlannedTarget } from "../plan/targets.js";
 import {
@@ -101,7 +102,7 @@ export function compareRevisions(base: Side | Unavailable, head: Side, opts: Com
     for (const r of global) add(name, r);
     // The same Dockerfile text and bake settings build the same stages with the same values: only
     // context files can tell them apart, and only when a changed file is in the context at all.
-    const sameText = baseView.contentOf(before.dockerfile) === headView.contentOf(t.dockerfile);
+    const sameText = baseView.sameText(before.dockerfile, headView, t.dockerfile);
     const same = sameText && sameSettings(before, t);
     if (same && !files.any(t, before)) continue;
     // Equal text parses the same: both sides walk one parse, and targets whose walks read the same values share them.
@@ -173,6 +174,7 @@ class Walks {
 
 class SideView {
   private readonly byName = new Map<string, PlannedTarget>();
+  private readonly files = new Map<string, PlannedFile>();
   private readonly content = new Map<string, string>();
   private readonly parsed = new Map<string, DockerfileInstructions>();
   private readonly views = new Map<PlannedTarget, TargetView>();
@@ -183,15 +185,30 @@ class SideView {
     private readonly shared: Walks,
   ) {
     for (const t of side.plan.targets) this.byName.set(t.variant.name, t);
-    for (const f of side.plan.files) this.content.set(f.path, f.content);
+    for (const f of side.plan.files) this.files.set(f.path, f);
   }
 
   target(name: string): PlannedTarget | undefined {
     return this.byName.get(name);
   }
 
+  /**
+   * Whether this side's Dockerfile has the other side's text, compared as header and body: a body
+   * BASE reused from HEAD's render is HEAD's string, so most compare at once, and no whole text
+   * (header + body, a string joined on read) is built and copied just to be compared.
+   */
+  sameText(path: string, other: SideView, otherPath: string): boolean {
+    const a = this.files.get(path);
+    const b = other.files.get(otherPath);
+    if (!a || !b) return this.contentOf(path) === other.contentOf(otherPath);
+    return a.body === b.body && a.header === b.header;
+  }
+
+  /** The Dockerfile's whole text, joined once, when it is read. */
   contentOf(path: string): string {
-    return this.content.get(path) ?? "";
+    let text = this.content.get(path);
+    if (text === undefined) this.content.set(path, (text = this.files.get(path)?.content ?? ""));
+    return text;
   }
 
   instructions(path: string): DockerfileInstructions {

@@ -7,7 +7,11 @@ import type { PlannedTarget } from "./targets.js";
 export interface PlannedFile {
   /** Relative to the project directory (where context.yaml is), POSIX separators. */
   path: string;
+  /** The header, then the body. */
   content: string;
+  header: string;
+  /** One string for every file rendered from one Content: files whose headers and bodies are equal are equal, and compare without a copy of either. */
+  body: string;
   targets: string[];
 }
 
@@ -39,6 +43,8 @@ export function plannedFiles(
       get content() {
         return header + body;
       },
+      header,
+      body,
       targets: fileTargets,
     });
   }
