@@ -43,6 +43,8 @@ export interface PoolRunSettings {
   oneByOne: boolean;
   extra: string[];
   progress?: string;
+  /** Entitlements for `--allow` (secret files outside the project, see secretFileGrants), on every run. */
+  allow?: string[];
 }
 
 /** The runs of one builder: its targets in one bake (or, with --one-by-one, one bake each). */
@@ -71,6 +73,7 @@ export function builderRuns(
         progress: settings.progress,
         sets: settings.sets.filter((s) => s.startsWith("*.") || group.some((t) => s.startsWith(`${t}.`))),
         extra: settings.extra,
+        allow: settings.allow,
       }),
       metadataFile: file,
       ...(retryOf !== undefined ? { retryOf } : {}),

@@ -307,6 +307,7 @@ async function bakeOnPool(pool: BuilderPlan, c: BakeContext, output: Output): Pr
     oneByOne: opts.oneByOne,
     extra: opts.extra,
     progress: userProgressMode(opts.extra) === undefined ? "rawjson" : undefined,
+    allow: secretFileGrants(wanted, selection.targets, files.dir),
   };
   let n = 0;
   const metadataFile = (builder: string) => join(tempDir, `metadata-${builder}-${n++}.json`);
@@ -331,6 +332,8 @@ async function bakeOnPool(pool: BuilderPlan, c: BakeContext, output: Output): Pr
     return;
   }
   try {
+    // As a bake on one builder does: before any builder is started or given work.
+    requireSecretEnv(wanted, selection.targets);
     useCommittedPlan(committed, files.dir, bakeFile, output, { ci });
     if (overrideFile) writeFileSync(overrideFile, override.json);
     await probeBuildx(MIN_BUILDX);

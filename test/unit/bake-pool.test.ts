@@ -217,6 +217,14 @@ describe("the exact buildx argv of each builder", () => {
     ]);
   });
 
+  it("a secret file outside the project is granted on every builder's bake, as on one builder", () => {
+    const runs = builderRuns({ builder: "kube" }, targets, { ...settings, allow: ["fs.read=/run/secrets/t"] }, meta);
+    expect(runs[0]!.argv).toContain("--allow=fs.read=/run/secrets/t");
+    expect(
+      builderRuns({ builder: "kube" }, targets, settings, meta)[0]!.argv.some((a) => a.startsWith("--allow")),
+    ).toBe(false);
+  });
+
   it("--one-by-one: one bake per target on that builder, each with its own --set values and metadata file", () => {
     let n = 0;
     const runs = builderRuns({ builder: "kube" }, targets, { ...settings, oneByOne: true }, (b) => `<${b}-${n++}>`);

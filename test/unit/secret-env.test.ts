@@ -49,6 +49,11 @@ describe("secrets read from a file named by an environment variable", () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain("$TOKEN_FILE is not set, and the secret token of vllm reads its file from it");
     expect(readdirSync(tmp)).toEqual([]);
+    // On a pool too, before any builder is probed (these builders do not exist).
+    const pool = await runCli(["bake", "vllm", "--no-preflight", "--builders", "nope-1,nope-2"], dir);
+    expect(pool.code).toBe(1);
+    expect(pool.stderr).toContain("$TOKEN_FILE is not set, and the secret token of vllm reads its file from it");
+    expect(readdirSync(tmp)).toEqual([]);
   });
 
   it("lint points an unset variable at a file inside the project (checks read no secret) and leaves a set one alone", () => {
