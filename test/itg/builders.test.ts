@@ -5,11 +5,11 @@
 // (`scripts/docker-down --engine 3`), kill (SIGKILL of its dockerd) and start again
 // (`scripts/docker-up --engines 3`); if e3 was not running before, it is stopped at the end.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO } from "../helpers.js";
+import { REPO, testdir } from "../helpers.js";
 import { skippedSuiteName } from "../setup/skip-reason.js";
 import { dockerMissing, REGISTRY } from "./docker.js";
 import { bakeplan, e2eProject, localEnv, TARGETS, type Project, type Run } from "./e2e.js";
@@ -230,6 +230,46 @@ describeWith(missingEngines(), "bakeplan bake --builders: the fixture over real 
     // buildx itself met the missing image, on a builder.
     expect(off.stderr).toMatch(/^bakeplan: \[e[12]\] docker --context e[12] buildx bake /m);
     expect(off.stderr).toContain(`bakeplan-missing-${p.id}/base`);
+  });
+
+  it("a secret read from a file outside the project reaches the RUN step on the builder the pool gives it", async () => {
+    const dir = testdir({
+      "context.yaml": `project: {name: s}
+build: {network: none}
+axes:
+  target: [runtime]
+stage_axis: target
+defaults:
+  secrets:
+    tok: {src: "\${BAKEPLAN_TEST_TOKEN_FILE}"}
+publish: {registry: "", repository: bakeplan-test/pool-secret, tags: ["{name}"]}
+`,
+      "templates/Dockerfile.liquid":
+        'FROM local/busybox:1 AS runtime\nRUN --mount=type=secret,id=tok,required=true test "$(cat /run/secrets/tok)" = s3cr3t\n',
+    });
+    const outside = testdir({ token: "s3cr3t" });
+    const withToken = { ...env, BAKEPLAN_TEST_TOKEN_FILE: join(outside, "token") };
+    const args = ["bake", "runtime", "--builders", "e1,e2", "--no-preflight", "--", "--no-cache"];
+    try {
+      const run = await bakeplan(args, { cwd: dir, env: withToken });
+      expect(run.stderr).not.toContain("additional privileges requested");
+      ok(run);
+      expect(run.stderr).toMatch(/^bakeplan: \[e[12]\] docker --context e[12] buildx bake .*--allow=fs\.read=/m);
+      // The check inside the build is real: with the wrong content the RUN step fails.
+      writeFileSync(join(outside, "token"), "wrong");
+      expect((await bakeplan(args, { cwd: dir, env: withToken })).code).not.toBe(0);
+      // Unset, bake stops before any builder is started.
+      const unset = await bakeplan(args, { cwd: dir, env });
+      expect(unset.code).toBe(1);
+      expect(unset.stderr).toContain("$BAKEPLAN_TEST_TOKEN_FILE is not set, and the secret tok of runtime");
+      expect(unset.stderr).not.toMatch(/^bakeplan: \[e[12]\] /m);
+    } finally {
+      for (const engine of ["e1", "e2"])
+        execFileSync("docker", ["--context", engine, "image", "rm", "--force", "bakeplan-test/pool-secret:runtime"], {
+          env,
+          stdio: "ignore",
+        });
+    }
   });
 
   it("Ctrl-C stops the bake of every builder: exit 130, and no buildx is left running", async () => {
