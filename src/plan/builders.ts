@@ -136,15 +136,23 @@ function place(
     }
     full.push(`${b.name} full (${load} + ${unit.weight} > cap ${cap})`);
   }
-  // No builder has room (a unit heavier than any cap, or platforms that leave few builders): the
-  // one that would be least over its cap, relative to the cap.
+  // No builder has room (a unit heavier than any cap, or platforms that leave few builders): of the
+  // builders still under their cap (so none ends over it by more than this unit; with every builder
+  // eligible there always is one, since the caps add up to more than all the work), the one that
+  // would be least over its cap, relative to the cap; of those equally over, the one with the least
+  // work already, then the ranking's order. Only when every candidate is at its cap, any of them.
+  const under = candidates.some((b) => state.load.get(b.name)! < state.cap.get(b.name)!);
   let best = 0;
   let bestRatio = Infinity;
+  let bestLoad = Infinity;
   for (const [i, b] of candidates.entries()) {
-    const ratio = (state.load.get(b.name)! + unit.weight) / Math.max(1, state.cap.get(b.name)!);
-    if (ratio < bestRatio) {
+    const load = state.load.get(b.name)!;
+    if (under && load >= state.cap.get(b.name)!) continue;
+    const ratio = (load + unit.weight) / Math.max(1, state.cap.get(b.name)!);
+    if (ratio < bestRatio || (ratio === bestRatio && load < bestLoad)) {
       best = i;
       bestRatio = ratio;
+      bestLoad = load;
     }
   }
   return {

@@ -27,6 +27,8 @@ function unit(id: string, key: string, weight = 1, platforms: string[] = []): Af
   };
 }
 
+const poolOf = (...members: [string, number][]): PoolMember[] => members.map(([name, weight]) => ({ name, weight }));
+
 const builderArb = (opts: { platforms: boolean; weights: boolean }) =>
   fc
     .uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{0,6}$/), { minLength: 1, maxLength: 7 })
@@ -178,7 +180,28 @@ describe("assignBuilders: properties", () => {
           }
         },
       ),
-      params,
+      {
+        ...params,
+        // Found by CI and by 30,000-run sweeps: a unit no builder had room for went to a builder
+        // already at (or over) its cap, as the least over it relative to its cap.
+        examples: [
+          [
+            [unit("t00", "k0", 16), unit("t01", "k1", 16)],
+            poolOf(["j-", 2], ["ksw34", 2], ["ts3b", 4], ["n134", 2]),
+            false,
+          ],
+          [
+            [unit("t00", "k0", 5), unit("t01", "k0", 5)],
+            poolOf(["dwe", 1], ["qo-", 1], ["x--2", 3], ["i3-7-", 1]),
+            false,
+          ],
+          [
+            [unit("t00", "k0", 8), unit("t01", "k0", 7), unit("t02", "k0", 6)],
+            poolOf(["v", 4], ["uvrx9uv", 1], ["fv-88", 1], ["e0--0f4", 1], ["da", 1], ["a-g-", 1], ["f2i-", 1]),
+            false,
+          ],
+        ],
+      },
     );
   });
 
