@@ -18,6 +18,7 @@ import {
   tagsColumn,
   type Project,
 } from "./e2e.js";
+import { printDryRun, removeDryRunTemp } from "./print-plan.js";
 
 /** The fixture's dev stage, where the failure is inserted for one framework. */
 const DEV_STEP = 'RUN sleep 1 && echo "dev {{ framework }} {{ cuda }}" > /target.txt';
@@ -45,7 +46,7 @@ describeWithDocker("engine", "bakeplan bake: failures, push, cache warming, one 
     } catch (e) {
       buildxCode = (e as { status: number }).status;
     }
-    rmSync(/^mkdir -p (\S+)$/m.exec(dry.stdout)![1]!, { recursive: true, force: true });
+    removeDryRunTemp(dry.stdout);
     expect(buildxCode).not.toBe(0);
     expect(run.code).toBe(buildxCode);
     expect(run.stderr).toContain(
@@ -270,14 +271,7 @@ describeWithDocker("buildx", "bakeplan bake --dry-run on the bundled example", (
 
     // With the plan written, the printed command (plus --print, which builds nothing) selects exactly that target.
     expect((await bakeplan(["plan"], { cwd: dir })).code).toBe(0);
-    const printed = JSON.parse(
-      execFileSync("sh", ["-c", `${run.stdout.trim()} --print`], {
-        cwd: dir,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "ignore"],
-      }),
-    ) as { target: Record<string, { target: string }> };
-    rmSync(/^mkdir -p (\S+)$/m.exec(run.stdout)![1]!, { recursive: true, force: true });
+    const printed = printDryRun(dir, run.stdout);
     expect(Object.keys(printed.target)).toEqual(["vllm-cuda12"]);
     expect(printed.target["vllm-cuda12"]!.target).toBe("runtime");
 

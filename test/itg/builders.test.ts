@@ -9,10 +9,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO, testdir } from "../helpers.js";
+import { REPO } from "../helpers.js";
 import { skippedSuiteName } from "../setup/skip-reason.js";
 import { dockerMissing, REGISTRY } from "./docker.js";
-import { bakeplan, e2eProject, localEnv, TARGETS, type Project, type Run } from "./e2e.js";
+import { bakeplan, e2eProject, localEnv, secretFileProject, TARGETS, type Project, type Run } from "./e2e.js";
 
 const STATE = process.env.BAKEPLAN_DOCKER_HOME ?? "/var/lib/bakeplan-docker";
 const INPUTS = ["--registry", REGISTRY, "--branch", "main"];
@@ -233,22 +233,8 @@ describeWith(missingEngines(), "bakeplan bake --builders: the fixture over real 
   });
 
   it("a secret read from a file outside the project reaches the RUN step on the builder the pool gives it", async () => {
-    const dir = testdir({
-      "context.yaml": `project: {name: s}
-build: {network: none}
-axes:
-  target: [runtime]
-stage_axis: target
-defaults:
-  secrets:
-    tok: {src: "\${BAKEPLAN_TEST_TOKEN_FILE}"}
-publish: {registry: "", repository: bakeplan-test/pool-secret, tags: ["{name}"]}
-`,
-      "templates/Dockerfile.liquid":
-        'FROM local/busybox:1 AS runtime\nRUN --mount=type=secret,id=tok,required=true test "$(cat /run/secrets/tok)" = s3cr3t\n',
-    });
-    const outside = testdir({ token: "s3cr3t" });
-    const withToken = { ...env, BAKEPLAN_TEST_TOKEN_FILE: join(outside, "token") };
+    const { dir, token } = secretFileProject("bakeplan-test/pool-secret");
+    const withToken = { ...env, BAKEPLAN_TEST_TOKEN_FILE: token };
     const args = ["bake", "runtime", "--builders", "e1,e2", "--no-preflight", "--", "--no-cache"];
     try {
       const run = await bakeplan(args, { cwd: dir, env: withToken });
@@ -256,7 +242,7 @@ publish: {registry: "", repository: bakeplan-test/pool-secret, tags: ["{name}"]}
       ok(run);
       expect(run.stderr).toMatch(/^bakeplan: \[e[12]\] docker --context e[12] buildx bake .*--allow=fs\.read=/m);
       // The check inside the build is real: with the wrong content the RUN step fails.
-      writeFileSync(join(outside, "token"), "wrong");
+      writeFileSync(token, "wrong");
       expect((await bakeplan(args, { cwd: dir, env: withToken })).code).not.toBe(0);
       // Unset, bake stops before any builder is started.
       const unset = await bakeplan(args, { cwd: dir, env });

@@ -1,13 +1,13 @@
 // Real projects' tag, cache, secret and group conventions through real `docker buildx bake --print`:
 // Dynamo's shared cache refs in the image repository, branch-limited and optional tag parts,
 // conditional and env-sourced secrets, a union group; docker-library's dotted versions and aliases.
-import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { runCli, testdir } from "../helpers.js";
 import { describeWithDocker } from "./docker.js";
-import { bakePrint, expectPrintedAsPlanned, type Printed } from "./print-plan.js";
+import { secretFileProject } from "./e2e.js";
+import { bakePrint, expectPrintedAsPlanned, printDryRun, type Printed } from "./print-plan.js";
 
 const ECR = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
 const SHA = "0123456789abcdef0123456789abcdef01234567";
@@ -147,15 +147,7 @@ describeWithDocker("buildx", "docker buildx bake --print over Dynamo's and docke
     const env = { AWS_WEB_IDENTITY_TOKEN_FILE: join(dir, "token") };
     const dry = await runCli(["bake", "all", "--dry-run", ...flags], dir);
     expect(dry.code, dry.stderr).toBe(0);
-    const merged = JSON.parse(
-      execFileSync("sh", ["-c", `${dry.stdout.trim()} --print`], {
-        cwd: dir,
-        encoding: "utf8",
-        env: { ...process.env, ...env },
-        stdio: ["ignore", "pipe", "ignore"],
-      }),
-    ) as Printed;
-    rmSync(/^mkdir -p (\S+)$/m.exec(dry.stdout)![1]!, { recursive: true, force: true });
+    const merged = printDryRun(dir, dry.stdout, env);
     expect((await runCli(["plan", "--out", "wanted.json", ...flags], dir)).code).toBe(0);
     expect(merged.target).toEqual(bakePrint(dir, ["-f", "wanted.json", "all"], env).target);
 
@@ -190,15 +182,7 @@ describeWithDocker("buildx", "docker buildx bake --print over Dynamo's and docke
       else process.env.CI = saved;
     }
     expect(dry.code, dry.stderr).toBe(0);
-    const merged = JSON.parse(
-      execFileSync("sh", ["-c", `${dry.stdout.trim()} --print`], {
-        cwd: dir,
-        encoding: "utf8",
-        env: { ...process.env, ...env },
-        stdio: ["ignore", "pipe", "ignore"],
-      }),
-    ) as Printed;
-    rmSync(/^mkdir -p (\S+)$/m.exec(dry.stdout)![1]!, { recursive: true, force: true });
+    const merged = printDryRun(dir, dry.stdout, env);
     const res = await runCli(["plan", "--out", "wanted.json", ...flags], dir);
     expect(res.code, res.stderr).toBe(0);
     const wanted = bakePrint(dir, ["-f", "wanted.json", "all"], env);
@@ -330,29 +314,15 @@ RUN --mount=type=secret,id=tok if [ "$USE_TOK" = true ]; then test "$(cat /run/s
 
 describeWithDocker("engine", "a secret read from a file the environment names, in a real build", () => {
   it("reaches the RUN step that mounts it, from a file outside the project (IRSA's token file)", async () => {
-    const dir = testdir({
-      "context.yaml": `project: {name: s}
-build: {network: none}
-axes:
-  target: [runtime]
-stage_axis: target
-defaults:
-  secrets:
-    tok: {src: "\${BAKEPLAN_TEST_TOKEN_FILE}"}
-publish: {registry: "", repository: bakeplan-test/secret, tags: ["{name}"]}
-`,
-      "templates/Dockerfile.liquid":
-        'FROM local/busybox:1 AS runtime\nRUN --mount=type=secret,id=tok,required=true test "$(cat /run/secrets/tok)" = s3cr3t\n',
-    });
-    const outside = testdir({ token: "s3cr3t" });
-    process.env.BAKEPLAN_TEST_TOKEN_FILE = join(outside, "token");
+    const { dir, token } = secretFileProject("bakeplan-test/secret");
+    process.env.BAKEPLAN_TEST_TOKEN_FILE = token;
     try {
       // Committed first: with CI set (as .ci/run sets it) bake builds only a committed plan.
       expect((await runCli(["plan"], dir)).code).toBe(0);
       const res = await runCli(["bake", "runtime", "--", "--no-cache"], dir);
       expect(res.code, res.stderr).toBe(0);
       // The wrong content fails the RUN step: the check inside the build is real.
-      writeFileSync(join(outside, "token"), "wrong");
+      writeFileSync(token, "wrong");
       expect((await runCli(["bake", "runtime", "--", "--no-cache"], dir)).code).not.toBe(0);
     } finally {
       delete process.env.BAKEPLAN_TEST_TOKEN_FILE;

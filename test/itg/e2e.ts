@@ -6,7 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
-import { REPO } from "../helpers.js";
+import { REPO, testdir } from "../helpers.js";
 import { REGISTRY } from "./docker.js";
 
 export const FIXTURE = join(REPO, "test/fixtures/e2e");
@@ -260,4 +260,27 @@ export function suiteProject(prefix: string, context: string, template: string):
   writeFileSync(join(dir, "templates/Dockerfile.liquid"), template);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return { dir, out: join(dir, "out") };
+}
+
+/**
+ * A one-target project whose RUN step checks a secret read from the file `$BAKEPLAN_TEST_TOKEN_FILE`
+ * names (IRSA's token file), and that file, outside the project, holding what the step expects.
+ * Both are removed when the test ends.
+ */
+export function secretFileProject(repository: string): { dir: string; token: string } {
+  const dir = testdir({
+    "context.yaml": `project: {name: s}
+build: {network: none}
+axes:
+  target: [runtime]
+stage_axis: target
+defaults:
+  secrets:
+    tok: {src: "\${BAKEPLAN_TEST_TOKEN_FILE}"}
+publish: {registry: "", repository: ${repository}, tags: ["{name}"]}
+`,
+    "templates/Dockerfile.liquid":
+      'FROM local/busybox:1 AS runtime\nRUN --mount=type=secret,id=tok,required=true test "$(cat /run/secrets/tok)" = s3cr3t\n',
+  });
+  return { dir, token: join(testdir({ token: "s3cr3t" }), "token") };
 }

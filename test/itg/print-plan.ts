@@ -2,6 +2,7 @@
 // attribute of every target, the values BuildKit would get (bake re-escapes `${` on output), and
 // nothing bakeplan emitted silently dropped.
 import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
 import { expect } from "vitest";
 
 export type PrintedTarget = Record<string, unknown>;
@@ -20,6 +21,33 @@ export function bakePrint(cwd: string, args: string[], env: Record<string, strin
       stdio: ["ignore", "pipe", "pipe"],
     }),
   ) as Printed;
+}
+
+/**
+ * What buildx would build from the script `bakeplan bake --dry-run` printed: the script run with
+ * `--print` on its bake, in `cwd` with `env` added. The temp directory the script made (a real run
+ * makes and removes it) is removed.
+ */
+export function printDryRun(cwd: string, script: string, env: Record<string, string> = {}): Printed {
+  try {
+    return JSON.parse(
+      execFileSync("sh", ["-c", `${script.trim()} --print`], {
+        cwd,
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "ignore"],
+      }),
+    ) as Printed;
+  } finally {
+    removeDryRunTemp(script);
+  }
+}
+
+/** Removes the temp directory a `bakeplan bake --dry-run` script makes (`mkdir -p DIR`), once the script has run. */
+export function removeDryRunTemp(script: string): void {
+  const dir = /^mkdir -p (\S+)$/m.exec(script)?.[1];
+  expect(dir, script).toBeDefined();
+  rmSync(dir!, { recursive: true, force: true });
 }
 
 /** `type=registry,ref=x,mode=max` -> {type: "registry", ref: "x", mode: "max"} (what --print shows from buildx 0.19). */
