@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { bakeFilePath } from "../command-support/bake-file.js";
 import type { Output, PlanCommandOptions } from "../command-support/types.js";
+import { UsageError } from "../errors.js";
 import { PlanState } from "../io/plan-state.js";
 import { plural } from "../text.js";
 
@@ -48,8 +49,13 @@ export async function plan(opts: PlanCommandOptions & { out?: string }, output: 
       output.err(text);
     },
   });
+  const elsewhere = bakeFile !== bakeFilePath(opts.config, undefined);
+  if (opts.locked === true && elsewhere && !files.project.build.locked)
+    throw new UsageError(
+      "--locked with --out: a locked plan pins the images in the Dockerfiles themselves, and a plan with --out still writes its Dockerfiles into the project's bake/, over the committed plan, which is not locked (context.yaml does not set build.locked). Set `build.locked: true` in context.yaml, or run `bakeplan plan --locked` without --out, to lock the committed plan",
+    );
   let plan = asSet;
-  if (opts.set.length > 0 && bakeFile !== bakeFilePath(opts.config, undefined)) {
+  if (opts.set.length > 0 && elsewhere) {
     // A bake file elsewhere (one CI run's) next to the project's own bake/: the Dockerfiles stay
     // those of context.yaml, and the --set values reach the build as the bake file's args.
     plan = setOnlyInArgs(

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { expectTreeUnchanged, snapshotTree } from "../hardening-helpers.js";
 import { runCli, testdir } from "../helpers.js";
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -110,6 +111,26 @@ describe("a locked plan", () => {
     const text = readFileSync(join(plain, "bake/Dockerfile.Dockerfile"), "utf8");
     expect(text).not.toContain("sha256:");
     expect(text).toContain("FROM local/tools:2 AS tools");
+  });
+
+  it("plan --locked --out elsewhere is refused unless the committed plan is locked: it would pin the committed Dockerfiles", async () => {
+    const dir = project();
+    expect((await runCli(["plan"], dir)).code).toBe(0);
+    const before = snapshotTree(dir);
+    const res = await runCli(["plan", "--locked", "--out", "ci/docker-bake.json"], dir);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(
+      "--locked with --out: a locked plan pins the images in the Dockerfiles themselves, and a plan with --out still writes its Dockerfiles into the project's bake/, over the committed plan, which is not locked",
+    );
+    expectTreeUnchanged(dir, before);
+    // With build.locked the committed plan is the locked one: --locked --out only writes the bake file there.
+    const locked = project(`${CONTEXT}  locked: true\n`);
+    expect((await runCli(["plan"], locked)).code).toBe(0);
+    const committed = readFileSync(join(locked, "bake/Dockerfile.Dockerfile"), "utf8");
+    const out = await runCli(["plan", "--locked", "--out", "ci/docker-bake.json"], locked);
+    expect(out.code, out.stderr).toBe(0);
+    expect(readFileSync(join(locked, "bake/Dockerfile.Dockerfile"), "utf8")).toBe(committed);
+    expect(readFileSync(join(locked, "ci/docker-bake.json"), "utf8")).toContain(`local/base:1@${digest("1")}`);
   });
 
   it("a missing lock, or one without an image the plan uses, is an error that says what to run; nothing is written", async () => {
