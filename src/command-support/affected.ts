@@ -26,7 +26,7 @@ import { selectVariants } from "../matrix/select.js";
 import { buildPlan, type Plan } from "../plan/plan.js";
 import { SharedRenders } from "../plan/render-variants.js";
 import type { TemplateFiles } from "../render/templates.js";
-import { hostPlatform, planProject, printWarnings } from "./plan-project.js";
+import { formatTimings, hostPlatform, planProject, printWarnings } from "./plan-project.js";
 import type { Output, PlanCommandOptions } from "./types.js";
 
 export interface AffectedQuery extends PlanCommandOptions {
@@ -179,9 +179,7 @@ export async function findAffected(
     if (q.verbose)
       output.err(
         `bakeplan: base renders: ${renders.counts.rendered - before.rendered} rendered, ${renders.counts.reused - before.reused} reused from the head's (same templates and template scope)\n` +
-          `bakeplan: base timings (ms): ${Object.entries(basePlan.timings)
-            .map(([k, v]) => `${k} ${v.toFixed(1)}`)
-            .join(", ")}\n`,
+          `bakeplan: base timings (ms): ${formatTimings(basePlan.timings)}\n`,
       );
   } catch (e) {
     if (!(e instanceof UserError)) throw e;

@@ -38,13 +38,16 @@ export function planProject(
   if (opts.verbose) {
     // performance.now() counts from the process start: Node itself, loading modules, and the command's own checks.
     output.err(`bakeplan: start ${t0.toFixed(1)} ms (process start to planning)\n`);
-    output.err(
-      `bakeplan: timings (ms): ${Object.entries(plan.timings)
-        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
-        .join(", ")}\n`,
-    );
+    output.err(`bakeplan: timings (ms): ${formatTimings(plan.timings)}\n`);
   }
   return { files, plan, lock };
+}
+
+/** A plan's step timings as `--verbose` prints them: `expand 10.1, resolve 26.6, ...`. */
+export function formatTimings(timings: Readonly<Record<string, number>>): string {
+  return Object.entries(timings)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(", ");
 }
 
 /** The project `planProject` read, planned with these options (e.g. another run's), printing nothing. */
