@@ -153,30 +153,41 @@ export function overlap(x: Automaton, y: Automaton, limit = 200_000): Overlap {
   const width = y.states.length;
   const key = (i: number, j: number) => i * width + j;
   const seen = new Map<number, { prev: number; ch: string }>();
-  const queue: number[] = [];
-  const visit = (i: number, j: number, prev: number, ch: string) => {
+  const visit = (into: number[], i: number, j: number, prev: number, ch: string) => {
     const k = key(i, j);
     if (seen.has(k)) return;
     seen.set(k, { prev, ch });
-    queue.push(k);
+    into.push(k);
   };
-  visit(x.start, y.start, -1, "");
-  for (let head = 0; head < queue.length; head++) {
-    if (seen.size > limit) return { kind: "too-complex" };
-    const k = queue[head]!;
-    const i = Math.floor(k / width);
-    const j = k % width;
-    if (i === x.accept && j === y.accept) return { kind: "shared", example: witness(seen, k) };
-    const a = x.states[i]!;
-    const b = y.states[j]!;
-    for (const e of a.eps) visit(e, j, k, "");
-    for (const e of b.eps) visit(i, e, k, "");
-    for (const [c, targets] of a.next) {
-      const others = [...(b.next.get(c) ?? []), ...b.any];
-      for (const t of targets) for (const o of others) visit(t, o, k, c);
+  // Breadth-first by characters, not by moves: each layer holds the pairs reached with one more
+  // character, closed under the moves that read none, so the first accepting pair found spells a
+  // shortest shared tag (counting ε-moves as steps found a shortest path of moves instead).
+  let layer: number[] = [];
+  visit(layer, x.start, y.start, -1, "");
+  while (layer.length > 0) {
+    for (let head = 0; head < layer.length; head++) {
+      if (seen.size > limit) return { kind: "too-complex" };
+      const k = layer[head]!;
+      const i = Math.floor(k / width);
+      const j = k % width;
+      for (const e of x.states[i]!.eps) visit(layer, e, j, k, "");
+      for (const e of y.states[j]!.eps) visit(layer, i, e, k, "");
     }
-    for (const [c, others] of b.next) for (const t of a.any) for (const o of others) visit(t, o, k, c);
-    for (const t of a.any) for (const o of b.any) visit(t, o, k, "x");
+    const accepting = key(x.accept, y.accept);
+    if (layer.includes(accepting)) return { kind: "shared", example: witness(seen, accepting) };
+    const next: number[] = [];
+    for (const k of layer) {
+      if (seen.size > limit) return { kind: "too-complex" };
+      const a = x.states[Math.floor(k / width)]!;
+      const b = y.states[k % width]!;
+      for (const [c, targets] of a.next) {
+        const others = [...(b.next.get(c) ?? []), ...b.any];
+        for (const t of targets) for (const o of others) visit(next, t, o, k, c);
+      }
+      for (const [c, others] of b.next) for (const t of a.any) for (const o of others) visit(next, t, o, k, c);
+      for (const t of a.any) for (const o of b.any) visit(next, t, o, k, "x");
+    }
+    layer = next;
   }
   return { kind: "disjoint" };
 }

@@ -115,7 +115,12 @@ describe("overlap of tag patterns", () => {
           expect(example.length).toBe(Math.min(...common.map((s) => s.length)));
         }
       }),
-      { numRuns: 400 },
+      {
+        numRuns: 400,
+        // Found by CI (seed -1150154895): the search counted moves that read no character as
+        // steps, so it gave "aba" where "aa" is shared too.
+        examples: [["{p}{p}", "[{p}][ab{p}][{p}]", ["ab", "a"], ["a"]]],
+      },
     );
   });
 });
