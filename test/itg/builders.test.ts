@@ -3,7 +3,8 @@
 // (nothing goes into ~/.docker). e1 and e2 are shared with the other end-to-end tests and are never
 // stopped; the stop and kill tests use a third engine, e3, which they stop
 // (`scripts/docker-down --engine 3`), kill (SIGKILL of its dockerd) and start again
-// (`scripts/docker-up --engines 3`); if e3 was not running before, it is stopped at the end.
+// (`scripts/docker-up --engines 3`, after a kill on a clean data-root); if e3 was not running
+// before, it is stopped at the end.
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -309,21 +310,20 @@ describeWith(missingEngines(), "bakeplan bake --builders: the fixture over real 
     };
     // After a SIGKILL of its dockerd, e3's containerd may hold a half-renamed overlay snapshot, and
     // its next build fails before any step ("failed to rename .../snapshots/new-N .../snapshots/M:
-    // file exists"). An e3 this suite started is brought back on a clean data-root (docker-up
-    // imports local/busybox:1 again); one that ran before is only restarted.
+    // file exists"). So a killed e3 is brought back on a clean data-root (docker-up imports
+    // local/busybox:1 again), whoever started it: .ci/run starts e3 for these tests, and when its
+    // e3 was only restarted the next test's bake on e3 failed before any step.
     // The killed dockerd also leaves its running steps' overlay mounts behind: unmounted here.
     const upAfterKill = () => {
-      if (startedE3) {
-        execFileSync(join(REPO, "scripts/docker-down"), ["--engine", "3"], { stdio: "ignore" });
-        const root = join(STATE, "data/docker-e3");
-        const mounts = readFileSync("/proc/mounts", "utf8")
-          .split("\n")
-          .map((l) => l.split(" ")[1] ?? "")
-          .filter((m) => m.startsWith(`${root}/`))
-          .sort((a, b) => b.length - a.length);
-        for (const m of mounts) execFileSync("umount", [m], { stdio: "ignore" });
-        rmSync(root, { recursive: true, force: true });
-      }
+      execFileSync(join(REPO, "scripts/docker-down"), ["--engine", "3"], { stdio: "ignore" });
+      const root = join(STATE, "data/docker-e3");
+      const mounts = readFileSync("/proc/mounts", "utf8")
+        .split("\n")
+        .map((l) => l.split(" ")[1] ?? "")
+        .filter((m) => m.startsWith(`${root}/`))
+        .sort((a, b) => b.length - a.length);
+      for (const m of mounts) execFileSync("umount", [m], { stdio: "ignore" });
+      rmSync(root, { recursive: true, force: true });
       up();
     };
 
