@@ -175,10 +175,10 @@ export async function findAffected(
   let basePlan: Plan;
   try {
     const before = { ...renders.counts };
-    basePlan = planAt(revision.project, revision.templates, q, renders, baseLock?.lock);
+    basePlan = planAt(revision.project, revision.templates, q, renders, baseLock?.lock, { compared: true });
     if (q.verbose)
       output.err(
-        `bakeplan: base renders: ${renders.counts.rendered - before.rendered} rendered, ${renders.counts.reused - before.reused} reused from the head's (same templates and template scope)\n` +
+        `bakeplan: base renders: ${renders.counts.rendered - before.rendered} rendered, ${renders.counts.reused - before.reused} reused from the head's (same templates and template scope), ${renders.counts.reusedUpToArgDefaults - before.reusedUpToArgDefaults} from the head's up to ARG defaults bake overrides\n` +
           `bakeplan: base timings (ms): ${formatTimings(basePlan.timings)}\n`,
       );
   } catch (e) {
@@ -253,9 +253,12 @@ function planAt(
   q: AffectedQuery,
   renders: SharedRenders,
   lock: Lock | undefined,
+  /** BASE: only compared with HEAD (PlanOptions.compared). */
+  { compared = false } = {},
 ): Plan {
   return buildPlan(project, templates, {
     renders,
+    compared,
     lock,
     buildPlatform: lock ? hostPlatform() : undefined,
     // As the working tree's plan names it (not `main:context.yaml`): the same Dockerfile gets the same header at both revisions.

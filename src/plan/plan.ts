@@ -48,6 +48,13 @@ export interface PlanOptions {
   buildPlatform?: string;
   /** Renders shared with other plans of this run (`affected`: HEAD's, for BASE). */
   renders?: SharedRenders;
+  /**
+   * The plan is only compared with the one that shared its renders first (`affected`'s BASE),
+   * never written or built: a render may then be one whose Dockerfile differs from this plan's
+   * only in ARG defaults that bake overrides (renderVariants' `compared`). Not for a locked plan,
+   * whose pins are read from its Dockerfiles.
+   */
+  compared?: boolean;
 }
 
 export interface Plan {
@@ -100,7 +107,16 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   lap("resolve");
 
   const reads = templateReads(templates);
-  const rendered = renderVariants(project, templates, selected, valuesOf, reads, checkpoint, opts.renders);
+  const rendered = renderVariants(
+    project,
+    templates,
+    selected,
+    valuesOf,
+    reads,
+    checkpoint,
+    opts.renders,
+    opts.compared === true && !opts.lock,
+  );
   const renderingOf = opts.lock ? pinRenderings(rendered, opts.lock) : rendered;
   lap("render");
 

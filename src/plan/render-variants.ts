@@ -1,12 +1,12 @@
 import type { Project } from "../config/normalize.js";
 import { ConfigError, UserError } from "../errors.js";
 import { valuesLabel, type Variant } from "../matrix/expand.js";
-import { tidy } from "../render/dockerfile.js";
-import type { ArgDeclaration } from "../render/custom-tags.js";
+import { argLinesStandAlone, tidy } from "../render/dockerfile.js";
+import { argTagLine, type ArgDeclaration } from "../render/custom-tags.js";
 import { jinjaConstructs } from "../render/jinja.js";
 import { positionAt } from "../render/template-refs.js";
 import { findIncludeCycle, TemplateEngine, type TemplateFiles } from "../render/templates.js";
-import { mayReadRoot, templateReads, type TemplateReads } from "../render/variable-refs.js";
+import { mayReadMember, mayReadRoot, templateReads, type TemplateReads } from "../render/variable-refs.js";
 import type { ResolvedValues } from "../resolve/resolve.js";
 import { compareStrings, didYouMean, record } from "../text.js";
 import { OutputCheckpoint } from "./checkpoint.js";
@@ -29,20 +29,51 @@ export class SharedRenders {
   readonly contents = new ContentStore();
   /** Each shared Content's stages and ARGs (analyze.ts). */
   readonly shapes = new Map<Content, DockerfileShape>();
-  /** Renders done, and renders an earlier plan had done. */
-  readonly counts = { rendered: 0, reused: 0 };
-  private readonly inputs: { templates: TemplateFiles; settings: string; byScope: Map<string, Rendering> }[] = [];
+  /**
+   * Renders done, renders an earlier plan had done, and renders of an earlier plan taken by a plan
+   * that is only compared, whose scope differed in ARG defaults alone (`renderVariants`' `compared`).
+   */
+  readonly counts = { rendered: 0, reused: 0, reusedUpToArgDefaults: 0 };
+  private readonly inputs: {
+    templates: TemplateFiles;
+    settings: string;
+    renders: EarlierRenders;
+  }[] = [];
 
-  /** The renders of earlier plans with these templates and settings, by scope and package manager. */
-  renders(project: Project, templates: TemplateFiles): Map<string, Rendering> {
+  /** The renders of earlier plans with these templates and settings. */
+  renders(project: Project, templates: TemplateFiles): EarlierRenders {
     const { template, templates: dir, tidy } = project.build;
     const settings = JSON.stringify([template, dir, tidy, project.renderLimits]);
     const same = (a: TemplateFiles) =>
       a.size === templates.size && [...templates].every(([name, text]) => a.get(name) === text);
     let entry = this.inputs.find((e) => e.settings === settings && same(e.templates));
-    if (!entry) this.inputs.push((entry = { templates, settings, byScope: new Map() }));
-    return entry.byScope;
+    if (!entry)
+      this.inputs.push(
+        (entry = {
+          templates,
+          settings,
+          renders: { byScope: new Map(), byShape: new Map(), checked: { jinja: new Map() } },
+        }),
+      );
+    return entry.renders;
   }
+}
+
+interface EarlierRenders {
+  /** By template scope and package manager. */
+  byScope: Map<string, Rendering>;
+  /**
+   * By the same key with the values of the ARGs templates read only through `{% arg %}` left out,
+   * the first render of each, with the ARG values it was rendered with.
+   */
+  byShape: Map<string, { rendering: Rendering; args: ReadonlyMap<string, string> }>;
+  /** What the templates were checked for before they render: an include cycle, and Jinja constructs by the names the scope gives. */
+  checked: TemplateChecks;
+}
+
+interface TemplateChecks {
+  cycle?: { found: ReturnType<typeof findIncludeCycle> };
+  jinja: Map<string, ReturnType<typeof jinjaConstructs>>;
 }
 
 /**
@@ -59,14 +90,29 @@ export function renderVariants(
   reads: TemplateReads = templateReads(templates),
   checkpoint = new OutputCheckpoint(project.source),
   shared?: SharedRenders,
+  /**
+   * The plan is only compared with the one that rendered first (`affected`'s BASE with HEAD's),
+   * never written or built. A variant whose template scope differs from an earlier render's only in
+   * the values of ARGs that no template reads but through `{% arg %}`, each written there as a
+   * one-line ARG instruction, takes that render: its Dockerfile differs only in those ARGs'
+   * defaults, which bake overrides with the variant's own values as build args, and which the
+   * comparison (affected/compare.ts) reads by name for that reason.
+   */
+  compared = false,
 ): Map<Variant, Rendering> {
   const { build, stageAxis } = project;
-  const cycle = findIncludeCycle(templates);
+  const earlier = shared?.renders(project, templates);
+  const checked: TemplateChecks = earlier?.checked ?? { jinja: new Map() };
+  const cycle = (checked.cycle ??= { found: findIncludeCycle(templates) }).found;
   if (cycle)
     throw new UserError(`Include cycle: ${cycle.cycle.join(" -> ")}`, {
       location: { file: `${build.templates}/${cycle.cycle[cycle.cycle.length - 2]}`, line: cycle.line, col: cycle.col },
     });
-  const jinja = jinjaConstructs(templates, new Set([...project.axes.map((a) => a.name), "vars", "args", "project"]));
+  // What these templates were checked for already, by an earlier plan of this run (the names its axes give).
+  const names = [...project.axes.map((a) => a.name), "vars", "args", "project"];
+  const namesKey = JSON.stringify(names);
+  let jinja = checked.jinja.get(namesKey);
+  if (!jinja) checked.jinja.set(namesKey, (jinja = jinjaConstructs(templates, new Set(names))));
   if (jinja.length > 0)
     throw new ConfigError(
       jinja.map((j) => ({
@@ -77,7 +123,6 @@ export function renderVariants(
   const engine = new TemplateEngine(templates, build.templates, { limits: project.renderLimits });
   const omit = stageAxis !== undefined && !mayReadRoot(reads, stageAxis) ? stageAxis : undefined;
   const contents = shared?.contents ?? new ContentStore();
-  const earlier = shared?.renders(project, templates);
   const byScope = new Map<string, Rendering>();
   const renderingOf = new Map<Variant, Rendering>();
   for (const variant of variants) {
@@ -94,13 +139,20 @@ export function renderVariants(
         checkpoint.derivedDefault(name, values.args.get(name)!.value, values.args.get(name)!.source);
       if (checkpoint.issues.length > 0) throw new ConfigError(checkpoint.issues);
       const packageManager = packageManagerOf(project, variant);
-      const sharedKey = `${key}\u0000${JSON.stringify(packageManager ?? null)}`;
-      rendering = earlier?.get(sharedKey);
+      const pm = JSON.stringify(packageManager ?? null);
+      const sharedKey = `${key}\u0000${pm}`;
+      const argValues = new Map([...values.args].map(([k, v]) => [k, v.value]));
+      const shapeKey =
+        earlier &&
+        `${JSON.stringify([shapeScope(scope, reads, derived), [...derived].sort(compareStrings)])}\u0000${pm}`;
+      rendering = earlier?.byScope.get(sharedKey);
       if (rendering) shared!.counts.reused++;
+      else if (compared && (rendering = upToArgDefaults(earlier?.byShape.get(shapeKey!), argValues)))
+        shared!.counts.reusedUpToArgDefaults++;
       else {
         const r = engine.render(build.template, {
           scope,
-          args: new Map([...values.args].map(([k, v]) => [k, v.value])),
+          args: argValues,
           derived,
           packageManager,
           hint: (name) => closestVariable(name, scope),
@@ -108,13 +160,41 @@ export function renderVariants(
         });
         rendering = { content: contents.intern(build.tidy ? tidy(r.text) : r.text), declared: r.declared };
         if (shared) shared.counts.rendered++;
-        earlier?.set(sharedKey, rendering);
+        earlier?.byScope.set(sharedKey, rendering);
+        if (!earlier?.byShape.has(shapeKey!)) earlier?.byShape.set(shapeKey!, { rendering, args: argValues });
       }
       byScope.set(key, rendering);
     }
     renderingOf.set(variant, rendering);
   }
   return renderingOf;
+}
+
+/** A template scope with the values of the ARGs no template reads as `args.NAME` left out (null), derived ones kept. */
+function shapeScope(scope: Record<string, unknown>, reads: TemplateReads, derived: ReadonlySet<string>) {
+  const args = record<string | null>();
+  for (const [name, value] of Object.entries(scope.args as Record<string, string>))
+    args[name] = derived.has(name) || mayReadMember(reads, "args", name) ? value : null;
+  return { ...scope, args };
+}
+
+/**
+ * An earlier render of the same shape, when each ARG whose value differs is written by it only as
+ * one-line ARG instructions: then this variant's render differs from it only in those defaults.
+ */
+function upToArgDefaults(
+  earlier: { rendering: Rendering; args: ReadonlyMap<string, string> } | undefined,
+  args: ReadonlyMap<string, string>,
+): Rendering | undefined {
+  if (!earlier) return undefined;
+  for (const [name, value] of args) {
+    const was = earlier.args.get(name)!;
+    if (was === value) continue;
+    // The other value on one line as well (the checkpoint has refused line breaks already).
+    if (/[\n\r]/.test(value) || !argLinesStandAlone(earlier.rendering.content.body, argTagLine(name, was)))
+      return undefined;
+  }
+  return earlier.rendering;
 }
 
 /**

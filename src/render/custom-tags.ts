@@ -60,9 +60,14 @@ export function renderArgTag(names: readonly string[], state: TagState, template
         `ARG ${name} has no value for ${state.variantLabel}. Set it in context.yaml (defaults, an axis value or a combination), or write a plain "ARG ${name}" for an ARG without a default`,
       );
     state.declared.push({ name, template, line });
-    lines.push(`ARG ${name}=${state.derived?.has(name) ? derivedArgValue(value) : dockerfileArgValue(value)}`);
+    lines.push(argTagLine(name, value, state.derived?.has(name)));
   }
   return lines.join("\n");
+}
+
+/** The line `{% arg NAME %}` writes for a value: a derived default unescaped, for BuildKit to expand. */
+export function argTagLine(name: string, value: string, derived = false): string {
+  return `ARG ${name}=${derived ? derivedArgValue(value) : dockerfileArgValue(value)}`;
 }
 
 export interface PackagesTag {

@@ -105,6 +105,35 @@ export function tidy(text: string): string {
   return s.charCodeAt(end) === 10 ? s.slice(0, end + 1) : `${s.slice(0, end)}\n`;
 }
 
+/**
+ * Whether each occurrence of `line` (an `ARG NAME=value` line as `{% arg %}` writes it) in a
+ * rendered Dockerfile is a one-line ARG instruction: a line of its own whose nearest line before
+ * it that is neither blank nor a comment does not continue with `\`, in a Dockerfile without
+ * heredocs (whose body lines are no instructions). Then a render with another value differs from
+ * this one only in those ARGs' defaults. Conservative: a comment or a longer line holding it says no.
+ */
+export function argLinesStandAlone(body: string, line: string): boolean {
+  if (body.includes("<<")) return false;
+  for (let at = body.indexOf(line); at >= 0; at = body.indexOf(line, at + 1)) {
+    const end = at + line.length;
+    if ((at > 0 && body.charCodeAt(at - 1) !== NEWLINE) || (end < body.length && body.charCodeAt(end) !== NEWLINE))
+      return false;
+    let lineEnd = at - 1;
+    while (lineEnd > 0) {
+      const start = body.lastIndexOf("\n", lineEnd - 1) + 1;
+      const before = body.slice(start, lineEnd).trim();
+      if (before !== "" && !before.startsWith("#")) {
+        if (before.endsWith("\\")) return false;
+        break;
+      }
+      lineEnd = start - 1;
+    }
+  }
+  return true;
+}
+
+const NEWLINE = 10;
+
 export function dockerfileHeader(opts: { syntax?: string; sources: string; targets: string[] }): string {
   const lines: string[] = [];
   // A parser directive must be the very first line.

@@ -120,15 +120,20 @@ describe("bakeplan affected, in real git repositories", () => {
     const res = await affected(repo.dir, "--verbose");
     expect(res.code, res.stderr).toBe(0);
     expect(res.names).toEqual(["vllm", "vllm-dev"]);
-    // One render per framework: vllm's scope changed, sglang's is HEAD's.
-    expect(res.stderr).toContain("bakeplan: base renders: 1 rendered, 1 reused from the head's");
+    // One render per framework: sglang's scope is HEAD's; vllm's differs only in FW_REF, which the
+    // templates write only as `{% arg FW_REF %}` and bake overrides: HEAD's render, and the same result.
+    expect(res.stderr).toContain(
+      "bakeplan: base renders: 0 rendered, 1 reused from the head's (same templates and template scope), 1 from the head's up to ARG defaults bake overrides\n",
+    );
     // A template change: nothing to reuse, and the result is the same as without sharing.
     repo.commit("tools v2", {
       "templates/tools.liquid": TEMPLATES["templates/tools.liquid"].replace("tools v1", "tools v2"),
     });
     const changed = await affected(repo.dir, "--verbose");
     expect(changed.names).toEqual(["sglang-dev", "vllm", "vllm-dev"]);
-    expect(changed.stderr).toContain("bakeplan: base renders: 2 rendered, 0 reused from the head's");
+    expect(changed.stderr).toContain(
+      "bakeplan: base renders: 2 rendered, 0 reused from the head's (same templates and template scope), 0 from",
+    );
   });
 
   it("bake --affected plans BASE with the renders of the plan it builds, as affected does", async () => {
@@ -140,7 +145,9 @@ describe("bakeplan affected, in real git repositories", () => {
       const res = await runCli(["bake", "--affected", "main", "--dry-run", "--no-preflight", "--verbose"], repo.dir);
       expect(res.code, res.stderr).toBe(0);
       expect(res.stderr).toContain("bakeplan: building 2 affected targets: vllm, vllm-dev\n");
-      expect(res.stderr).toContain("bakeplan: base renders: 1 rendered, 1 reused from the head's");
+      expect(res.stderr).toContain(
+        "bakeplan: base renders: 0 rendered, 1 reused from the head's (same templates and template scope), 1 from",
+      );
     } finally {
       vi.unstubAllEnvs();
     }
@@ -150,8 +157,13 @@ describe("bakeplan affected, in real git repositories", () => {
     const repo = project();
     const before = await affected(repo.dir, "--verbose");
     expect(before.stderr).toContain("bakeplan: changed Dockerfiles: 0 instructions read, 0 taken");
-    // Both frameworks' Dockerfiles change (SHARED_REF is in their common base stage).
-    repo.commit("shared", { "context.yaml": CONTEXT.replace('SHARED_REF: "1"', 'SHARED_REF: "2"') });
+    // Both frameworks' Dockerfiles change in one instruction of their common base stage.
+    repo.commit("shared", {
+      "templates/Dockerfile.liquid": TEMPLATES["templates/Dockerfile.liquid"].replace(
+        "RUN echo shared",
+        "RUN echo shared2",
+      ),
+    });
     const res = await affected(repo.dir, "--verbose");
     expect(res.names).toEqual(ALL);
     const [, parsed, shared] = /changed Dockerfiles: (\d+) instructions read, (\d+) taken/
@@ -167,7 +179,7 @@ describe("bakeplan affected, in real git repositories", () => {
     const sameAtLine = vllm.filter((l, i) => isInstruction(l) && sglang[i] === l).length;
     expect(sameAtLine).toBeGreaterThan(n / 2);
     // HEAD: sglang is read whole, vllm takes each instruction sglang has at the same line. BASE:
-    // each revision is read from its HEAD parse but for the changed ARG and the FROM before it, two
+    // each revision is read from its HEAD parse but for the changed RUN and the COPY before it, two
     // instructions each, of which the second file takes both from the first.
     expect(parsed! + shared!).toBe(2 * n + 2 * 2);
     expect(shared).toBe(sameAtLine + 1 + 2);

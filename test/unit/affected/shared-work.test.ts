@@ -3,6 +3,7 @@
 // work from scratch, and counted, so these tests fail when the sharing stops being used.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { compareRevisions, type Side } from "../../../src/affected/compare.js";
 import { buildPlan } from "../../../src/plan/plan.js";
 import { SharedRenders } from "../../../src/plan/render-variants.js";
 import { targetBuild } from "../../../src/plan/stage-graph.js";
@@ -14,10 +15,10 @@ import {
   type DockerfileInstructions,
   type Instruction,
 } from "../../../src/render/instructions.js";
-import { loadProject, MINI_CONTEXT, templateFiles } from "../../helpers.js";
+import { loadProject, MINI_CONTEXT, MINI_TEMPLATE, templateFiles } from "../../helpers.js";
 
-const plan = (yaml: string, renders?: SharedRenders, templates = templateFiles()) =>
-  buildPlan(loadProject(yaml), templates, { configLabel: "context.yaml", renders });
+const plan = (yaml: string, renders?: SharedRenders, templates = templateFiles(), compared = false) =>
+  buildPlan(loadProject(yaml), templates, { configLabel: "context.yaml", renders, compared });
 
 const flat = (df: DockerfileInstructions) => [...df.global, ...df.stages.flatMap((s) => s.instructions)];
 
@@ -26,17 +27,90 @@ describe("SharedRenders: the second plan renders only what differs", () => {
     const renders = new SharedRenders();
     plan(MINI_CONTEXT, renders);
     // framework x os: 4 template scopes (the stage axis is not read).
-    expect(renders.counts).toEqual({ rendered: 4, reused: 0 });
+    expect(renders.counts).toEqual({ rendered: 4, reused: 0, reusedUpToArgDefaults: 0 });
     const bumped = MINI_CONTEXT.replace("FW_REF: v1", "FW_REF: v2");
     const base = plan(bumped, renders);
-    expect(renders.counts).toEqual({ rendered: 6, reused: 2 });
+    expect(renders.counts).toEqual({ rendered: 6, reused: 2, reusedUpToArgDefaults: 0 });
     const fresh = plan(bumped);
     expect(base.bakeJson).toBe(fresh.bakeJson);
     expect(base.files.map((f) => [f.path, f.content])).toEqual(fresh.files.map((f) => [f.path, f.content]));
     // Equal bodies are one Content in both plans: the sglang Dockerfiles are the same object.
     const head = plan(MINI_CONTEXT, renders);
-    expect(renders.counts).toEqual({ rendered: 6, reused: 6 });
+    expect(renders.counts).toEqual({ rendered: 6, reused: 6, reusedUpToArgDefaults: 0 });
     expect(head.files.map((f) => f.path)).toEqual(base.files.map((f) => f.path));
+  });
+
+  it("a compared plan takes a render whose scope differs only in ARG defaults bake overrides: its bake file is a fresh plan's, its Dockerfiles differ from a fresh plan's only in those defaults", () => {
+    const renders = new SharedRenders();
+    plan(MINI_CONTEXT, renders);
+    const bumped = MINI_CONTEXT.replace("FW_REF: v1", "FW_REF: v2");
+    const base = plan(bumped, renders, templateFiles(), true);
+    // vllm's two scopes (ubuntu, ubi) differ in FW_REF alone, which the template writes only as `{% arg FW_REF %}`.
+    expect(renders.counts).toEqual({ rendered: 4, reused: 2, reusedUpToArgDefaults: 2 });
+    const fresh = plan(bumped);
+    expect(base.bakeJson).toBe(fresh.bakeJson);
+    const differing = base.files.flatMap((f, i) => {
+      const a = f.content.split("\n");
+      const b = fresh.files[i]!.content.split("\n");
+      expect(a.length).toBe(b.length);
+      return a.flatMap((line, n) => (line === b[n] ? [] : [[line, b[n]]]));
+    });
+    expect(differing).toEqual([
+      ["ARG FW_REF=v1", "ARG FW_REF=v2"],
+      ["ARG FW_REF=v1", "ARG FW_REF=v2"],
+    ]);
+    // A plan that is not only compared is never given another value's render.
+    plan(bumped, renders);
+    expect(renders.counts).toEqual({ rendered: 6, reused: 4, reusedUpToArgDefaults: 2 });
+  });
+
+  it.each([
+    ["a framework's ARG", (y: string) => y.replace("FW_REF: v1", "FW_REF: v2")],
+    ["the base image every FROM reads", (y: string) => y.replace("ubuntu:24.04", "ubuntu:26.04")],
+    ["an ARG and the stages built", (y: string) => y.replace("FW_REF: s1", "FW_REF: s2").replace("    dev: {}\n", "")],
+  ])("affected compares a compared BASE exactly as a freshly rendered one: %s", (_what, edit) => {
+    const side = (yaml: string, label: string, renders?: SharedRenders, compared = false): Side => {
+      const project = loadProject(yaml);
+      const templates = templateFiles();
+      const p = buildPlan(project, templates, { configLabel: "context.yaml", renders, compared });
+      return { label, prefix: `${label}:`, project, templates, plan: p, ignoreFiles: new Map() };
+    };
+    const renders = new SharedRenders();
+    const head = side(MINI_CONTEXT, "working tree", renders);
+    const compared = side(edit(MINI_CONTEXT), "main", renders, true);
+    expect(renders.counts.reusedUpToArgDefaults).toBeGreaterThan(0);
+    const opts = { changed: [], buildPlatform: "linux/amd64" };
+    const result = compareRevisions(compared, head, opts);
+    expect(result.affected.length).toBeGreaterThan(0);
+    expect(result).toEqual(
+      compareRevisions(side(edit(MINI_CONTEXT), "main"), side(MINI_CONTEXT, "working tree"), opts),
+    );
+  });
+
+  // Where the value can reach more than an ARG default, a compared plan renders again.
+  it.each([
+    // Read as a template value: printed where the template puts it.
+    [
+      "read as args.FW_REF",
+      MINI_TEMPLATE.replace("RUN echo {{ framework }} > /fw", "RUN echo {{ args.FW_REF }} > /fw"),
+    ],
+    // Written inside a continued RUN: a line of that RUN, not an ARG instruction.
+    [
+      "written in a continued RUN",
+      MINI_TEMPLATE.replace("{% arg FW_REF %}", "RUN echo \\\n  # note\n\n{% arg FW_REF %}"),
+    ],
+    // Beside a heredoc, whose body lines are no instructions.
+    ["beside a heredoc", `${MINI_TEMPLATE}RUN <<EOF\necho hi\nEOF\n`],
+    // On a line with other text.
+    ["in a comment", MINI_TEMPLATE.replace("{% arg FW_REF %}", "# {% arg FW_REF %}\nARG FW_REF")],
+  ])("a compared plan renders again when the ARG is %s", (_why, template) => {
+    const bumped = MINI_CONTEXT.replace("FW_REF: v1", "FW_REF: v2");
+    const renders = new SharedRenders();
+    const files = templateFiles({ "Dockerfile.liquid": template });
+    plan(MINI_CONTEXT, renders, files);
+    const base = plan(bumped, renders, files, true);
+    expect(renders.counts).toEqual({ rendered: 6, reused: 2, reusedUpToArgDefaults: 0 });
+    expect(base.files.map((f) => f.content)).toEqual(plan(bumped, undefined, files).files.map((f) => f.content));
   });
 
   it("a changed template, entry template or package manager is never served from another plan's renders", () => {
@@ -44,13 +118,13 @@ describe("SharedRenders: the second plan renders only what differs", () => {
     plan(MINI_CONTEXT, renders);
     const template = templateFiles({ "Dockerfile.liquid": `${[...templateFiles().values()][0]}RUN true\n` });
     const other = plan(MINI_CONTEXT, renders, template);
-    expect(renders.counts).toEqual({ rendered: 8, reused: 0 });
+    expect(renders.counts).toEqual({ rendered: 8, reused: 0, reusedUpToArgDefaults: 0 });
     expect(other.files[0]!.content).toContain("RUN true");
     plan(MINI_CONTEXT.replace("package_manager: dnf", "package_manager: apt"), renders);
     // ubi's scopes read another package manager: rendered again; ubuntu's are reused.
-    expect(renders.counts).toEqual({ rendered: 10, reused: 2 });
+    expect(renders.counts).toEqual({ rendered: 10, reused: 2, reusedUpToArgDefaults: 0 });
     plan(MINI_CONTEXT.replace("stage_axis: target", "build:\n  tidy: false\nstage_axis: target"), renders);
-    expect(renders.counts).toEqual({ rendered: 14, reused: 2 });
+    expect(renders.counts).toEqual({ rendered: 14, reused: 2, reusedUpToArgDefaults: 0 });
   });
 });
 
