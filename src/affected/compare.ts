@@ -505,15 +505,16 @@ class ContextFiles {
     const ignoreThen = this.ignore(this.base, before);
     if (ignoreNow.text !== ignoreThen.text && ignoreNow.file !== ".dockerignore")
       reasons.push(`${contextFile(this.head, ignoreNow.file)} changed`);
-    const sources = [
-      ...h.build.sources,
-      ...b.build.sources.filter((s) => !h.build.sources.some((x) => x.pattern === s.pattern)),
-    ];
+    // In the build context at either revision: not ignored by that revision's ignore file.
+    const now = this.inContext(ignoreNow.matcher);
+    const then = this.inContext(ignoreThen.matcher);
+    const inContext = this.changed.filter((file) => now.has(file) || then.has(file));
+    if (inContext.length === 0) return reasons;
+    const patterns = new Set(h.build.sources.map((s) => s.pattern));
+    const sources = [...h.build.sources, ...b.build.sources.filter((s) => !patterns.has(s.pattern))];
     let found = 0;
     let more = 0;
-    for (const file of this.changed) {
-      // In the build context at either revision: not ignored by that revision's ignore file.
-      if (!this.inContext(ignoreNow.matcher).has(file) && !this.inContext(ignoreThen.matcher).has(file)) continue;
+    for (const file of inContext) {
       const source = sources.find((s) => this.takes(s, file));
       if (!source) continue;
       if (found++ >= max) {
