@@ -52,7 +52,7 @@ export interface PlanOptions {
    * The plan is only compared with the one that shared its renders first (`affected`'s BASE),
    * never written or built: a render may then be one whose Dockerfile differs from this plan's
    * only in ARG defaults that bake overrides (renderVariants' `compared`). Not for a locked plan,
-   * whose pins are read from its Dockerfiles.
+   * whose pins are read from its Dockerfiles. It has no warnings: nothing prints them.
    */
   compared?: boolean;
 }
@@ -136,11 +136,14 @@ export function buildPlan(project: Project, templates: TemplateFiles, opts: Plan
   ]);
   failOn(claimIssues(project, targets));
   const partial = selected.length < matrix.variants.length;
-  const warnings = [
-    ...matrix.warnings,
-    ...(partial ? [] : unusedValueWarnings(project, targets, reads)),
-    ...argExpansionWarnings(project, targets, renderingOf),
-  ];
+  // A compared plan's warnings are printed by nobody, and its renders may be another plan's.
+  const warnings = opts.compared
+    ? []
+    : [
+        ...matrix.warnings,
+        ...(partial ? [] : unusedValueWarnings(project, targets, reads)),
+        ...argExpansionWarnings(project, targets, renderingOf),
+      ];
   lap("plan");
 
   if (opts.lock) annotate(targets, renderingOf, opts.lock, opts.buildPlatform ?? "linux/amd64");

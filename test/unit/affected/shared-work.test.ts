@@ -49,6 +49,8 @@ describe("SharedRenders: the second plan renders only what differs", () => {
     expect(renders.counts).toEqual({ rendered: 4, reused: 2, reusedUpToArgDefaults: 2 });
     const fresh = plan(bumped);
     expect(base.bakeJson).toBe(fresh.bakeJson);
+    // Nothing prints a compared plan's warnings, which would read another plan's renders.
+    expect(base.warnings).toEqual([]);
     const differing = base.files.flatMap((f, i) => {
       const a = f.content.split("\n");
       const b = fresh.files[i]!.content.split("\n");
