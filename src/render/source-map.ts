@@ -12,35 +12,55 @@ interface SourceLine {
   text: string;
   /** Null when too little of the line is literal to recognise it (`{{ x }}`, `{% tag %}`). */
   pattern: RegExp | null;
+  /** What a line the pattern matches starts with (its first literal part, without whitespace): looked at before the pattern is run. */
+  head?: string;
+  /** The names after `arg` in a `{% arg ... %}` line: `ARG X=value` comes from one that names X. */
+  argNames?: ReadonlySet<string>;
+  /** The literal start of a line with a tag or output in it (a value that spans lines leaves only the first with it). */
+  literal?: string;
 }
 
 const LIQUID = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/;
 
 function sourceLine(text: string): SourceLine {
   if (!text.includes("{")) return { text, pattern: null };
+  const arg = /^\{%-?\s*arg\b([^%]*)/.exec(text);
+  const argNames = arg ? new Set(arg[1]!.match(/\w+/g) ?? []) : undefined;
+  const literal = text.split(/\{[{%]/)[0]!;
+  const starts = literal.length >= 4 && literal !== text ? literal : undefined;
   // Whitespace is dropped on both sides: `{%- -%}` and tidying move it around the literal parts.
   const pieces = text.split(LIQUID).map((p) => p.replace(/\s+/g, ""));
-  if (pieces.join("").length < 4) return { text, pattern: null };
+  if (pieces.join("").length < 4) return { text, pattern: null, argNames, literal: starts };
   const escaped = pieces.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  return { text, pattern: new RegExp(`^${escaped.join(".*")}$`, "s") };
+  return { text, pattern: new RegExp(`^${escaped.join(".*")}$`, "s"), head: pieces[0], argNames, literal: starts };
 }
 
-/** Does rendered line `text` come from template line `src` (both trimmed)? */
-function sameLine(text: string, src: SourceLine): boolean {
-  if (text === src.text) return true;
+/** A rendered line (trimmed) as the matchers read it, worked out once per line. */
+interface RenderedLine {
+  text: string;
+  /** The ARG name of an `ARG X=value` line. */
+  arg?: string;
+  /** The text without whitespace, for the patterns. */
+  squeezed?: string;
+}
+
+/** Does rendered line `line` come from template line `src` (both trimmed)? */
+function sameLine(line: RenderedLine, src: SourceLine): boolean {
+  if (line.text === src.text) return true;
   // `ARG X=value` comes from `{% arg ... X ... %}`.
-  const arg = /^ARG ([A-Za-z_][A-Za-z0-9_]*)=/.exec(text);
-  if (arg && new RegExp(`^\\{%-?\\s*arg\\b[^%]*\\b${arg[1]}\\b`).test(src.text)) return true;
-  if (src.pattern?.test(text.replace(/\s+/g, ""))) return true;
+  if (line.arg !== undefined && src.argNames?.has(line.arg)) return true;
+  if (src.pattern) {
+    const squeezed = (line.squeezed ??= line.text.replace(/\s+/g, ""));
+    if (squeezed.startsWith(src.head!) && src.pattern.test(squeezed)) return true;
+  }
   // A value that spans lines leaves only the first with the line's literal start.
-  const literal = src.text.split(/\{[{%]/)[0]!;
-  return literal.length >= 4 && literal !== src.text && text.startsWith(literal);
+  return src.literal !== undefined && line.text.startsWith(src.literal);
 }
 
 /** A template being rendered at a point of the Dockerfile: where its next line is looked for. */
 interface Frame {
   template: string;
-  lines: SourceLine[] | undefined;
+  lines: TemplateMatchers | undefined;
   source: string | undefined;
   /** Index of the template line the next rendered line is looked for from. */
   cursor: number;
@@ -64,61 +84,143 @@ export function templateLineOf(
   templates: TemplateFiles,
   dirLabel: string,
 ): TemplateLine | undefined {
+  return sourceMap(dockerfile, templates, dirLabel)(line);
+}
+
+/**
+ * Every line of a rendered Dockerfile mapped at once, in one read from the top (templateLineOf
+ * for each line, without reading the file again per line), kept per Dockerfile text for the
+ * templates it was asked with: `affected` names a template line for many targets of one file.
+ */
+export function sourceMap(dockerfile: string, templates: TemplateFiles, dirLabel: string): LineMap {
+  let byLabel = sourceMaps.get(templates);
+  if (!byLabel) sourceMaps.set(templates, (byLabel = new Map<string, Map<string, LineMap>>()));
+  let byText = byLabel.get(dirLabel);
+  if (!byText) byLabel.set(dirLabel, (byText = new Map<string, LineMap>()));
+  let map = byText.get(dockerfile);
+  if (!map) byText.set(dockerfile, (map = mapLines(dockerfile, templates, dirLabel)));
+  return map;
+}
+
+type LineMap = (line: number) => TemplateLine | undefined;
+/** By templates, directory label and Dockerfile text. */
+const sourceMaps = new WeakMap<TemplateFiles, Map<string, Map<string, LineMap>>>();
+const matchersOf = new WeakMap<TemplateFiles, Map<string, TemplateMatchers>>();
+
+function mapLines(dockerfile: string, templates: TemplateFiles, dirLabel: string): LineMap {
   const lines = dockerfile.split("\n");
   const prefix = `# --- ${dirLabel}/`;
-  const parsed = new Map<string, SourceLine[]>();
+  // A template's lines as matchers, made once for every Dockerfile mapped with these templates.
+  let parsed = matchersOf.get(templates);
+  if (!parsed) matchersOf.set(templates, (parsed = new Map<string, TemplateMatchers>()));
+  const matchers = parsed;
   const frame = (template: string): Frame => {
     const source = templates.get(template);
-    let src = parsed.get(template);
+    let src = matchers.get(template);
     if (source !== undefined && !src) {
-      src = source.split("\n").map((l) => sourceLine(l.trim()));
-      parsed.set(template, src);
+      src = templateMatchers(source.split("\n").map((l) => sourceLine(l.trim())));
+      matchers.set(template, src);
     }
     return { template, lines: src, source, cursor: 0 };
   };
+  // Per line read so far: where it maps, or how to find it (a line out of order is looked for when asked).
+  const at: (TemplateLine | undefined | (() => TemplateLine))[] = [];
   const stack: Frame[] = [];
-  const last = Math.min(line, lines.length);
-  for (let i = 0; i < last; i++) {
-    const raw = lines[i]!;
-    const target = i === line - 1;
+  // Read from the top as far as the furthest line asked for, and on from there when one further is.
+  const readTo = (last: number) => {
+    for (let i = at.length; i < last; i++) at.push(mapLine(lines[i]!));
+  };
+  const mapLine = (raw: string): TemplateLine | undefined | (() => TemplateLine) => {
     if (raw.startsWith(prefix) && raw.endsWith(" ---")) {
       const template = raw.slice(prefix.length, -" ---".length);
       enter(stack, frame(template));
-      if (target) return { template };
-      continue;
+      return { template };
     }
     const top = stack.at(-1);
-    if (!top) {
-      if (target) return undefined;
-      continue;
-    }
+    if (!top) return undefined;
     const text = raw.trim();
-    if (text === "") {
-      if (target) return { template: top.template };
-      continue;
-    }
+    if (text === "") return { template: top.template };
+    const rendered: RenderedLine = { text, arg: /^ARG ([A-Za-z_][A-Za-z0-9_]*)=/.exec(text)?.[1] };
     // The innermost template first: a line that only its includer has further down ends it.
     for (let d = stack.length - 1; d >= 0; d--) {
       const f = stack[d]!;
-      const j = f.lines ? nextMatch(f.lines, f.cursor, text) : -1;
+      const j = f.lines ? nextMatch(f.lines, f.cursor, rendered) : -1;
       if (j < 0) continue;
       stack.length = d + 1;
       f.cursor = j + 1;
-      if (target) return { template: f.template, line: j + 1 };
-      break;
+      return { template: f.template, line: j + 1 };
     }
-    if (target) {
-      // Not in order (a loop rendered it again): any line of the innermost template like it.
-      const anywhere = top.lines ? nextMatch(top.lines, 0, text) : -1;
+    // Not in order (a loop rendered it again): any line of the innermost template like it.
+    return () => {
+      const anywhere = top.lines ? nextMatch(top.lines, 0, rendered) : -1;
       return anywhere < 0 ? { template: top.template } : { template: top.template, line: anywhere + 1 };
-    }
-  }
-  return stack.length > 0 ? { template: stack.at(-1)!.template } : undefined;
+    };
+  };
+  return (line) => {
+    if (line < 1) return undefined;
+    readTo(Math.min(line, lines.length));
+    // A line below the last one: the template the file ends in.
+    if (line > lines.length) return stack.length > 0 ? { template: stack.at(-1)!.template } : undefined;
+    let found = at[line - 1];
+    if (typeof found === "function") at[line - 1] = found = found();
+    return found;
+  };
 }
 
-function nextMatch(lines: readonly SourceLine[], from: number, text: string): number {
-  for (let j = from; j < lines.length; j++) if (sameLine(text, lines[j]!)) return j;
-  return -1;
+/** A template's lines as matchers, indexed: which lines a rendered line can come from at all. */
+interface TemplateMatchers {
+  lines: readonly SourceLine[];
+  /** Text -> the lines with exactly that text, ascending. */
+  exact: Map<string, number[]>;
+  /** ARG name -> the `{% arg %}` lines that name it, ascending. */
+  byArg: Map<string, number[]>;
+  /** The lines with a pattern or a literal start, ascending: the only others that can match. */
+  fuzzy: number[];
+}
+
+function templateMatchers(lines: readonly SourceLine[]): TemplateMatchers {
+  const exact = new Map<string, number[]>();
+  const byArg = new Map<string, number[]>();
+  const fuzzy: number[] = [];
+  const add = (m: Map<string, number[]>, key: string, j: number) => {
+    const list = m.get(key);
+    if (list) list.push(j);
+    else m.set(key, [j]);
+  };
+  lines.forEach((src, j) => {
+    add(exact, src.text, j);
+    for (const name of src.argNames ?? []) add(byArg, name, j);
+    if (src.pattern || src.literal !== undefined) fuzzy.push(j);
+  });
+  return { lines, exact, byArg, fuzzy };
+}
+
+/** The first template line at or after `from` that rendered line `line` can come from (sameLine), or -1. */
+function nextMatch(m: TemplateMatchers, from: number, line: RenderedLine): number {
+  let best = firstAtLeast(m.exact.get(line.text), from);
+  if (line.arg !== undefined) best = Math.min(best, firstAtLeast(m.byArg.get(line.arg), from));
+  const fuzzy = m.fuzzy;
+  for (let k = firstIndexAtLeast(fuzzy, from); k < fuzzy.length && fuzzy[k]! < best; k++)
+    if (sameLine(line, m.lines[fuzzy[k]!]!)) best = fuzzy[k]!;
+  return best === Infinity ? -1 : best;
+}
+
+/** The first value at least `from` of an ascending list, or Infinity. */
+function firstAtLeast(list: readonly number[] | undefined, from: number): number {
+  if (!list) return Infinity;
+  const k = firstIndexAtLeast(list, from);
+  return k < list.length ? list[k]! : Infinity;
+}
+
+function firstIndexAtLeast(list: readonly number[], from: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]! < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

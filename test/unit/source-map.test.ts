@@ -113,6 +113,22 @@ describe("templateLineOf after an include", () => {
     expect(templateLineOf(text, arg + 1, templates, "templates")).toEqual({ template: "stage.liquid", line: 4 });
   });
 
+  it("gives each line the same answer whatever order the lines are asked in (the file is read once, as far as asked)", () => {
+    const { text } = tagged({ compile: true });
+    const count = text.split("\n").length + 2;
+    const lines = Array.from({ length: count + 1 }, (_, i) => i);
+    // Each order with templates of its own, so that no order reads a map another order made.
+    const ask = (order: number[]) => {
+      const templates = new Map(Object.entries(TAGGED));
+      const got = new Map(order.map((line) => [line, templateLineOf(text, line, templates, "templates")]));
+      return lines.map((line) => got.get(line));
+    };
+    const ascending = ask(lines);
+    expect(ascending.filter((a) => a?.line !== undefined).length).toBeGreaterThan(16);
+    expect(ask([...lines].reverse())).toEqual(ascending);
+    expect(ask([...lines].sort((a, b) => ((a * 7919) % 31) - ((b * 7919) % 31)))).toEqual(ascending);
+  });
+
   it("a line whose literal text starts after a tag", () => {
     const t = new Map([["Dockerfile.liquid", "FROM a\n{% if x %}RUN sleep 1 && exit 7{% endif %}\nRUN ok\n"]]);
     const text = "# --- templates/Dockerfile.liquid ---\nFROM a\nRUN sleep 1 && exit 7\nRUN ok\n";
