@@ -176,6 +176,8 @@ interface TemplateMatchers {
   byArg: Map<string, number[]>;
   /** The lines with a pattern or a literal start, ascending: the only others that can match. */
   fuzzy: number[];
+  /** Answers of nextMatch by `from` and rendered text: Dockerfiles rendered from these templates repeat most lines. */
+  found: Map<number, Map<string, number>>;
 }
 
 function templateMatchers(lines: readonly SourceLine[]): TemplateMatchers {
@@ -192,11 +194,19 @@ function templateMatchers(lines: readonly SourceLine[]): TemplateMatchers {
     for (const name of src.argNames ?? []) add(byArg, name, j);
     if (src.pattern || src.literal !== undefined) fuzzy.push(j);
   });
-  return { lines, exact, byArg, fuzzy };
+  return { lines, exact, byArg, fuzzy, found: new Map() };
 }
 
 /** The first template line at or after `from` that rendered line `line` can come from (sameLine), or -1. */
 function nextMatch(m: TemplateMatchers, from: number, line: RenderedLine): number {
+  let known = m.found.get(from);
+  if (!known) m.found.set(from, (known = new Map<string, number>()));
+  let j = known.get(line.text);
+  if (j === undefined) known.set(line.text, (j = firstMatch(m, from, line)));
+  return j;
+}
+
+function firstMatch(m: TemplateMatchers, from: number, line: RenderedLine): number {
   let best = firstAtLeast(m.exact.get(line.text), from);
   if (line.arg !== undefined) best = Math.min(best, firstAtLeast(m.byArg.get(line.arg), from));
   const fuzzy = m.fuzzy;
