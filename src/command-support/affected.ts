@@ -178,7 +178,7 @@ export async function findAffected(
     basePlan = planAt(revision.project, revision.templates, q, renders, baseLock?.lock, { compared: true });
     if (q.verbose)
       output.err(
-        `bakeplan: base renders: ${renders.counts.rendered - before.rendered} rendered, ${renders.counts.reused - before.reused} reused from the head's (same templates and template scope), ${renders.counts.reusedUpToArgDefaults - before.reusedUpToArgDefaults} from the head's up to ARG defaults bake overrides\n` +
+        `bakeplan: base renders: ${renders.counts.rendered - before.rendered} rendered, ${renders.counts.reused - before.reused} reused from the head's (same template scope and texts of the templates rendered), ${renders.counts.reusedUpToArgDefaults - before.reusedUpToArgDefaults} from the head's up to ARG defaults bake overrides\n` +
           `bakeplan: base timings (ms): ${formatTimings(basePlan.timings)}\n`,
       );
   } catch (e) {

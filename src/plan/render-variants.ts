@@ -21,9 +21,11 @@ export interface Rendering {
 
 /**
  * Renders shared by the plans of one run: `affected` plans HEAD, then BASE, and most of their
- * renders are the same. A render is reused when every template file, the render settings (entry
- * template, template directory, tidy, limits) and the variant's template scope and package manager
- * are equal; the Contents come from one store, so equal bodies are one Content in both plans.
+ * renders are the same. A render is reused when the render settings (entry template, template
+ * directory, tidy, limits), the variant's template scope and package manager, and the text of
+ * every template file the render went through are equal (a change to a template only some
+ * variants include renders only those again); the Contents come from one store, so equal bodies
+ * are one Content in both plans.
  */
 export class SharedRenders {
   readonly contents = new ContentStore();
@@ -34,40 +36,38 @@ export class SharedRenders {
    * that is only compared, whose scope differed in ARG defaults alone (`renderVariants`' `compared`).
    */
   readonly counts = { rendered: 0, reused: 0, reusedUpToArgDefaults: 0 };
-  private readonly inputs: {
-    templates: TemplateFiles;
-    settings: string;
-    renders: EarlierRenders;
-  }[] = [];
+  private readonly bySettings = new Map<string, Pick<EarlierRenders, "byScope" | "byShape">>();
+  private readonly checks: { templates: TemplateFiles; checked: TemplateChecks }[] = [];
 
-  /** The renders of earlier plans with these templates and settings. */
+  /** The renders of earlier plans with these settings, and what these very templates were checked for. */
   renders(project: Project, templates: TemplateFiles): EarlierRenders {
     const { template, templates: dir, tidy } = project.build;
     const settings = JSON.stringify([template, dir, tidy, project.renderLimits]);
+    let renders = this.bySettings.get(settings);
+    if (!renders) this.bySettings.set(settings, (renders = { byScope: new Map(), byShape: new Map() }));
     const same = (a: TemplateFiles) =>
       a.size === templates.size && [...templates].every(([name, text]) => a.get(name) === text);
-    let entry = this.inputs.find((e) => e.settings === settings && same(e.templates));
-    if (!entry)
-      this.inputs.push(
-        (entry = {
-          templates,
-          settings,
-          renders: { byScope: new Map(), byShape: new Map(), checked: { jinja: new Map() } },
-        }),
-      );
-    return entry.renders;
+    let entry = this.checks.find((e) => same(e.templates));
+    if (!entry) this.checks.push((entry = { templates, checked: { jinja: new Map() } }));
+    return { ...renders, checked: entry.checked };
   }
+}
+
+/** A render, and the text of each template file it went through. */
+interface SharedRendering {
+  rendering: Rendering;
+  files: readonly (readonly [string, string])[];
 }
 
 interface EarlierRenders {
   /** By template scope and package manager. */
-  byScope: Map<string, Rendering>;
+  byScope: Map<string, SharedRendering[]>;
   /**
    * By the same key with the values of the ARGs templates read only through `{% arg %}` left out,
-   * the first render of each, with the ARG values it was rendered with.
+   * the first render of each for the template texts it read, with the ARG values it was rendered with.
    */
-  byShape: Map<string, { rendering: Rendering; args: ReadonlyMap<string, string> }>;
-  /** What the templates were checked for before they render: an include cycle, and Jinja constructs by the names the scope gives. */
+  byShape: Map<string, { shared: SharedRendering; args: ReadonlyMap<string, string> }[]>;
+  /** What these templates were checked for before they render: an include cycle, and Jinja constructs by the names the scope gives. */
   checked: TemplateChecks;
 }
 
@@ -145,9 +145,17 @@ export function renderVariants(
       const shapeKey =
         earlier &&
         `${JSON.stringify([shapeScope(scope, reads, derived), [...derived].sort(compareStrings)])}\u0000${pm}`;
-      rendering = earlier?.byScope.get(sharedKey);
+      // An earlier render that went through template files of the same texts as these.
+      const fits = (r: SharedRendering) => r.files.every(([name, text]) => templates.get(name) === text);
+      rendering = earlier?.byScope.get(sharedKey)?.find(fits)?.rendering;
       if (rendering) shared!.counts.reused++;
-      else if (compared && (rendering = upToArgDefaults(earlier?.byShape.get(shapeKey!), argValues)))
+      else if (
+        compared &&
+        (rendering = upToArgDefaults(
+          earlier?.byShape.get(shapeKey!)?.find((e) => fits(e.shared)),
+          argValues,
+        ))
+      )
         shared!.counts.reusedUpToArgDefaults++;
       else {
         const r = engine.render(build.template, {
@@ -160,8 +168,12 @@ export function renderVariants(
         });
         rendering = { content: contents.intern(build.tidy ? tidy(r.text) : r.text), declared: r.declared };
         if (shared) shared.counts.rendered++;
-        earlier?.byScope.set(sharedKey, rendering);
-        if (!earlier?.byShape.has(shapeKey!)) earlier?.byShape.set(shapeKey!, { rendering, args: argValues });
+        if (earlier) {
+          const done: SharedRendering = { rendering, files: [...r.templates].map((n) => [n, templates.get(n)!]) };
+          push(earlier.byScope, sharedKey, done);
+          if (!earlier.byShape.get(shapeKey!)?.some((e) => fits(e.shared)))
+            push(earlier.byShape, shapeKey!, { shared: done, args: argValues });
+        }
       }
       byScope.set(key, rendering);
     }
@@ -183,18 +195,24 @@ function shapeScope(scope: Record<string, unknown>, reads: TemplateReads, derive
  * one-line ARG instructions: then this variant's render differs from it only in those defaults.
  */
 function upToArgDefaults(
-  earlier: { rendering: Rendering; args: ReadonlyMap<string, string> } | undefined,
+  earlier: { shared: SharedRendering; args: ReadonlyMap<string, string> } | undefined,
   args: ReadonlyMap<string, string>,
 ): Rendering | undefined {
   if (!earlier) return undefined;
+  const { rendering } = earlier.shared;
   for (const [name, value] of args) {
     const was = earlier.args.get(name)!;
     if (was === value) continue;
     // The other value on one line as well (the checkpoint has refused line breaks already).
-    if (/[\n\r]/.test(value) || !argLinesStandAlone(earlier.rendering.content.body, argTagLine(name, was)))
-      return undefined;
+    if (/[\n\r]/.test(value) || !argLinesStandAlone(rendering.content.body, argTagLine(name, was))) return undefined;
   }
-  return earlier.rendering;
+  return rendering;
+}
+
+function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 /**

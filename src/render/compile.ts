@@ -157,6 +157,7 @@ export class TemplateCompiler {
     const marker = sourceMarker(this.dirLabel, template);
     const body = this.nodes(parsed.nodes, template);
     return (run) => {
+      run.tags.templates.add(template);
       run.parts.push(marker);
       run.length += marker.length;
       body(run);

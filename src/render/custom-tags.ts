@@ -27,6 +27,8 @@ export interface TagState {
   /** For error messages: `vllm-cuda12 (framework=vllm, cuda=12.9, ...)`. */
   variantLabel: string;
   declared: ArgDeclaration[];
+  /** The template files this render went through (each one where its source marker is written). */
+  templates: Set<string>;
 }
 
 export function sourceMarker(dirLabel: string, template: string): string {

@@ -250,7 +250,9 @@ function registerBakeplanTags(liquid: Liquid, dirLabel: string, tagState: () => 
     SOURCE_TAG,
     class extends Tag {
       render(_ctx: LiquidContext, emitter: Emitter): void {
-        emitter.write(sourceMarker(dirLabel, templateName(this.token.file ?? "")));
+        const template = templateName(this.token.file ?? "");
+        tagState().templates.add(template);
+        emitter.write(sourceMarker(dirLabel, template));
       }
     },
   );

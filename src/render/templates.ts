@@ -26,6 +26,8 @@ export interface RenderInput {
 export interface RenderOutput {
   text: string;
   declared: ArgDeclaration[];
+  /** The template files the render went through: the only ones whose text it depends on. */
+  templates: ReadonlySet<string>;
 }
 
 export interface TemplateEngineOptions {
@@ -124,14 +126,15 @@ export class TemplateEngine {
     }
     this.counts.compiled++;
     this.counts.liquidjsNodes += run.liquidNodes;
-    return { text: run.parts.join(""), declared: tags.declared };
+    return { text: run.parts.join(""), declared: tags.declared, templates: tags.templates };
   }
 
   private renderWithLiquidjs(entry: string, input: RenderInput, deadline: number): RenderOutput {
     const tags = this.tagStateFor(input);
     this.current = tags;
     try {
-      return { text: this.liquid.renderFile(entry, input.scope, deadline), declared: tags.declared };
+      const text = this.liquid.renderFile(entry, input.scope, deadline);
+      return { text, declared: tags.declared, templates: tags.templates };
     } catch (e) {
       throw this.liquid.templateError(e, entry, input);
     }
@@ -171,6 +174,7 @@ export class TemplateEngine {
       packageManager: input.packageManager,
       variantLabel: input.variantLabel,
       declared: [],
+      templates: new Set(),
     };
   }
 }

@@ -113,6 +113,28 @@ describe("templateLineOf after an include", () => {
     expect(templateLineOf(text, arg + 1, templates, "templates")).toEqual({ template: "stage.liquid", line: 4 });
   });
 
+  it.each([
+    { engine: "compiled", compile: true },
+    { engine: "liquidjs", compile: false },
+  ])("a $engine render names the template files it went through: those whose markers it wrote", ({ compile }) => {
+    const templates = new Map([...Object.entries(TAGGED), ["unused.liquid", "RUN echo never\n"]]);
+    const engine = new TemplateEngine(templates, "templates", { compile });
+    const out = engine.render("Dockerfile.liquid", {
+      scope: { fw: "b", list: ["p", "q"] },
+      args: new Map([["X", "1"]]),
+      packageManager: "apt",
+      variantLabel: "t",
+    });
+    const markers = new Set([...out.text.matchAll(/^# --- templates\/(\S+) ---$/gm)].map((m) => m[1]));
+    expect([...out.templates].sort()).toEqual([...markers].sort());
+    expect([...out.templates].sort()).toEqual([
+      "Dockerfile.liquid",
+      "leaf.liquid",
+      "parts/inner.liquid",
+      "stage.liquid",
+    ]);
+  });
+
   it("gives each line the same answer whatever order the lines are asked in (the file is read once, as far as asked)", () => {
     const { text } = tagged({ compile: true });
     const count = text.split("\n").length + 2;

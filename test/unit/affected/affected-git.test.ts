@@ -123,7 +123,7 @@ describe("bakeplan affected, in real git repositories", () => {
     // One render per framework: sglang's scope is HEAD's; vllm's differs only in FW_REF, which the
     // templates write only as `{% arg FW_REF %}` and bake overrides: HEAD's render, and the same result.
     expect(res.stderr).toContain(
-      "bakeplan: base renders: 0 rendered, 1 reused from the head's (same templates and template scope), 1 from the head's up to ARG defaults bake overrides\n",
+      "bakeplan: base renders: 0 rendered, 1 reused from the head's (same template scope and texts of the templates rendered), 1 from the head's up to ARG defaults bake overrides\n",
     );
     // A template change: nothing to reuse, and the result is the same as without sharing.
     repo.commit("tools v2", {
@@ -132,7 +132,7 @@ describe("bakeplan affected, in real git repositories", () => {
     const changed = await affected(repo.dir, "--verbose");
     expect(changed.names).toEqual(["sglang-dev", "vllm", "vllm-dev"]);
     expect(changed.stderr).toContain(
-      "bakeplan: base renders: 2 rendered, 0 reused from the head's (same templates and template scope), 0 from",
+      "bakeplan: base renders: 2 rendered, 0 reused from the head's (same template scope and texts of the templates rendered), 0 from",
     );
   });
 
@@ -146,7 +146,7 @@ describe("bakeplan affected, in real git repositories", () => {
       expect(res.code, res.stderr).toBe(0);
       expect(res.stderr).toContain("bakeplan: building 2 affected targets: vllm, vllm-dev\n");
       expect(res.stderr).toContain(
-        "bakeplan: base renders: 0 rendered, 1 reused from the head's (same templates and template scope), 1 from",
+        "bakeplan: base renders: 0 rendered, 1 reused from the head's (same template scope and texts of the templates rendered), 1 from",
       );
     } finally {
       vi.unstubAllEnvs();

@@ -115,6 +115,28 @@ describe("SharedRenders: the second plan renders only what differs", () => {
     expect(base.files.map((f) => f.content)).toEqual(plan(bumped, undefined, files).files.map((f) => f.content));
   });
 
+  it("a template only some variants go through: only theirs render again when it changes, and the plan is a fresh plan's", () => {
+    const files = (fw: string) =>
+      templateFiles({
+        "Dockerfile.liquid": `${MINI_TEMPLATE}{% if framework == "vllm" %}{% include 'vllm' %}{% endif %}\n`,
+        "vllm.liquid": `RUN echo ${fw}\n`,
+        "unused.liquid": "RUN echo never included\n",
+      });
+    const renders = new SharedRenders();
+    plan(MINI_CONTEXT, renders, files("v1"));
+    expect(renders.counts).toEqual({ rendered: 4, reused: 0, reusedUpToArgDefaults: 0 });
+    const changed = plan(MINI_CONTEXT, renders, files("v2"));
+    // vllm's two scopes went through vllm.liquid; sglang's did not.
+    expect(renders.counts).toEqual({ rendered: 6, reused: 2, reusedUpToArgDefaults: 0 });
+    const fresh = plan(MINI_CONTEXT, undefined, files("v2"));
+    expect(changed.files.map((f) => [f.path, f.content])).toEqual(fresh.files.map((f) => [f.path, f.content]));
+    expect(changed.bakeJson).toBe(fresh.bakeJson);
+    // A file no render goes through changes nothing.
+    const unused = new Map([...files("v2"), ["unused.liquid", "RUN echo changed\n"]]);
+    plan(MINI_CONTEXT, renders, unused);
+    expect(renders.counts).toEqual({ rendered: 6, reused: 6, reusedUpToArgDefaults: 0 });
+  });
+
   it("a changed template, entry template or package manager is never served from another plan's renders", () => {
     const renders = new SharedRenders();
     plan(MINI_CONTEXT, renders);
