@@ -103,7 +103,8 @@ export function compareRevisions(base: Side | Unavailable, head: Side, opts: Com
     // The same Dockerfile text and bake settings build the same stages with the same values: only
     // context files can tell them apart, and only when a changed file is in the context at all.
     const sameText = baseView.sameText(before.dockerfile, headView, t.dockerfile);
-    const same = sameText && sameSettings(before, t);
+    const settingsSame = sameSettings(before, t);
+    const same = sameText && settingsSame;
     if (same && !files.any(t, before)) continue;
     // Equal text parses the same: both sides walk one parse, and targets whose walks read the same values share them.
     // Otherwise BASE is parsed from HEAD's parse: the instructions both have are one object, computed on once.
@@ -113,8 +114,11 @@ export function compareRevisions(base: Side | Unavailable, head: Side, opts: Com
     const b = baseView.view(before);
     if (!same) {
       for (const m of moved) if (uses(h, m.now) || uses(b, m.was)) add(name, m.reason);
-      for (const r of settingReasons(before, t, head)) add(name, r);
-      for (const r of argReasons(b, h, before, t, moved)) add(name, r);
+      // Equal settings (the bake args too) give neither a setting nor an ARG reason.
+      if (!settingsSame) {
+        for (const r of settingReasons(before, t, head)) add(name, r);
+        for (const r of argReasons(b, h, before, t, moved)) add(name, r);
+      }
       for (const r of stageReasons(b, h, baseView, headView)) add(name, r);
     }
     for (const r of files.reasons(t, before, h, b, headView, opts.maxFiles ?? 5)) add(name, r);
