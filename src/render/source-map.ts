@@ -57,6 +57,13 @@ function sameLine(line: RenderedLine, src: SourceLine): boolean {
   return src.literal !== undefined && line.text.startsWith(src.literal);
 }
 
+/** `line.trim()`, without a copy when the line starts and ends in printable ASCII (almost always). */
+function trimmed(line: string): string {
+  const first = line.length > 0 ? line.charCodeAt(0) : 32;
+  const last = line.length > 0 ? line.charCodeAt(line.length - 1) : 32;
+  return first > 32 && first < 127 && last > 32 && last < 127 ? line : line.trim();
+}
+
 /** A template being rendered at a point of the Dockerfile: where its next line is looked for. */
 interface Frame {
   template: string;
@@ -138,9 +145,12 @@ function mapLines(dockerfile: string, templates: TemplateFiles, dirLabel: string
     }
     const top = stack.at(-1);
     if (!top) return undefined;
-    const text = raw.trim();
+    const text = trimmed(raw);
     if (text === "") return { template: top.template };
-    const rendered: RenderedLine = { text, arg: /^ARG ([A-Za-z_][A-Za-z0-9_]*)=/.exec(text)?.[1] };
+    const rendered: RenderedLine = {
+      text,
+      arg: text.startsWith("ARG ") ? /^ARG ([A-Za-z_][A-Za-z0-9_]*)=/.exec(text)?.[1] : undefined,
+    };
     // The innermost template first: a line that only its includer has further down ends it.
     for (let d = stack.length - 1; d >= 0; d--) {
       const f = stack[d]!;
@@ -199,6 +209,12 @@ function templateMatchers(lines: readonly SourceLine[]): TemplateMatchers {
 
 /** The first template line at or after `from` that rendered line `line` can come from (sameLine), or -1. */
 function nextMatch(m: TemplateMatchers, from: number, line: RenderedLine): number {
+  // Read in order, the line is mostly the next template line or one after a blank one: tried
+  // first, then the rest (from the index) beyond them.
+  const near = Math.min(from + NEAR, m.lines.length);
+  for (let j = from; j < near; j++) if (sameLine(line, m.lines[j]!)) return j;
+  if (near >= m.lines.length) return -1;
+  from = near;
   let known = m.found.get(from);
   if (!known) m.found.set(from, (known = new Map<string, number>()));
   let j = known.get(line.text);
@@ -214,6 +230,9 @@ function firstMatch(m: TemplateMatchers, from: number, line: RenderedLine): numb
     if (sameLine(line, m.lines[fuzzy[k]!]!)) best = fuzzy[k]!;
   return best === Infinity ? -1 : best;
 }
+
+/** Template lines nextMatch tries one by one before it asks the index. */
+const NEAR = 3;
 
 /** The first value at least `from` of an ascending list, or Infinity. */
 function firstAtLeast(list: readonly number[] | undefined, from: number): number {
