@@ -142,9 +142,10 @@ export function renderVariants(
       const pm = JSON.stringify(packageManager ?? null);
       const sharedKey = `${key}\u0000${pm}`;
       const argValues = new Map([...values.args].map(([k, v]) => [k, v.value]));
-      const shapeKey =
-        earlier &&
-        `${JSON.stringify([shapeScope(scope, reads, derived), [...derived].sort(compareStrings)])}\u0000${pm}`;
+      // Worked out only when asked: a render reused as it is never needs it.
+      let shape: string | undefined;
+      const shapeKey = () =>
+        (shape ??= `${JSON.stringify([shapeScope(scope, reads, derived), [...derived].sort(compareStrings)])}\u0000${pm}`);
       // An earlier render that went through template files of the same texts as these.
       const fits = (r: SharedRendering) => r.files.every(([name, text]) => templates.get(name) === text);
       rendering = earlier?.byScope.get(sharedKey)?.find(fits)?.rendering;
@@ -152,7 +153,7 @@ export function renderVariants(
       else if (
         compared &&
         (rendering = upToArgDefaults(
-          earlier?.byShape.get(shapeKey!)?.find((e) => fits(e.shared)),
+          earlier?.byShape.get(shapeKey())?.find((e) => fits(e.shared)),
           argValues,
         ))
       )
@@ -171,8 +172,8 @@ export function renderVariants(
         if (earlier) {
           const done: SharedRendering = { rendering, files: [...r.templates].map((n) => [n, templates.get(n)!]) };
           push(earlier.byScope, sharedKey, done);
-          if (!earlier.byShape.get(shapeKey!)?.some((e) => fits(e.shared)))
-            push(earlier.byShape, shapeKey!, { shared: done, args: argValues });
+          if (!earlier.byShape.get(shapeKey())?.some((e) => fits(e.shared)))
+            push(earlier.byShape, shapeKey(), { shared: done, args: argValues });
         }
       }
       byScope.set(key, rendering);

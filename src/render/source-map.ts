@@ -95,11 +95,11 @@ export function templateLineOf(
 }
 
 /**
- * Every line of a rendered Dockerfile mapped at once, in one read from the top (templateLineOf
- * for each line, without reading the file again per line), kept per Dockerfile text for the
- * templates it was asked with: `affected` names a template line for many targets of one file.
+ * The map of a rendered Dockerfile's lines, kept per Dockerfile text for the templates it was
+ * asked with and read from the top once, as far as the furthest line asked for: `affected` names
+ * a template line for many targets of one file.
  */
-export function sourceMap(dockerfile: string, templates: TemplateFiles, dirLabel: string): LineMap {
+function sourceMap(dockerfile: string, templates: TemplateFiles, dirLabel: string): LineMap {
   let byLabel = sourceMaps.get(templates);
   if (!byLabel) sourceMaps.set(templates, (byLabel = new Map<string, Map<string, LineMap>>()));
   let byText = byLabel.get(dirLabel);
@@ -118,9 +118,8 @@ function mapLines(dockerfile: string, templates: TemplateFiles, dirLabel: string
   const lines = dockerfile.split("\n");
   const prefix = `# --- ${dirLabel}/`;
   // A template's lines as matchers, made once for every Dockerfile mapped with these templates.
-  let parsed = matchersOf.get(templates);
-  if (!parsed) matchersOf.set(templates, (parsed = new Map<string, TemplateMatchers>()));
-  const matchers = parsed;
+  const matchers = matchersOf.get(templates) ?? new Map<string, TemplateMatchers>();
+  matchersOf.set(templates, matchers);
   const frame = (template: string): Frame => {
     const source = templates.get(template);
     let src = matchers.get(template);
