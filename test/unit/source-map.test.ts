@@ -1,7 +1,11 @@
+import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { templateLineOf } from "../../src/render/source-map.js";
-import { TemplateEngine } from "../../src/render/templates.js";
-import { capturedProjectPlan } from "../helpers.js";
+import { readProject } from "../../src/io/project-files.js";
+import { buildPlan } from "../../src/plan/plan.js";
+import { matchesPieces, sourceMapCounts, sourceMapReadFromTop, templateLineOf } from "../../src/render/source-map.js";
+import { TemplateEngine, type TemplateFiles } from "../../src/render/templates.js";
+import { capturedProjectPlan, REPO, testdir } from "../helpers.js";
 
 const templates = new Map([
   ["Dockerfile.liquid", "{% include 'stage' %}\n"],
@@ -176,5 +180,162 @@ describe("templateLineOf after an include", () => {
       template: "framework.liquid",
       line: 8,
     });
+  });
+});
+
+// An entry template that includes each of its parts once: a marker of one of them says where
+// reading it starts, so a line is read from its marker, not from the top of the file.
+const PARTS: Record<string, string> = {
+  "Dockerfile.liquid": [
+    "FROM base AS a", // 1
+    "{% include 'first' %}",
+    "RUN echo Dockerfile.liquid:3 {{ fw }}",
+    "{% include 'second' %}",
+    "RUN echo Dockerfile.liquid:5",
+    "{% include 'third' %}",
+  ].join("\n"),
+  "first.liquid": "RUN echo first.liquid:1 {{ fw }}\nRUN echo first.liquid:2\n",
+  "second.liquid": [
+    "RUN echo second.liquid:1",
+    "{% for i in list %}",
+    "RUN echo second.liquid:3 {{ i }}",
+    "{% endfor %}",
+    "RUN echo second.liquid:5",
+  ].join("\n"),
+  "third.liquid": "RUN echo third.liquid:1\n{% include 'parts/inner' %}\nRUN echo third.liquid:3\n",
+  "parts/inner.liquid": "RUN echo parts/inner.liquid:1 {{ fw }}\n",
+};
+
+/** The answers for lines 0 to the last + 2, asked in this order, with a map no other order made. */
+function askedIn(order: "ascending" | "descending", text: string, files: TemplateFiles) {
+  const count = text.split("\n").length + 2;
+  const lines = Array.from({ length: count + 1 }, (_, i) => i);
+  const templates = new Map(files);
+  const asked = order === "ascending" ? lines : [...lines].reverse();
+  const got = new Map(asked.map((line) => [line, templateLineOf(text, line, templates, "templates")]));
+  return lines.map((line) => got.get(line));
+}
+
+function readFromTop(text: string, files: TemplateFiles) {
+  const count = text.split("\n").length + 2;
+  const map = sourceMapReadFromTop(text, new Map(files), "templates");
+  return Array.from({ length: count + 1 }, (_, line) => map(line));
+}
+
+describe("templateLineOf from a marker", () => {
+  it.each([
+    { engine: "compiled", compile: true },
+    { engine: "liquidjs", compile: false },
+  ])("every line of a $engine render maps to its own template file:line, read from its marker", ({ compile }) => {
+    const templates = new Map(Object.entries(PARTS));
+    const engine = new TemplateEngine(templates, "templates", { compile });
+    const { text } = engine.render("Dockerfile.liquid", {
+      scope: { fw: "b", list: ["p", "q"] },
+      args: new Map(),
+      packageManager: "apt",
+      variantLabel: "t",
+    });
+    const lines = text.split("\n");
+    const expected = lines.flatMap((l, i) => {
+      const m = /^RUN echo (\S+):(\d+)/.exec(l.trim());
+      return m ? [{ line: i + 1, at: { template: m[1]!, line: Number(m[2]) } }] : [];
+    });
+    expect(expected.length).toBe(2 + 2 + 4 + 2 + 1);
+    // third.liquid's first line, read from third.liquid's marker: it and the marker, not the file.
+    const third = expected.find((e) => e.at.template === "third.liquid")!;
+    expect(lines[third.line - 2]).toBe("# --- templates/third.liquid ---");
+    let before = sourceMapCounts.linesRead;
+    expect(templateLineOf(text, third.line, new Map(templates), "templates")).toEqual(third.at);
+    expect(sourceMapCounts.linesRead - before).toBe(2);
+    // After the marker of parts/inner, which the entry template does not include: read from the top.
+    const last = expected.at(-1)!;
+    expect(last.at.template).toBe("third.liquid");
+    before = sourceMapCounts.linesRead;
+    expect(templateLineOf(text, last.line, new Map(templates), "templates")).toEqual(last.at);
+    expect(sourceMapCounts.linesRead - before).toBe(last.line);
+    expect(askedIn("descending", text, templates)).toEqual(readFromTop(text, templates));
+    expect(askedIn("ascending", text, templates)).toEqual(readFromTop(text, templates));
+    const got = expected.map(({ line }) => askedIn("descending", text, templates)[line]);
+    expect(got, text).toEqual(expected.map((e) => e.at));
+  });
+
+  it("is read from the top where a marker's template is included twice or by another template", () => {
+    // TAGGED includes stage twice and leaf three times; parts/inner is included by stage, not by the entry template.
+    const { text, templates } = tagged({ compile: true });
+    const before = sourceMapCounts.linesRead;
+    const lines = text.split("\n");
+    const inner = lines.lastIndexOf("RUN echo parts/inner.liquid:1") + 1;
+    expect(templateLineOf(text, inner, new Map(templates), "templates")).toEqual({
+      template: "parts/inner.liquid",
+      line: 1,
+    });
+    expect(sourceMapCounts.linesRead - before).toBe(inner);
+    expect(askedIn("descending", text, templates)).toEqual(readFromTop(text, templates));
+  });
+
+  it("answers as a read from the top for every line of the bundled example and the benchmark's Dynamo shape", async () => {
+    const bench = (await import(join(REPO, "bench", "generate.mjs"))) as {
+      SHAPES: Record<string, unknown>;
+      generate(dir: string, shape: unknown): void;
+    };
+    const dir = join(testdir(), "dynamo");
+    bench.generate(dir, bench.SHAPES.dynamo);
+    let files = 0;
+    for (const root of [REPO, dir]) {
+      const { project, templates } = readProject(join(root, "context.yaml"));
+      const plan = buildPlan(project, templates, { configLabel: "context.yaml" });
+      for (const f of plan.files) {
+        if (!f.path.endsWith(".Dockerfile")) continue;
+        files++;
+        expect(askedIn("descending", f.content, templates), f.path).toEqual(readFromTop(f.content, templates));
+      }
+    }
+    expect(files).toBe(6 + 239);
+    // The benchmark's changed line, in vllm_runtime.liquid near the end of a vLLM Dockerfile: read from its marker.
+    const { project, templates } = readProject(join(dir, "context.yaml"));
+    const plan = buildPlan(project, templates, { configLabel: "context.yaml" });
+    const vllm = plan.files.find((f) => f.path.includes("vllm-"))!.content;
+    const lines = vllm.split("\n");
+    const runtime = lines.indexOf("# --- templates/vllm_runtime.liquid ---") + 1;
+    const line =
+      lines.findIndex((l, i) => i >= runtime && l.startsWith("RUN --mount=type=cache,target=/root/.cache/uv")) + 1;
+    expect(line).toBeGreaterThan(runtime + 10);
+    expect(line).toBeGreaterThan(800);
+    const before = sourceMapCounts.linesRead;
+    expect(templateLineOf(vllm, line, new Map(templates), "templates")?.template).toBe("vllm_runtime.liquid");
+    expect(sourceMapCounts.linesRead - before).toBe(line - runtime + 1);
+  });
+});
+
+describe("matchesPieces", () => {
+  // What it stands for: the pieces joined by `.*`, anchored, as a regular expression (which backtracks).
+  const asRegExp = (pieces: string[]) =>
+    new RegExp(`^${pieces.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "s");
+
+  it.each([
+    { text: "echoabc>/x", pieces: ["echo", ">/x"], matches: true },
+    { text: "aXbXc", pieces: ["a", "b", "c"], matches: true },
+    { text: "ab", pieces: ["ab", "b"], matches: false },
+    { text: "aba", pieces: ["ab", "ba"], matches: false },
+    { text: "abab", pieces: ["ab", "ab"], matches: true },
+    { text: "xx", pieces: ["", "x", ""], matches: true },
+    { text: "", pieces: [""], matches: true },
+  ])("$text against $pieces: $matches", ({ text, pieces, matches }) => {
+    expect(matchesPieces(text, pieces)).toBe(matches);
+    expect(asRegExp(pieces).test(text)).toBe(matches);
+  });
+
+  it("answers as the regular expression of its pieces", () => {
+    const small = fc.string({ unit: fc.constantFrom("a", "b", "."), maxLength: 4 });
+    fc.assert(
+      fc.property(
+        fc.array(small, { minLength: 1, maxLength: 5 }),
+        fc.string({ unit: fc.constantFrom("a", "b", ".", "\n"), maxLength: 12 }),
+        (pieces, text) => {
+          expect(matchesPieces(text, pieces)).toBe(asRegExp(pieces).test(text));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
