@@ -19,7 +19,7 @@ import {
   type Instruction,
   type StageSource,
 } from "../render/instructions.js";
-import { templateLineOf } from "../render/source-map.js";
+import { sourceMapOf, type LineMap } from "../render/source-map.js";
 import type { TemplateFiles } from "../render/templates.js";
 import { LOCK_FILE, pinned, type Lock } from "../images/lock.js";
 import { compareStrings } from "../text.js";
@@ -92,12 +92,11 @@ export function compareRevisions(base: Side | Unavailable, head: Side, opts: Com
   const global = globalReasons(base, head);
   const moved = movedImages(base.lock, head.lock);
   const files = new ContextFiles(base, head, opts.changed);
-  for (const t of selected) {
+  function compareTarget(t: PlannedTarget, before: PlannedTarget | undefined): void {
     const name = t.variant.name;
-    const before = baseView.target(name);
     if (!before) {
       add(name, "new target");
-      continue;
+      return;
     }
     for (const r of global) add(name, r);
     // The same Dockerfile text and bake settings build the same stages with the same values: only
@@ -105,7 +104,7 @@ export function compareRevisions(base: Side | Unavailable, head: Side, opts: Com
     const sameText = baseView.sameText(before.dockerfile, headView, t.dockerfile);
     const settingsSame = sameSettings(before, t);
     const same = sameText && settingsSame;
-    if (same && !files.any(t, before)) continue;
+    if (same && !files.any(t, before)) return;
     // Equal text parses the same: both sides walk one parse, and targets whose walks read the same values share them.
     // Otherwise BASE is parsed from HEAD's parse: the instructions both have are one object, computed on once.
     if (sameText) headView.adopt(t.dockerfile, baseView.instructions(before.dockerfile));
@@ -123,6 +122,25 @@ export function compareRevisions(base: Side | Unavailable, head: Side, opts: Com
     }
     for (const r of files.reasons(t, before, h, b, headView, opts.maxFiles ?? 5)) add(name, r);
   }
+  // One Dockerfile's targets after another, and what was read of a Dockerfile let go after its
+  // targets: only the instructions the pool shares outlive them, so a collection finds little alive.
+  const byDockerfile = new Map<string, PlannedTarget[]>();
+  for (const t of selected) {
+    const list = byDockerfile.get(t.dockerfile);
+    if (list) list.push(t);
+    else byDockerfile.set(t.dockerfile, [t]);
+  }
+  for (const [path, targets] of byDockerfile) {
+    const read: PlannedTarget[] = [];
+    for (const t of targets) {
+      const before = baseView.target(t.variant.name);
+      if (before) read.push(before);
+      compareTarget(t, before);
+    }
+    headView.release(path, targets);
+    for (const before of read) baseView.release(before.dockerfile, [before]);
+  }
+
   // A target that builds on another through bake `contexts` (target:NAME) is affected with it.
   for (let changed = true; changed;) {
     changed = false;
@@ -182,6 +200,7 @@ class SideView {
   private readonly content = new Map<string, string>();
   private readonly parsed = new Map<string, DockerfileInstructions>();
   private readonly views = new Map<PlannedTarget, TargetView>();
+  private readonly lineMaps = new Map<string, LineMap>();
 
   constructor(
     readonly side: Side,
@@ -230,6 +249,24 @@ class SideView {
   /** Use the other side's parse of a Dockerfile with the same text. */
   adopt(path: string, df: DockerfileInstructions): void {
     if (!this.parsed.has(path)) this.parsed.set(path, df);
+  }
+
+  /** Where a line of a Dockerfile came from: its source map, read once for all the lines asked. */
+  templateLine(path: string, line: number): ReturnType<LineMap> {
+    let map = this.lineMaps.get(path);
+    if (!map) {
+      const { templates, project } = this.side;
+      this.lineMaps.set(path, (map = sourceMapOf(this.contentOf(path), templates, project.build.templates)));
+    }
+    return map(line);
+  }
+
+  /** Let go of what was read of a Dockerfile and worked out for these of its targets. */
+  release(path: string, targets: readonly PlannedTarget[]): void {
+    this.content.delete(path);
+    this.parsed.delete(path);
+    this.lineMaps.delete(path);
+    for (const t of targets) this.views.delete(t);
   }
 
   view(t: PlannedTarget): TargetView {
@@ -466,7 +503,7 @@ function stageReasons(b: TargetView, h: TargetView, baseView: SideView, headView
 /** `templates/x.liquid:12` for a line of a rendered Dockerfile, else the Dockerfile line. */
 function templateAt(view: SideView, t: TargetView, line: number): string {
   const dir = view.side.project.build.templates;
-  const at = templateLineOf(t.content, line, view.side.templates, dir);
+  const at = view.templateLine(t.target.dockerfile, line);
   if (at?.line !== undefined) return `${dir}/${at.template}:${at.line}`;
   return `${t.target.dockerfile}:${line}${at ? ` (${dir}/${at.template})` : ""}`;
 }

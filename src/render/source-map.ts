@@ -120,6 +120,14 @@ export function templateLineOf(
   return sourceMap(dockerfile, templates, dirLabel)(line);
 }
 
+/**
+ * A Dockerfile's source map of its own, for a caller that keeps it while it asks (and lets it go
+ * after): templateLineOf keeps every map it made for as long as its templates live.
+ */
+export function sourceMapOf(dockerfile: string, templates: TemplateFiles, dirLabel: string): LineMap {
+  return mapLines(dockerfile, templates, dirLabel);
+}
+
 /** A Dockerfile's source map read from the top of the file, never from a marker: what the markers' shortcut is tested against. */
 export function sourceMapReadFromTop(dockerfile: string, templates: TemplateFiles, dirLabel: string): LineMap {
   return mapLines(dockerfile, templates, dirLabel, false);
@@ -143,7 +151,7 @@ function sourceMap(dockerfile: string, templates: TemplateFiles, dirLabel: strin
   return map;
 }
 
-type LineMap = (line: number) => TemplateLine | undefined;
+export type LineMap = (line: number) => TemplateLine | undefined;
 /** By templates, directory label and Dockerfile text. */
 const sourceMaps = new WeakMap<TemplateFiles, Map<string, Map<string, LineMap>>>();
 const matchersOf = new WeakMap<TemplateFiles, Map<string, TemplateMatchers>>();
