@@ -473,12 +473,11 @@ function stageReasons(b: TargetView, h: TargetView, baseView: SideView, headView
     }
     const was = x.stage.instructions;
     const now = y.stage.instructions;
-    for (let i = 0; i < Math.max(was.length, now.length); i++) {
+    for (const i of toCompare(was, now)) {
       const a = was[i];
       const ins = now[i];
       // One instruction object on both sides (parseInstructions' `previous`) has one text: only an ARG's compares differently, by what bake overrides.
-      if (a === ins && (a!.keyword !== "ARG" || declarations(a!).every((d) => d.name in x.args === d.name in y.args)))
-        continue;
+      if (a === ins && declarations(a!).every((d) => d.name in x.args === d.name in y.args)) continue;
       if (a && ins && normalized(a, x.args) === normalized(ins, y.args)) continue;
       reasons.push(
         ins
@@ -498,6 +497,22 @@ function stageReasons(b: TargetView, h: TargetView, baseView: SideView, headView
       );
   }
   return reasons;
+}
+
+const toCompareOf = new WeakMap<readonly Instruction[], { was: readonly Instruction[]; at: number[] }>();
+/**
+ * The places where a stage's instructions at two revisions may compare differently, in order:
+ * where they are not one object, and the ARGs (compared by what bake overrides). Worked out once
+ * per pair of stages for all the targets that build them.
+ */
+function toCompare(was: readonly Instruction[], now: readonly Instruction[]): number[] {
+  const known = toCompareOf.get(now);
+  if (known?.was === was) return known.at;
+  const at: number[] = [];
+  for (let i = 0; i < Math.max(was.length, now.length); i++)
+    if (was[i] !== now[i] || now[i]!.keyword === "ARG") at.push(i);
+  toCompareOf.set(now, { was, at });
+  return at;
 }
 
 /** `templates/x.liquid:12` for a line of a rendered Dockerfile, else the Dockerfile line. */
