@@ -275,14 +275,8 @@ function mapLines(dockerfile: string, templates: TemplateFiles, dirLabel: string
 
 /** The last marker line at or before `i`, or -1. */
 function markerBefore(markers: readonly number[], i: number): number {
-  let lo = 0;
-  let hi = markers.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (markers[mid]! <= i) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo > 0 ? markers[lo - 1]! : -1;
+  const k = firstIndexAtLeast(markers, i + 1);
+  return k > 0 ? markers[k - 1]! : -1;
 }
 
 /** Per template, the templates it includes (not as a layout) and how many times: for the markers' shortcut. */
@@ -293,11 +287,7 @@ function includesOf(templates: TemplateFiles): Map<string, Map<string, number>> 
   refs = new Map();
   for (const [name, source] of templates) {
     const counts = new Map<string, number>();
-    for (const r of templateReferences(source))
-      if (r.tag !== "layout") {
-        const t = includedTemplate(r.target).template;
-        counts.set(t, (counts.get(t) ?? 0) + 1);
-      }
+    for (const r of includeReferences(source)) counts.set(r.template, (counts.get(r.template) ?? 0) + 1);
     refs.set(name, counts);
   }
   includesCache.set(templates, refs);
@@ -392,6 +382,13 @@ function firstIndexAtLeast(list: readonly number[], from: number): number {
   return lo;
 }
 
+/** The templates a template's text renders inside its own output (include and render; a layout wraps it instead), with the tag's offset. */
+function includeReferences(source: string): { template: string; offset: number }[] {
+  return templateReferences(source)
+    .filter((r) => r.tag !== "layout")
+    .map((r) => ({ template: includedTemplate(r.target).template, offset: r.offset }));
+}
+
 /**
  * A marker of `next`: the templates on the stack that do not include it have ended; the one that
  * does goes on after the include that rendered it: the next one from where it is (two includes
@@ -401,8 +398,8 @@ function firstIndexAtLeast(list: readonly number[], from: number): number {
 function enter(stack: Frame[], next: Frame): void {
   while (stack.length > 0) {
     const f = stack.at(-1)!;
-    const includes = (f.source === undefined ? [] : templateReferences(f.source))
-      .filter((r) => r.tag !== "layout" && includedTemplate(r.target).template === next.template)
+    const includes = (f.source === undefined ? [] : includeReferences(f.source))
+      .filter((r) => r.template === next.template)
       .map((r) => ({ offset: r.offset, line: positionAt(f.source!, r.offset).line }));
     if (includes.length > 0) {
       const lastLine = f.include === undefined ? -1 : positionAt(f.source!, f.include).line;
